@@ -1,0 +1,43 @@
+# trustbot: every target sets up .venv first (fast when it is already up to date).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# A Python >= 3.12: python3.13/python3.12 on PATH if they run, else the newest under `pyenv root`.
+PYTHON ?= $(shell for p in python3.13 python3.12; do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; exit; fi; done; \
+	  root=$$(pyenv root 2>/dev/null); \
+	  for p in $$(ls -d $$root/versions/3.1[3-9]*/bin/python3 $$root/versions/3.12*/bin/python3 2>/dev/null | sort -rV); do \
+	    if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; exit; fi; done)
+
+.PHONY: setup demo test run lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "trustbot needs Python >= 3.12: install python3.12 or python3.13 (or set PYTHON=...)" >&2; exit 1; fi
+	@if [ ! -x $(PY) ]; then echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/trustbot demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check trustbot tests bench migrations
+	$(VENV)/bin/ruff format --check trustbot tests bench migrations
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check trustbot tests bench migrations
+	$(VENV)/bin/ruff format --check trustbot tests bench migrations
+	$(VENV)/bin/mypy
+
+run: $(STAMP)
+	$(VENV)/bin/trustbot serve
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
