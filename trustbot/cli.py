@@ -1,0 +1,147 @@
+"""The `trustbot` command: serve, migrate, config check, prompt, report, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, NoReturn
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from trustbot.config import Settings, SettingsError, load_settings, mask_url_password
+
+cli = typer.Typer(
+    help="trustbot: weekly culture prompts in chat, and trust reports for leadership.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_cli = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+cli.add_typer(config_cli, name="config")
+
+
+def _fail(lines: list[str], code: int) -> NoReturn:
+    for line in lines:
+        typer.echo(line, err=True)
+    raise typer.Exit(code)
+
+
+def _settings(**overrides: object) -> Settings:
+    """Settings from the environment, or exit 2 with one line per bad variable."""
+    try:
+        return load_settings(**overrides)
+    except SettingsError as error:
+        _fail(error.lines, 2)
+
+
+def _run[T](settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run async work; turn a database that cannot be reached into one clear line."""
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except SettingsError as error:
+        _fail(error.lines, 2)
+    except (SQLAlchemyError, OSError) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        url = mask_url_password(settings.database_url)
+        _fail([f"TRUSTBOT_DATABASE_URL: cannot use the database at {url}: {reason}"], 1)
+
+
+@config_cli.command("check")
+def config_check() -> None:
+    """Validate the settings and print them, secrets masked."""
+    settings = _settings()
+    for name, value in settings.effective().items():
+        typer.echo(f"{name}={value}")
+    typer.echo("configuration OK")
+
+
+@cli.command()
+def migrate() -> None:
+    """Upgrade the database schema to the newest version."""
+    from trustbot.db.migrate import current_revision, upgrade_to_head
+    from trustbot.db.session import create_engine
+
+    settings = _settings()
+
+    async def work() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade_to_head(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = _run(settings, work)
+    typer.echo(f"database at {mask_url_password(settings.database_url)} is at revision {revision}")
+
+
+@cli.command()
+def serve(
+    socket_mode: Annotated[
+        bool, typer.Option("--socket-mode", help="Connect over Socket Mode (SLACK_APP_TOKEN).")
+    ] = False,
+) -> None:
+    """Run the bot: Slack's request URL, health checks."""
+    from trustbot.operations import serve_http, serve_socket_mode
+
+    settings = _settings()
+    if socket_mode:
+        _require(settings, "SLACK_APP_TOKEN")
+        _run(settings, lambda: serve_socket_mode(settings))
+    else:
+        _run(settings, lambda: serve_http(settings))
+
+
+def _require(settings: Settings, *names: str) -> None:
+    try:
+        settings.require(*names)
+    except SettingsError as error:
+        _fail(error.lines, 2)
+
+
+@cli.command()
+def prompt(
+    now: Annotated[
+        bool, typer.Option("--now", help="Open this week's round and send the prompts now.")
+    ] = False,
+) -> None:
+    """Send this period's prompt to everyone in TRUSTBOT_AUDIENCE who has not had it."""
+    from trustbot.operations import prompt_now
+
+    if not now:
+        _fail(["trustbot prompt: pass --now to send this week's prompts right away"], 2)
+    settings = _settings()
+    _require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TRUSTBOT_PSEUDONYM_KEY")
+    summary = _run(settings, lambda: prompt_now(settings))
+    typer.echo(summary)
+
+
+@cli.command()
+def report(
+    weeks: Annotated[int, typer.Option(min=1, max=52, help="How many weeks back.")] = 8,
+) -> None:
+    """Print the trust report in the terminal (for operators with database access)."""
+    from trustbot.operations import report_text
+
+    settings = _settings()
+    _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
+    typer.echo(_run(settings, lambda: report_text(settings, weeks)))
+
+
+@cli.command()
+def demo(
+    employees: Annotated[int, typer.Option(min=5, max=500)] = 40,
+    weeks: Annotated[int, typer.Option(min=1, max=52)] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same run.")] = 7,
+) -> None:
+    """Simulate a workspace against a local Slack emulator and print the manager's report."""
+    from trustbot.devtools.demo import run_demo
+
+    sys.exit(asyncio.run(run_demo(employees=employees, weeks=weeks, seed=seed)))
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli()

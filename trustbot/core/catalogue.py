@@ -1,0 +1,141 @@
+"""Every user-visible string, in Danish and English; one place to translate."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Language = Literal["da", "en"]
+
+_TEXTS: dict[str, dict[Language, str]] = {
+    "prompt.header": {"da": "Ugens regel", "en": "This week's rule"},
+    "prompt.fallback": {
+        "da": "Ugens regel: {rule}. Hvor godt levede vi den i denne uge?",
+        "en": "This week's rule: {rule}. How well did we live it this week?",
+    },
+    "prompt.question": {
+        "da": "*Hvor godt levede vi denne regel i denne uge?*",
+        "en": "*How well did we live this rule this week?*",
+    },
+    "prompt.scale_hint": {
+        "da": "1 = slet ikke · 5 = rigtig godt. Dit svar er anonymt i rapporterne.",
+        "en": "1 = not at all · 5 = very well. Your answer is anonymous in reports.",
+    },
+    "prompt.story_invite": {
+        "da": "Har du set reglen leve i praksis? Del en kort historie.",
+        "en": "Seen the rule lived this week? Share a short story.",
+    },
+    "prompt.story_button": {"da": "Del en historie", "en": "Share a story"},
+    "prompt.thanks": {
+        "da": "Tak! Du svarede *{score} – {label}*. Du kan ændre dit svar herunder.",
+        "en": "Thanks! You answered *{score} – {label}*. You can change your answer below.",
+    },
+    "prompt.story_thanks": {
+        "da": "Tak for din historie ({count} delt).",
+        "en": "Thank you for your story ({count} shared).",
+    },
+    "score.1": {"da": "Slet ikke", "en": "Not at all"},
+    "score.2": {"da": "Lidt", "en": "A little"},
+    "score.3": {"da": "Nogenlunde", "en": "Somewhat"},
+    "score.4": {"da": "Godt", "en": "Well"},
+    "score.5": {"da": "Rigtig godt", "en": "Very well"},
+    "story.title": {"da": "Del en historie", "en": "Share a story"},
+    "story.submit": {"da": "Del", "en": "Share"},
+    "story.cancel": {"da": "Annullér", "en": "Cancel"},
+    "story.rule_context": {"da": "Ugens regel: {rule}", "en": "This week's rule: {rule}"},
+    "story.text_label": {"da": "Din historie", "en": "Your story"},
+    "story.text_placeholder": {
+        "da": "Hvad skete der, og hvem gjorde en forskel?",
+        "en": "What happened, and who made a difference?",
+    },
+    "story.visibility_label": {"da": "Hvem må se den?", "en": "Who may see it?"},
+    "story.visibility.named": {
+        "da": "Del med mit navn",
+        "en": "Share with my name",
+    },
+    "story.visibility.anonymous": {"da": "Del anonymt", "en": "Share anonymously"},
+    "story.visibility.private": {
+        "da": "Hold den ude af rapporter (tælles kun med)",
+        "en": "Keep it out of reports (only counted)",
+    },
+    "story.error.empty": {"da": "Skriv venligst din historie.", "en": "Please write your story."},
+    "story.error.too_long": {
+        "da": "Højst {limit} tegn; din har {length}.",
+        "en": "At most {limit} characters; yours has {length}.",
+    },
+    "story.error.round_gone": {
+        "da": "Denne runde findes ikke længere; din historie blev ikke gemt.",
+        "en": "This round no longer exists; your story was not saved.",
+    },
+    "story.error.save_failed": {
+        "da": "Vi kunne ikke gemme din historie lige nu. Prøv igen om lidt; teksten er bevaret.",
+        "en": "We could not save your story just now. Please try again; your text is kept.",
+    },
+    "error.bad_action": {
+        "da": "Den knap virker ikke (ugyldige data). Intet blev gemt.",
+        "en": "That button did not work (invalid data). Nothing was saved.",
+    },
+    "error.unknown_round": {
+        "da": "Den runde findes ikke. Intet blev gemt.",
+        "en": "That round does not exist. Nothing was saved.",
+    },
+    "error.save_failed": {
+        "da": "Vi kunne ikke gemme dit svar lige nu. Prøv venligst igen.",
+        "en": "We could not save your answer just now. Please try again.",
+    },
+    "report.refused": {
+        "da": "Beklager, rapporten er kun for udvalgte ledere.",
+        "en": "Sorry, this report is only available to selected leaders.",
+    },
+    "report.usage": {
+        "da": "Brug: `/trust-report [uger]`, hvor uger er et tal fra 1 til {max} "
+        "(standard {default}).",
+        "en": "Usage: `/trust-report [weeks]` where weeks is a number from 1 to {max} "
+        "(default {default}).",
+    },
+    "report.title": {
+        "da": "Tillidsrapport: de seneste {weeks} uger",
+        "en": "Trust report: the last {weeks} weeks",
+    },
+    "report.context": {
+        "da": "Tal fra færre end {min} svar vises ikke. Tidszone {tz}.",
+        "en": "Figures from fewer than {min} answers are hidden. Time zone {tz}.",
+    },
+    "report.weekly": {"da": "*Uge for uge*", "en": "*Week by week*"},
+    "report.col.week": {"da": "Uge", "en": "Week"},
+    "report.col.rule": {"da": "Regel", "en": "Rule"},
+    "report.col.answered": {"da": "Svar", "en": "Answered"},
+    "report.col.average": {"da": "Snit", "en": "Avg"},
+    "report.col.stories": {"da": "Historier", "en": "Stories"},
+    "report.col.reactions": {"da": "Reaktioner", "en": "Reactions"},
+    "report.no_round": {"da": "ingen runde", "en": "no round"},
+    "report.not_enough": {"da": "ikke nok svar", "en": "not enough answers"},
+    "report.trends": {"da": "*Udvikling pr. regel*", "en": "*Trend per rule*"},
+    "report.trend.none": {"da": "endnu ingen tal", "en": "no figures yet"},
+    "report.trend.up": {"da": "stigende", "en": "rising"},
+    "report.trend.down": {"da": "faldende", "en": "falling"},
+    "report.trend.flat": {"da": "stabil", "en": "steady"},
+    "report.trend.single": {"da": "én måling", "en": "one reading"},
+    "report.stories": {"da": "*Seneste historier*", "en": "*Latest stories*"},
+    "report.no_stories": {"da": "Ingen delte historier endnu.", "en": "No stories shared yet."},
+    "report.anonymous": {"da": "anonym", "en": "anonymous"},
+    "report.failed": {
+        "da": "Rapporten kunne ikke laves lige nu. Prøv igen om lidt.",
+        "en": "The report could not be made just now. Please try again shortly.",
+    },
+}
+
+
+def text(key: str, language: Language, **values: object) -> str:
+    """The catalogue text for `key` in `language`, with `values` filled in."""
+    template = _TEXTS[key][language]
+    return template.format(**values) if values else template
+
+
+def keys() -> list[str]:
+    """Every catalogue key (for tests that check both languages are complete)."""
+    return list(_TEXTS)
+
+
+def score_label(score: int, language: Language) -> str:
+    """The words for a 1-5 pulse score."""
+    return text(f"score.{score}", language)

@@ -1,0 +1,62 @@
+"""Pulse answers: a 1-5 score per person per round; answering again replaces it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trustbot.db.models import PulseAnswer
+from trustbot.db.upsert import insert_for
+
+MIN_SCORE, MAX_SCORE = 1, 5
+
+
+class InvalidAnswerError(ValueError):
+    """A score or round reference that cannot be an answer (tampered or stale data)."""
+
+
+def parse_score_value(value: str) -> tuple[int, int]:
+    """(round id, score) from a score button's value `"<round id>:<score>"`."""
+    round_text, sep, score_text = value.partition(":")
+    if not sep or not round_text.isdecimal() or not score_text.isdecimal():
+        raise InvalidAnswerError(f"malformed score value {value[:40]!r}")
+    round_id, score = int(round_text), int(score_text)
+    if not MIN_SCORE <= score <= MAX_SCORE:
+        raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
+    if round_id < 1 or round_id > 2**31 - 1:
+        raise InvalidAnswerError(f"round id {round_id} is out of range")
+    return round_id, score
+
+
+def score_value(round_id: int, score: int) -> str:
+    """The value a score button carries."""
+    return f"{round_id}:{score}"
+
+
+async def record_pulse_answer(
+    *, session: AsyncSession, round_id: int, respondent: str, score: int, now: datetime
+) -> None:
+    """Store a score; a second answer in the same round replaces the first, never adds a row."""
+    if not MIN_SCORE <= score <= MAX_SCORE:
+        raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
+    insert = insert_for(session, PulseAnswer).values(
+        round_id=round_id, respondent=respondent, score=score, answered_at=now, updated_at=now
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[PulseAnswer.round_id, PulseAnswer.respondent],
+            set_={"score": insert.excluded.score, "updated_at": insert.excluded.updated_at},
+        )
+    )
+
+
+async def score_of(*, session: AsyncSession, round_id: int, respondent: str) -> int | None:
+    """The score a person gave in a round, if any."""
+    score: int | None = await session.scalar(
+        select(PulseAnswer.score).where(
+            PulseAnswer.round_id == round_id, PulseAnswer.respondent == respondent
+        )
+    )
+    return score

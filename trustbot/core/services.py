@@ -1,0 +1,48 @@
+"""The core's dependencies in one object, built by the composition root and passed down."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from trustbot.config import Settings
+from trustbot.core.catalogue import Language
+from trustbot.core.periods import period_of
+from trustbot.core.privacy import pseudonym
+from trustbot.core.rules import Rule
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Services:
+    """Settings, rules, database sessions and the clock: what every use case needs."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    rules: tuple[Rule, ...]
+    pseudonym_key: str
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def language(self) -> Language:
+        """The language people are addressed in."""
+        return self.settings.language
+
+    def now(self) -> datetime:
+        """The current time from the injected clock."""
+        return self.clock()
+
+    def current_period(self) -> str:
+        """The ISO week we are in, in the configured time zone."""
+        return period_of(self.now(), self.settings.zone)
+
+    def pseudonym(self, user_id: str, platform: str = "slack") -> str:
+        """The pseudonym that stands for a platform user in every table."""
+        return pseudonym(user_id, key=self.pseudonym_key, platform=platform)

@@ -1,0 +1,83 @@
+"""Alembic, driven from trustbot: upgrade to head and tell whether a database is current."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+class SchemaNotCurrentError(Exception):
+    """The database is not at the schema this code needs."""
+
+
+def migrations_dir() -> Path:
+    """`migrations/` in a source checkout, or the copy packaged inside the wheel."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise FileNotFoundError("trustbot's migrations directory is missing from this install")
+
+
+def alembic_config() -> Config:
+    """An Alembic config pointing at trustbot's migrations, without an ini file."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest revision the code knows."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def upgrade_to_head(engine: AsyncEngine) -> None:
+    """Apply every migration the database lacks."""
+    await _run(engine, lambda config: command.upgrade(config, "head"))
+
+
+async def downgrade_to(engine: AsyncEngine, revision: str) -> None:
+    """Undo migrations down to `revision` ("base" empties the schema)."""
+    await _run(engine, lambda config: command.downgrade(config, revision))
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at, or None when it was never migrated."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+
+
+async def ensure_current(engine: AsyncEngine, *, auto_migrate: bool) -> None:
+    """Migrate when allowed; otherwise refuse to run on an unmigrated or outdated schema."""
+    head = head_revision()
+    current = await current_revision(engine)
+    if current == head:
+        return
+    if auto_migrate:
+        await upgrade_to_head(engine)
+        return
+    state = "is not migrated" if current is None else f"is at revision {current}, not {head}"
+    raise SchemaNotCurrentError(
+        f"the database {state}: run `trustbot migrate` "
+        "(or set TRUSTBOT_AUTO_MIGRATE=true to migrate at start-up)"
+    )
+
+
+async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
+    def in_connection(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        action(config)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(in_connection)

@@ -1,0 +1,155 @@
+"""The tables: rules, rounds, deliveries, pulse answers, anecdotes, reactions.
+
+No table holds a raw platform user id next to an answer: people appear as pseudonyms (HMAC of
+the user id). The one exception is an anecdote its author chose to share with their name.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustbot.db.base import Base, UtcDateTime
+
+PSEUDONYM_LENGTH = 64
+
+
+def _enum(kind: type[enum.StrEnum]) -> Enum:
+    """Store an enum by its value in a plain string column, the same on every backend."""
+    return Enum(
+        kind,
+        native_enum=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Visibility(enum.StrEnum):
+    """Who may see an anecdote in reports."""
+
+    NAMED = "named"
+    ANONYMOUS = "anonymous"
+    PRIVATE = "private"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where a prompt to one recipient stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class RuleRow(Base):
+    """One version of a culture rule; a changed text is a new row, so old rounds keep theirs."""
+
+    __tablename__ = "rules"
+    __table_args__ = (UniqueConstraint("position", "text_da", "text_en"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text_da: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Round(Base):
+    """The prompt of one rule in one period."""
+
+    __tablename__ = "rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), unique=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    rule: Mapped[RuleRow] = relationship(lazy="joined")
+
+
+class Delivery(Base):
+    """One prompt to one person in one round; the outbox row and the message's address."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("round_id", "platform", "recipient"),
+        Index("ix_deliveries_message", "platform", "channel_id", "message_ts", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus))
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PulseAnswer(Base):
+    """One person's 1-5 score for one round; answering again replaces the score."""
+
+    __tablename__ = "pulse_answers"
+    __table_args__ = (
+        UniqueConstraint("round_id", "respondent"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    respondent: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
+    score: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Anecdote(Base):
+    """A short story of a rule being lived."""
+
+    __tablename__ = "anecdotes"
+    __table_args__ = (
+        CheckConstraint(
+            "(visibility = 'named') = (author_user_id IS NOT NULL)", name="name_only_when_named"
+        ),
+        Index("ix_anecdotes_round_created", "round_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
+    author: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
+    author_user_id: Mapped[str | None] = mapped_column(String(64))
+    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility))
+    text: Mapped[str] = mapped_column(Text)
+    # The platform's id of the submission (Slack view id), so a re-sent submission is stored once.
+    source_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Reaction(Base):
+    """An emoji reaction by one person on a prompt message."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (UniqueConstraint("delivery_id", "reactor", "emoji"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    reactor: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
+    emoji: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

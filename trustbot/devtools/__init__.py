@@ -1,0 +1,1 @@
+"""Local development and test tools: a Slack Web API emulator and a signed request driver."""

@@ -1,0 +1,321 @@
+"""Sends requests to the bot exactly as Slack does: over HTTP, signed with the signing secret.
+
+Events are JSON ``event_callback`` envelopes; slash commands are form-encoded; interactivity
+payloads (block_actions, view_submission) are a form field ``payload=<json>``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+from trustbot.devtools.emulator import SlackEmulator, StoredMessage
+
+__all__ = ["SlackDriver", "find_button"]
+
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
+_VERIFICATION_TOKEN = "emulated-verification-token"  # the legacy field Slack still sends
+
+
+class SlackDriver:
+    """Plays Slack's side of the Events API, slash commands and interactivity."""
+
+    def __init__(
+        self,
+        *,
+        bot_url: str,
+        signing_secret: str,
+        emulator: SlackEmulator,
+        team_id: str = "T0TRUST",
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.bot_url = bot_url
+        self.signing_secret = signing_secret
+        self.emulator = emulator
+        self.team_id = team_id
+        self._verifier = SignatureVerifier(signing_secret)
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.AsyncClient(timeout=10.0)
+        self._event_counter = itertools.count(1)
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> SlackDriver:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ low level
+
+    async def post_signed(
+        self,
+        body: bytes,
+        *,
+        content_type: str,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST ``body`` to the bot, signed (unless ``signature`` is given) at ``timestamp``."""
+        ts = int(time.time()) if timestamp is None else timestamp
+        if signature is None:
+            signature = self._verifier.generate_signature(timestamp=str(ts), body=body)
+            assert signature is not None
+        request_headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": str(ts),
+            "X-Slack-Signature": signature,
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+        }
+        if headers:
+            request_headers.update(headers)
+        return await self._http.post(self.bot_url, content=body, headers=request_headers)
+
+    # ------------------------------------------------------------------ Events API
+
+    async def send_event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> httpx.Response:
+        """Deliver one event in an ``event_callback`` envelope (a re-delivery with retry_num)."""
+        now = int(time.time())
+        envelope = {
+            "token": _VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "context_team_id": self.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": self.emulator.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id
+            or f"Ev{next(self._event_counter):04d}{secrets.token_hex(4).upper()}",
+            "event_time": now,
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.emulator.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": f"4-{secrets.token_urlsafe(24)}",
+        }
+        headers: dict[str, str] = {}
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = retry_reason
+        body = json.dumps(envelope).encode()
+        return await self.post_signed(body, content_type=_JSON, headers=headers)
+
+    async def react(
+        self, *, user_id: str, message: StoredMessage, reaction: str, removed: bool = False
+    ) -> httpx.Response:
+        """A reaction_added (or reaction_removed) event on a message the bot posted."""
+        event = {
+            "type": "reaction_removed" if removed else "reaction_added",
+            "user": user_id,
+            "reaction": reaction,
+            "item_user": message.user,
+            "item": {"type": "message", "channel": message.channel, "ts": message.ts},
+            "event_ts": _now_ts(),
+        }
+        return await self.send_event(event)
+
+    # ------------------------------------------------------------------ slash commands
+
+    async def send_command(
+        self,
+        *,
+        user_id: str,
+        command: str = "/trust-report",
+        text: str = "",
+        channel_id: str | None = None,
+    ) -> httpx.Response:
+        """A slash command, form-encoded as Slack sends it (from the user's DM by default)."""
+        channel = channel_id or self.emulator.dm_channel_for(user_id)
+        fields = {
+            "token": _VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "team_domain": self.emulator.team_domain,
+            "channel_id": channel,
+            "channel_name": self._channel_name(channel),
+            "user_id": user_id,
+            "user_name": self._user_name(user_id),
+            "command": command,
+            "text": text,
+            "api_app_id": self.emulator.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.emulator.new_response_url(),
+            "trigger_id": self.emulator.new_trigger_id(user_id),
+        }
+        return await self.post_signed(urlencode(fields).encode(), content_type=_FORM)
+
+    # ------------------------------------------------------------------ interactivity
+
+    async def send_block_action(self, payload: dict[str, Any]) -> httpx.Response:
+        """Any interactivity payload, sent raw (form field ``payload``) and signed."""
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.post_signed(body, content_type=_FORM)
+
+    async def click_button(
+        self,
+        *,
+        user_id: str,
+        message: StoredMessage,
+        action_id: str,
+        value: str | None = None,
+    ) -> httpx.Response:
+        """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
+        block_id, button = find_button(message.blocks, action_id)
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "text": button.get("text", {"type": "plain_text", "text": "", "emoji": True}),
+            "type": "button",
+            "action_ts": _now_ts(),
+        }
+        if value is not None:
+            action["value"] = value
+        elif "value" in button:
+            action["value"] = button["value"]
+        if "style" in button:
+            action["style"] = button["style"]
+        slack_message: dict[str, Any] = {
+            "type": "message",
+            "subtype": "bot_message",
+            "user": message.user,
+            "bot_id": self.emulator.bot_id,
+            "app_id": self.emulator.app_id,
+            "team": self.team_id,
+            "ts": message.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+        }
+        if message.thread_ts:
+            slack_message["thread_ts"] = message.thread_ts
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user_json(user_id),
+            "api_app_id": self.emulator.app_id,
+            "token": _VERIFICATION_TOKEN,
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+            },
+            "trigger_id": self.emulator.new_trigger_id(user_id),
+            "team": {"id": self.team_id, "domain": self.emulator.team_domain},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": message.channel, "name": self._channel_name(message.channel)},
+            "message": slack_message,
+            "state": {"values": {}},
+            "response_url": self.emulator.new_response_url(),
+            "actions": [action],
+        }
+        return await self.send_block_action(payload)
+
+    async def submit_view(
+        self,
+        *,
+        user_id: str,
+        view: dict[str, Any],
+        values: dict[str, dict[str, dict[str, Any]]],
+    ) -> httpx.Response:
+        """Submit a modal with ``values`` (Slack's ``state.values`` shape).
+
+        ``view`` may be an entry of ``emulator.opened_views``, a view object returned by
+        views.open/views.update (with ``id``), or any view dict (sent as given).
+        """
+        full: dict[str, Any]
+        view_id = view.get("id")
+        if isinstance(view_id, str) and view_id.startswith("V"):
+            try:
+                full = dict(self.emulator.view(view_id))
+            except KeyError:
+                full = dict(view.get("view", view))
+                full.setdefault("id", view_id)
+        else:
+            full = dict(view)
+        full["state"] = {"values": values}
+        payload: dict[str, Any] = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": self.emulator.team_domain},
+            "user": self._user_json(user_id),
+            "api_app_id": self.emulator.app_id,
+            "token": _VERIFICATION_TOKEN,
+            "trigger_id": self.emulator.new_trigger_id(user_id),
+            "view": full,
+            "response_urls": [],
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        return await self.send_block_action(payload)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _user_name(self, user_id: str) -> str:
+        user = self.emulator.users.get(user_id)
+        return user.name if user is not None else user_id.lower()
+
+    def _user_json(self, user_id: str) -> dict[str, Any]:
+        name = self._user_name(user_id)
+        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
+
+    def _channel_name(self, channel_id: str) -> str:
+        return "directmessage" if channel_id.startswith("D") else channel_id.lower()
+
+
+def find_button(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dict[str, Any]]:
+    """(block_id, button element) of the button ``action_id``; AssertionError when absent."""
+    for block in blocks:
+        for element in _block_elements(block):
+            if element.get("type") == "button" and element.get("action_id") == action_id:
+                return str(block.get("block_id") or _auto_block_id(block)), element
+    found = [
+        str(e.get("action_id"))
+        for b in blocks
+        for e in _block_elements(b)
+        if e.get("type") == "button"
+    ]
+    raise AssertionError(f"no button with action_id {action_id!r} in the message; buttons: {found}")
+
+
+def _block_elements(block: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    accessory = block.get("accessory")
+    if isinstance(accessory, dict):
+        yield accessory
+    elements = block.get("elements")
+    if isinstance(elements, list):
+        for element in elements:
+            if isinstance(element, dict):
+                yield element
+
+
+def _auto_block_id(block: dict[str, Any]) -> str:
+    # Slack fills in a short random block_id when the app did not set one.
+    digest = json.dumps(block, sort_keys=True).encode().hex()
+    return digest[:5]
+
+
+def _now_ts() -> str:
+    return f"{time.time():.6f}"

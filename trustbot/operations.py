@@ -1,0 +1,106 @@
+"""What the CLI commands do, as async functions over Settings."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from trustbot.app import Runtime, build_runtime, build_services
+from trustbot.config import Settings
+from trustbot.core.reports import build_trust_report
+from trustbot.db.migrate import ensure_current
+from trustbot.db.session import create_engine
+from trustbot.delivery.sender import SendSummary, send_current_prompts
+from trustbot.devtools.render import render_blocks_as_text
+from trustbot.logsetup import configure_logging
+from trustbot.slack.blocks.report import render_trust_report_blocks
+
+logger = logging.getLogger(__name__)
+
+
+async def _start(settings: Settings) -> Runtime:
+    configure_logging(settings)
+    runtime = build_runtime(settings)
+    try:
+        await ensure_current(runtime.engine, auto_migrate=settings.auto_migrate)
+    except BaseException:
+        await runtime.engine.dispose()
+        raise
+    return runtime
+
+
+async def serve_http(settings: Settings) -> None:
+    """Serve Slack's request URL and the health checks until stopped."""
+    runtime = await _start(settings)
+    config = uvicorn.Config(
+        runtime.web_app(),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        proxy_headers=True,
+    )
+    logger.info("trustbot listening on http://%s:%s/slack/events", settings.host, settings.port)
+    await uvicorn.Server(config).serve()
+
+
+async def serve_socket_mode(settings: Settings) -> None:
+    """Connect to Slack over Socket Mode instead of a public request URL."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    runtime = await _start(settings)
+    assert settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(
+        runtime.slack_app(), settings.slack_app_token.get_secret_value()
+    )
+    try:
+        await handler.start_async()  # type: ignore[no-untyped-call]
+    finally:
+        await runtime.engine.dispose()
+
+
+async def prompt_now(settings: Settings) -> str:
+    """Open this period's round and prompt everyone not yet prompted; a summary line."""
+    runtime = await _start(settings)
+    try:
+        summary = await send_current_prompts(services=runtime.services, notifier=runtime.notifier)
+    finally:
+        await runtime.engine.dispose()
+    return describe_summary(summary)
+
+
+def describe_summary(summary: SendSummary) -> str:
+    """A one-line account of a prompt run."""
+    head = f"{summary.period}, rule {summary.rule_position}: "
+    if summary.sent == 0 and summary.failed == 0:
+        return head + (
+            f"nothing new to send; {summary.already_sent} of {summary.audience} people "
+            "already have this week's prompt."
+        )
+    line = f"sent {summary.sent} prompts ({summary.already_sent} already had it"
+    if summary.failed:
+        line += f", {summary.failed} failed and will be retried on the next run"
+    return head + line + ")."
+
+
+async def report_text(settings: Settings, weeks: int) -> str:
+    """The trust report rendered for a terminal."""
+    engine = create_engine(settings.database_url)
+    try:
+        await ensure_current(engine, auto_migrate=False)
+        services = build_services(settings, engine)
+        async with services.sessions() as session:
+            report = await build_trust_report(
+                session=session,
+                current_period=services.current_period(),
+                weeks=weeks,
+                min_group_size=settings.min_group_size,
+                rules=services.rules,
+            )
+    finally:
+        await engine.dispose()
+    blocks = render_trust_report_blocks(
+        report, language=settings.language, timezone=settings.timezone
+    )
+    return render_blocks_as_text(blocks)

@@ -1,0 +1,11 @@
+"""Action, block and callback ids shared by the builders and the listeners."""
+
+import re
+
+SCORE_ACTION_PREFIX = "pulse_score:"
+SCORE_ACTION = re.compile(r"^pulse_score:\d$")
+SHARE_STORY_ACTION = "share_story"
+STORY_CALLBACK = "story_submit"
+STORY_TEXT_BLOCK, STORY_TEXT_ACTION = "story", "text"
+STORY_VISIBILITY_BLOCK, STORY_VISIBILITY_ACTION = "visibility", "choice"
+PROMPT_ANSWER_BLOCK = "pulse_answer"

@@ -1,0 +1,62 @@
+"""Who is who in the workspace: the audience and the report viewers, from Slack ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+PAGE_SIZE = 200
+
+
+def is_active_human(user: dict[str, Any]) -> bool:
+    """A person who can get a prompt: not a bot, not Slackbot, not deactivated."""
+    return not (
+        user.get("deleted") or user.get("is_bot") or user.get("id") == "USLACKBOT"
+    ) and not user.get("is_app_user")
+
+
+async def active_humans(client: AsyncWebClient) -> set[str]:
+    """Ids of every active human in the workspace (users.list, following its cursor)."""
+    humans: set[str] = set()
+    async for page in await client.users_list(limit=PAGE_SIZE):
+        humans.update(user["id"] for user in page.get("members") or [] if is_active_human(user))
+    return humans
+
+
+async def channel_members(client: AsyncWebClient, channel: str) -> list[str]:
+    """Every member of a channel (conversations.members, following its cursor)."""
+    members: list[str] = []
+    async for page in await client.conversations_members(channel=channel, limit=PAGE_SIZE):
+        members.extend(page.get("members") or [])
+    return members
+
+
+async def resolve_audience(client: AsyncWebClient, audience: list[str]) -> list[str]:
+    """People in TRUSTBOT_AUDIENCE: user ids, channel members, user-group members; humans only."""
+    candidates: list[str] = []
+    for slack_id in audience:
+        if slack_id[0] in "UW":
+            candidates.append(slack_id)
+        elif slack_id[0] in "CG":
+            candidates.extend(await channel_members(client, slack_id))
+        elif slack_id[0] == "S":
+            candidates.extend(await usergroup_members(client, slack_id))
+    humans = await active_humans(client)
+    return list(dict.fromkeys(user for user in candidates if user in humans))
+
+
+async def usergroup_members(client: AsyncWebClient, usergroup: str) -> list[str]:
+    """The members of a user group."""
+    response = await client.usergroups_users_list(usergroup=usergroup)
+    return list(response.get("users") or [])
+
+
+async def is_report_viewer(client: AsyncWebClient, user_id: str, viewers: list[str]) -> bool:
+    """Whether TRUSTBOT_REPORT_VIEWERS names the user, directly or through a user group."""
+    if user_id in viewers:
+        return True
+    for usergroup in (viewer for viewer in viewers if viewer.startswith("S")):
+        if user_id in await usergroup_members(client, usergroup):
+            return True
+    return False

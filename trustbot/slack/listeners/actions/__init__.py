@@ -1,0 +1,17 @@
+"""Button clicks."""
+
+import re
+
+from slack_bolt.async_app import AsyncApp
+
+from trustbot.slack.blocks.ids import SCORE_ACTION, SHARE_STORY_ACTION
+from trustbot.slack.listeners.actions.score import handle_score_click
+from trustbot.slack.listeners.actions.share_story import handle_share_story
+from trustbot.slack.listeners.actions.unknown import handle_unknown_action
+
+
+def register(app: AsyncApp) -> None:
+    """Register the action listeners; bolt runs the first match, so the catch-all is last."""
+    app.action(SCORE_ACTION)(handle_score_click)
+    app.action(SHARE_STORY_ACTION)(handle_share_story)
+    app.action(re.compile(".*"))(handle_unknown_action)
