@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.config import Settings, SettingsError, load_settings, mask_url_password
+from trustbot.db.migrate import SchemaNotCurrentError
 
 cli = typer.Typer(
     help="trustbot: weekly culture prompts in chat, and trust reports for leadership.",
@@ -42,6 +43,8 @@ def _run[T](settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(work())  # type: ignore[arg-type]
     except SettingsError as error:
         _fail(error.lines, 2)
+    except SchemaNotCurrentError as error:
+        _fail([f"trustbot: {error}"], 1)
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         url = mask_url_password(settings.database_url)

@@ -49,5 +49,5 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
-    for noisy in ("sqlalchemy.engine", "httpx", "uvicorn.access"):
+    for noisy in ("sqlalchemy.engine", "httpx", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -243,19 +243,12 @@ class SlackDriver:
     ) -> httpx.Response:
         """Submit a modal with ``values`` (Slack's ``state.values`` shape).
 
-        ``view`` may be an entry of ``emulator.opened_views``, a view object returned by
-        views.open/views.update (with ``id``), or any view dict (sent as given).
+        ``view`` may be an entry of ``emulator.opened_views``, its ``"view"`` (the view as the
+        bot sent it), a view object returned by views.open/views.update (with ``id``), or any
+        view dict. A view the emulator opened is sent as Slack would: the full view object with
+        ``id``, ``hash``, ``private_metadata``...; any other dict is sent as given.
         """
-        full: dict[str, Any]
-        view_id = view.get("id")
-        if isinstance(view_id, str) and view_id.startswith("V"):
-            try:
-                full = dict(self.emulator.view(view_id))
-            except KeyError:
-                full = dict(view.get("view", view))
-                full.setdefault("id", view_id)
-        else:
-            full = dict(view)
+        full = dict(self._full_view(view))
         full["state"] = {"values": values}
         payload: dict[str, Any] = {
             "type": "view_submission",
@@ -272,6 +265,22 @@ class SlackDriver:
         return await self.send_block_action(payload)
 
     # ------------------------------------------------------------------ helpers
+
+    def _full_view(self, view: dict[str, Any]) -> dict[str, Any]:
+        view_id = view.get("id")
+        if isinstance(view_id, str):
+            try:
+                return self.emulator.view(view_id)
+            except KeyError:
+                inner = view.get("view")
+                return {**inner, "id": view_id} if isinstance(inner, dict) else view
+        for entry in reversed(self.emulator.opened_views):
+            if entry["view"] is view:
+                return self.emulator.view(entry["id"])
+        for entry in reversed(self.emulator.opened_views):
+            if entry["view"] == view:
+                return self.emulator.view(entry["id"])
+        return view
 
     def _user_name(self, user_id: str) -> str:
         user = self.emulator.users.get(user_id)

@@ -1,0 +1,182 @@
+"""Test harness: every database test runs on SQLite and on PostgreSQL, migrated by Alembic.
+
+PostgreSQL is at TRUSTBOT_TEST_POSTGRES_URL (default the local server); each run creates a fresh
+database there and drops it afterwards. Without a reachable server the PostgreSQL half is skipped
+and the summary says so loudly; under CI=true that is a failure instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from trustbot.app import build_services
+from trustbot.config import Settings, load_settings
+from trustbot.core.services import Services
+from trustbot.db.base import Base
+from trustbot.db.migrate import upgrade_to_head
+from trustbot.db.session import create_engine
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ("sqlite", "postgresql")
+TEST_KEY = "test-pseudonym-key-0123456789abcdef0123456789"
+
+_outcomes: dict[str, dict[str, int]] = {backend: {} for backend in BACKENDS}
+_postgres_problem: list[str] = []
+
+
+def in_ci() -> bool:
+    """Whether this run is CI's (where a skipped PostgreSQL half is a failure)."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clean_environment() -> Iterator[None]:
+    """Keep a developer's SLACK_*/TRUSTBOT_* variables out of the tests."""
+    saved = {
+        name: os.environ.pop(name)
+        for name in list(os.environ)
+        if name.startswith(("SLACK_", "TRUSTBOT_")) and name != "TRUSTBOT_TEST_POSTGRES_URL"
+    }
+    yield
+    os.environ.update(saved)
+
+
+def make_settings(database_url: str = "sqlite:///:memory:", **overrides: Any) -> Settings:
+    """Settings for tests: no .env file, a fixed pseudonym key, English."""
+    values: dict[str, Any] = {
+        "TRUSTBOT_DATABASE_URL": database_url,
+        "TRUSTBOT_PSEUDONYM_KEY": TEST_KEY,
+        "TRUSTBOT_LANGUAGE": "en",
+        "TRUSTBOT_TIMEZONE": "Europe/Copenhagen",
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+    }
+    values.update(overrides)
+    return load_settings(_env_file=None, **values)
+
+
+class FixedClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+def _postgres_admin_url() -> str:
+    return os.environ.get("TRUSTBOT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def postgresql_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, migrated to head; dropped at the end."""
+    admin_url = _postgres_admin_url()
+    name = f"trustbot_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = make_url(admin_url).set(drivername="postgresql")
+    conninfo = admin.render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        problem = f"PostgreSQL at {admin.render_as_string()} is unreachable: {reason}"
+        _postgres_problem.append(problem)
+        if in_ci():
+            pytest.fail(f"{problem} (CI=true requires the PostgreSQL half)", pytrace=False)
+        pytest.skip(f"POSTGRESQL HALF SKIPPED: {problem}")
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_migrate(url))
+    yield url
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file for this run, migrated to head."""
+    path: Path = tmp_path_factory.mktemp("db") / "trustbot-test.db"
+    url = f"sqlite:///{path}"
+    asyncio.run(_migrate(url))
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a migrated database, once per backend."""
+    backend: str = request.param
+    return str(request.getfixturevalue(f"{backend}_database"))
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on an emptied, migrated database."""
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(delete(table))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Thursday 26 November 2026, 10:00 UTC: ISO week 2026-W48 in Copenhagen."""
+    return FixedClock(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def services(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Services:
+    """The core's services over the test database."""
+    return build_services(make_settings(database_url), engine, clock=clock)
+
+
+def _backend_of(item_id: str) -> str | None:
+    for backend in BACKENDS:
+        if f"[{backend}" in item_id or f"-{backend}]" in item_id or f"-{backend}-" in item_id:
+            return backend
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count outcomes per database backend for the closing summary."""
+    backend = _backend_of(report.nodeid)
+    if backend is None:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        counts = _outcomes[backend]
+        counts[report.outcome] = counts.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say plainly which database backends ran, and shout when PostgreSQL did not."""
+    terminalreporter.section("database backends")
+    for backend in BACKENDS:
+        counts = _outcomes[backend]
+        figures = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no tests"
+        terminalreporter.write_line(f"{backend}: {figures}")
+    if _postgres_problem:
+        terminalreporter.write_line(
+            "!!! THE POSTGRESQL HALF WAS SKIPPED: " + _postgres_problem[0], red=True, bold=True
+        )

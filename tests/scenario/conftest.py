@@ -1,0 +1,106 @@
+"""The whole bot over real HTTP: the Slack emulator, the bot's ASGI app, a signing driver."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import FixedClock, make_settings
+from tests.slack_spec import assert_calls_match_spec
+from trustbot.app import Runtime, build_runtime
+from trustbot.core.services import Services
+from trustbot.delivery.sender import SendSummary, send_current_prompts
+from trustbot.devtools.driver import SlackDriver
+from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator, StoredMessage
+
+BOT_TOKEN = "xoxb-scenario-token-1234"
+SIGNING_SECRET = "scenario-signing-secret-5678"
+EMPLOYEES = [f"U0EMP{index:02d}" for index in range(1, 7)]
+MANAGER, OUTSIDER, FORMER, ROBOT = "U0BOSS", "U0OUTSIDE", "U0FORMER", "U0ROBOT"
+
+
+@dataclass
+class Stack:
+    """One running bot and the fake Slack around it."""
+
+    emulator: SlackEmulator
+    driver: SlackDriver
+    runtime: Runtime
+    clock: FixedClock
+
+    @property
+    def services(self) -> Services:
+        return self.runtime.services
+
+    async def prompt(self) -> SendSummary:
+        """What `trustbot prompt --now` does."""
+        return await send_current_prompts(services=self.services, notifier=self.runtime.notifier)
+
+    def prompt_for(self, user_id: str) -> StoredMessage:
+        """The latest prompt in the person's DM."""
+        messages = self.emulator.messages_in(self.emulator.dm_channel_for(user_id))
+        assert messages, f"{user_id} got no prompt"
+        return messages[-1]
+
+    async def count(self, model: Any) -> int:
+        """Rows in a table."""
+        async with self.services.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+    async def settle(self) -> None:
+        """Wait until the bot has finished the work it does after acknowledging."""
+        import asyncio
+
+        for _ in range(3):
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> AsyncIterator[Stack]:
+    """The bot built exactly as `trustbot serve` builds it, served on a loopback port."""
+    del engine  # the fixture empties the database before the bot starts
+    users = [
+        EmulatedUser(id=user, name=user.lower(), real_name=f"Person {user}") for user in EMPLOYEES
+    ]
+    users += [
+        EmulatedUser(id=MANAGER, name="boss", real_name="Birgitte Boss"),
+        EmulatedUser(id=OUTSIDER, name="outsider", real_name="Otto Outside"),
+        EmulatedUser(id=FORMER, name="former", real_name="Frida Former", deleted=True),
+        EmulatedUser(id=ROBOT, name="robot", real_name="Robot", is_bot=True),
+    ]
+    emulator = SlackEmulator(
+        bot_token=BOT_TOKEN,
+        users=users,
+        channels={"C0TEAM": [*EMPLOYEES[:4], FORMER, ROBOT]},
+        usergroups={"S0LEADERS": [MANAGER], "S0CREW": EMPLOYEES[4:]},
+        page_size=3,
+    )
+    await emulator.start()
+    settings = make_settings(
+        database_url,
+        SLACK_API_URL=emulator.base_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        TRUSTBOT_AUDIENCE="C0TEAM,S0CREW",
+        TRUSTBOT_REPORT_VIEWERS="S0LEADERS",
+        TRUSTBOT_MIN_GROUP_SIZE=3,
+    )
+    runtime = build_runtime(settings, clock=clock)
+    bot = LoopbackServer(runtime.web_app())
+    await bot.start()
+    driver = SlackDriver(
+        bot_url=bot.url + "/slack/events", signing_secret=SIGNING_SECRET, emulator=emulator
+    )
+    try:
+        yield Stack(emulator=emulator, driver=driver, runtime=runtime, clock=clock)
+        assert_calls_match_spec(emulator.calls)
+    finally:
+        await driver.aclose()
+        await bot.stop()
+        await emulator.stop()
+        await runtime.engine.dispose()

@@ -1,0 +1,212 @@
+"""The `trustbot` command as users run it: real processes, real HTTP, real signatures."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import TEST_KEY
+from trustbot.db.migrate import downgrade_to
+from trustbot.db.models import PulseAnswer
+from trustbot.db.session import create_engine
+from trustbot.devtools.driver import SlackDriver
+from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
+
+TOKEN, SECRET = "xoxb-cli-test-token-42", "cli-signing-secret-42"
+COMMAND_TIMEOUT = 60
+PEOPLE = [f"U0CLI{index:02d}" for index in range(1, 6)]
+
+
+async def trustbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    """Run `python -m trustbot ARGS`; (exit code, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "trustbot",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(COMMAND_TIMEOUT):
+        out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def base_env(**values: str) -> dict[str, str]:
+    """The parent environment without SLACK_*/TRUSTBOT_* variables, plus `values`."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SLACK_", "TRUSTBOT_"))
+    }
+    env.update(values)
+    return env
+
+
+async def test_a_bad_time_zone_stops_config_check_with_one_line(tmp_path: Path) -> None:
+    code, out, err = await trustbot(
+        "config", "check", env=base_env(TRUSTBOT_TIMEZONE="Mars/Base"), cwd=tmp_path
+    )
+
+    assert code == 2
+    assert err.strip().splitlines() == ["TRUSTBOT_TIMEZONE: 'Mars/Base' is not an IANA time zone"]
+    assert "Traceback" not in out + err
+
+
+async def test_bad_values_in_a_dotenv_file_name_the_variable(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("TRUSTBOT_MIN_GROUP_SIZE=2\n")
+
+    code, _, err = await trustbot("serve", env=base_env(), cwd=tmp_path)
+
+    assert code == 2
+    assert err.strip() == (
+        "TRUSTBOT_MIN_GROUP_SIZE: 2 is below 3, too small to keep answers anonymous"
+    )
+
+
+async def test_config_check_masks_secrets(tmp_path: Path) -> None:
+    env = base_env(
+        SLACK_BOT_TOKEN="xoxb-very-secret-value",
+        TRUSTBOT_PSEUDONYM_KEY=TEST_KEY,
+        TRUSTBOT_DATABASE_URL="postgresql://app:hunter2hunter2@db.internal/trust",
+    )
+
+    code, out, err = await trustbot("config", "check", env=env, cwd=tmp_path)
+
+    assert code == 0, err
+    assert "SLACK_BOT_TOKEN=********" in out
+    assert "TRUSTBOT_DATABASE_URL=postgresql://app:****@db.internal/trust" in out
+    for secret in ("xoxb-very-secret-value", TEST_KEY, "hunter2hunter2"):
+        assert secret not in out + err
+
+
+async def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
+    env = base_env(
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        TRUSTBOT_PSEUDONYM_KEY=TEST_KEY,
+        TRUSTBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}",
+    )
+
+    code, out, err = await trustbot("serve", env=env, cwd=tmp_path)
+
+    assert code == 1
+    assert "not migrated" in err
+    assert "trustbot migrate" in err
+    assert "Traceback" not in out + err
+
+
+async def test_serve_needs_its_secrets(tmp_path: Path) -> None:
+    code, _, err = await trustbot("serve", env=base_env(), cwd=tmp_path)
+
+    assert code == 2
+    assert "SLACK_BOT_TOKEN: is required but not set" in err
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[SlackEmulator]:
+    users = [EmulatedUser(id=user, name=user.lower(), real_name=user) for user in PEOPLE]
+    async with SlackEmulator(bot_token=TOKEN, users=users) as emulator:
+        yield emulator
+
+
+async def test_serve_prompt_and_signed_clicks_end_to_end(
+    engine: AsyncEngine, database_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    """The issue's 'done when': serve + prompt --now against SLACK_API_URL, one answer each."""
+    await downgrade_to(engine, "base")  # `trustbot migrate` must build the schema itself
+    port = _free_port()
+    env = base_env(
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=emulator.base_url,
+        TRUSTBOT_PSEUDONYM_KEY=TEST_KEY,
+        TRUSTBOT_DATABASE_URL=database_url,
+        TRUSTBOT_AUDIENCE=",".join(PEOPLE),
+        TRUSTBOT_PORT=str(port),
+        TRUSTBOT_LANGUAGE="da",
+    )
+    code, out, err = await trustbot("migrate", env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert "revision" in out
+
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "trustbot",
+        "serve",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(200):
+                try:
+                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            else:
+                pytest.fail("trustbot serve did not come up")
+            assert (await http.get(f"http://127.0.0.1:{port}/readyz")).json() == {"status": "ready"}
+
+        code, out, err = await trustbot("prompt", "--now", env=env, cwd=tmp_path)
+        assert code == 0, err
+        assert "sent 5 prompts" in out
+        code, out, _ = await trustbot("prompt", "--now", env=env, cwd=tmp_path)
+        assert "nothing new to send" in out
+
+        messages = {user: emulator.messages_in(emulator.dm_channel_for(user)) for user in PEOPLE}
+        assert all(len(sent) == 1 for sent in messages.values())
+        assert "Hvor godt levede vi denne regel" in str(messages[PEOPLE[0]][0].blocks)
+        async with SlackDriver(
+            bot_url=f"http://127.0.0.1:{port}/slack/events",
+            signing_secret=SECRET,
+            emulator=emulator,
+        ) as driver:
+            for user in PEOPLE:
+                for score in (2, 4):  # a second click replaces, never adds
+                    response = await driver.click_button(
+                        user_id=user, message=messages[user][0], action_id=f"pulse_score:{score}"
+                    )
+                    assert response.status_code == 200
+            await emulator.wait_for(
+                lambda: len(emulator.calls_to("chat.update")) == 2 * len(PEOPLE), timeout=15
+            )
+    finally:
+        server.terminate()
+        _, server_err = await server.communicate()
+
+    check = create_engine(database_url)
+    try:
+        async with check.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(PulseAnswer.score, func.count()).group_by(PulseAnswer.score)
+                )
+            ).all()
+    finally:
+        await check.dispose()
+    assert [tuple(row) for row in rows] == [(4, len(PEOPLE))]
+    for secret in (TOKEN, SECRET, TEST_KEY):
+        assert secret not in server_err.decode()

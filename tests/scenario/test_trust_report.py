@@ -1,0 +1,109 @@
+"""/trust-report: for report viewers an ephemeral report, for anyone else a polite refusal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.scenario.conftest import EMPLOYEES, MANAGER, OUTSIDER, Stack
+
+
+async def _report(stack: Stack, user: str, text: str = "") -> dict[str, Any]:
+    before = len(stack.emulator.responses)
+    response = await stack.driver.send_command(user_id=user, text=text)
+    assert response.status_code == 200
+    await stack.emulator.wait_for(lambda: len(stack.emulator.responses) > before)
+    body: dict[str, Any] = stack.emulator.responses[before]["body"]
+    return body
+
+
+async def _answer(stack: Stack, users: list[str], score: int) -> None:
+    before = len(stack.emulator.calls_to("chat.update"))
+    for user in users:
+        await stack.driver.click_button(
+            user_id=user, message=stack.prompt_for(user), action_id=f"pulse_score:{score}"
+        )
+    await stack.emulator.wait_for(
+        lambda: len(stack.emulator.calls_to("chat.update")) == before + len(users)
+    )
+
+
+async def _story(stack: Stack, user: str, text: str, visibility: str) -> None:
+    opened = len(stack.emulator.opened_views)
+    await stack.driver.click_button(
+        user_id=user, message=stack.prompt_for(user), action_id="share_story"
+    )
+    await stack.emulator.wait_for(lambda: len(stack.emulator.opened_views) > opened)
+    values = {
+        "story": {"text": {"type": "plain_text_input", "value": text}},
+        "visibility": {
+            "choice": {"type": "radio_buttons", "selected_option": {"value": visibility}}
+        },
+    }
+    await stack.driver.submit_view(
+        user_id=user, view=stack.emulator.opened_views[opened], values=values
+    )
+
+
+def _text(body: dict[str, Any]) -> str:
+    return "\n".join(str(block.get("text", {}).get("text", "")) for block in body.get("blocks", []))
+
+
+async def test_a_viewer_sees_participation_averages_trends_and_stories(stack: Stack) -> None:
+    stack.clock.now -= timedelta(weeks=1)
+    await stack.prompt()  # 2026-W47, rule 1
+    await _answer(stack, EMPLOYEES[:4], 3)
+    await _story(stack, EMPLOYEES[0], "Ping <!channel> and <@U0BOSS> & <!here>", "named")
+    await _story(stack, EMPLOYEES[1], "Quietly brilliant work.", "anonymous")
+    await _story(stack, EMPLOYEES[2], "Only for the count.", "private")
+    stack.clock.now += timedelta(weeks=1)
+    await stack.prompt()  # 2026-W48, rule 2
+    await _answer(stack, EMPLOYEES[:2], 5)  # fewer than TRUSTBOT_MIN_GROUP_SIZE=3
+
+    body = await _report(stack, MANAGER, "4")
+
+    assert body["response_type"] == "ephemeral"
+    text = _text(body)
+    assert "the last 4 weeks" in text
+    assert "2026-W47  #1    4/6 67%       3.00         3          0" in text
+    assert "2026-W48  #2    not enough answers" in text
+    assert "5.00" not in text
+    assert "2026-W45  —     no round" in text
+    assert "Ping &lt;!channel&gt; and &lt;@U0BOSS&gt; &amp; &lt;!here&gt;" in text
+    assert "<!channel>" not in text
+    assert "<!here>" not in text
+    assert "<@U0BOSS>" not in text
+    assert f"<@{EMPLOYEES[0]}>" in text  # shared with a name
+    assert "Quietly brilliant work." in text
+    assert "_anonymous_" in text
+    assert "Only for the count." not in text
+    assert len(body["blocks"]) <= 50
+
+
+async def test_the_default_is_eight_weeks(stack: Stack) -> None:
+    body = await _report(stack, MANAGER)
+
+    assert "the last 8 weeks" in _text(body)
+    assert _text(body).count("no round") == 8
+
+
+async def test_anyone_else_is_refused_without_learning_anything(stack: Stack) -> None:
+    await stack.prompt()
+    await _answer(stack, EMPLOYEES[:4], 4)
+
+    for text in ("", "12", "nonsense"):
+        body = await _report(stack, OUTSIDER, text)
+        assert body == {
+            "text": "Sorry, this report is only available to selected leaders.",
+            "response_type": "ephemeral",
+        }
+
+
+@pytest.mark.parametrize("text", ["0", "53", "abc", "4 weeks", "-3"])
+async def test_bad_arguments_get_usage_help(stack: Stack, text: str) -> None:
+    body = await _report(stack, MANAGER, text)
+
+    assert body["text"].startswith("Usage: `/trust-report [weeks]`")
+    assert "blocks" not in body or not body["blocks"]
