@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.config import Settings, SettingsError, load_settings, mask_url_password
+from trustbot.core.privacy import PseudonymKeyMismatchError
 from trustbot.db.migrate import SchemaNotCurrentError
 
 cli = typer.Typer(
@@ -19,6 +20,9 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# Settings without a default that the bot cannot run without (the signing secret is also
+# needed for HTTP, the app token for Socket Mode).
+SERVE_NEEDS = ("SLACK_BOT_TOKEN", "TRUSTBOT_PSEUDONYM_KEY")
 config_cli = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 cli.add_typer(config_cli, name="config")
 
@@ -45,6 +49,8 @@ def _run[T](settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
         _fail(error.lines, 2)
     except SchemaNotCurrentError as error:
         _fail([f"trustbot: {error}"], 1)
+    except PseudonymKeyMismatchError as error:
+        _fail([str(error)], 2)
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         url = mask_url_password(settings.database_url)
@@ -52,11 +58,17 @@ def _run[T](settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
 
 @config_cli.command("check")
-def config_check() -> None:
-    """Validate the settings and print them, secrets masked."""
+def config_check(
+    socket_mode: Annotated[
+        bool, typer.Option("--socket-mode", help="Check for Socket Mode instead of HTTP.")
+    ] = False,
+) -> None:
+    """Validate the settings and print them, secrets masked; exit 2 if `serve` could not start."""
     settings = _settings()
     for name, value in settings.effective().items():
         typer.echo(f"{name}={value}")
+    needs = (*SERVE_NEEDS, "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+    _require(settings, *needs)
     typer.echo("configuration OK")
 
 
@@ -90,8 +102,8 @@ def serve(
     from trustbot.operations import serve_http, serve_socket_mode
 
     settings = _settings()
+    _require(settings, *SERVE_NEEDS, "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
     if socket_mode:
-        _require(settings, "SLACK_APP_TOKEN")
         _run(settings, lambda: serve_socket_mode(settings))
     else:
         _run(settings, lambda: serve_http(settings))
@@ -116,7 +128,7 @@ def prompt(
     if not now:
         _fail(["trustbot prompt: pass --now to send this week's prompts right away"], 2)
     settings = _settings()
-    _require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TRUSTBOT_PSEUDONYM_KEY")
+    _require(settings, *SERVE_NEEDS)
     summary = _run(settings, lambda: prompt_now(settings))
     typer.echo(summary)
 

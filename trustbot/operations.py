@@ -6,10 +6,9 @@ import logging
 
 import uvicorn
 
-from trustbot.app import Runtime, build_runtime, build_services
+from trustbot.app import Runtime, build_runtime, build_services, prepare_database
 from trustbot.config import Settings
 from trustbot.core.reports import build_trust_report
-from trustbot.db.migrate import ensure_current
 from trustbot.db.session import create_engine
 from trustbot.delivery.sender import SendSummary, send_current_prompts
 from trustbot.devtools.render import render_blocks_as_text
@@ -23,7 +22,7 @@ async def _start(settings: Settings) -> Runtime:
     configure_logging(settings)
     runtime = build_runtime(settings)
     try:
-        await ensure_current(runtime.engine, auto_migrate=settings.auto_migrate)
+        await prepare_database(runtime.engine, runtime.services)
     except BaseException:
         await runtime.engine.dispose()
         raise
@@ -52,7 +51,7 @@ async def serve_socket_mode(settings: Settings) -> None:
     runtime = await _start(settings)
     assert settings.slack_app_token is not None
     handler = AsyncSocketModeHandler(
-        runtime.slack_app(), settings.slack_app_token.get_secret_value()
+        runtime.slack_app(socket_mode=True), settings.slack_app_token.get_secret_value()
     )
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
@@ -88,8 +87,8 @@ async def report_text(settings: Settings, weeks: int) -> str:
     """The trust report rendered for a terminal."""
     engine = create_engine(settings.database_url)
     try:
-        await ensure_current(engine, auto_migrate=False)
         services = build_services(settings, engine)
+        await prepare_database(engine, services)
         async with services.sessions() as session:
             report = await build_trust_report(
                 session=session,

@@ -1,4 +1,4 @@
-"""initial schema: rules, rounds, deliveries, pulse answers, anecdotes, reactions
+"""initial schema: installation, rules, rounds, deliveries, pulse answers, anecdotes, reactions
 
 Revision ID: 0001
 Revises:
@@ -19,6 +19,13 @@ TIMESTAMP = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    op.create_table(
+        "installation",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_installation")),
+    )
     op.create_table(
         "rules",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -151,3 +158,4 @@ def downgrade() -> None:
     op.drop_table("deliveries")
     op.drop_table("rounds")
     op.drop_table("rules")
+    op.drop_table("installation")

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import TEST_KEY
+from tests.slack_spec import assert_calls_match_spec
 from trustbot.db.migrate import downgrade_to
 from trustbot.db.models import PulseAnswer
 from trustbot.db.session import create_engine
@@ -79,6 +80,7 @@ async def test_bad_values_in_a_dotenv_file_name_the_variable(tmp_path: Path) -> 
 async def test_config_check_masks_secrets(tmp_path: Path) -> None:
     env = base_env(
         SLACK_BOT_TOKEN="xoxb-very-secret-value",
+        SLACK_SIGNING_SECRET="signing-secret-value",
         TRUSTBOT_PSEUDONYM_KEY=TEST_KEY,
         TRUSTBOT_DATABASE_URL="postgresql://app:hunter2hunter2@db.internal/trust",
     )
@@ -88,8 +90,43 @@ async def test_config_check_masks_secrets(tmp_path: Path) -> None:
     assert code == 0, err
     assert "SLACK_BOT_TOKEN=********" in out
     assert "TRUSTBOT_DATABASE_URL=postgresql://app:****@db.internal/trust" in out
-    for secret in ("xoxb-very-secret-value", TEST_KEY, "hunter2hunter2"):
+    assert out.strip().endswith("configuration OK")
+    for secret in ("xoxb-very-secret-value", "signing-secret-value", TEST_KEY, "hunter2hunter2"):
         assert secret not in out + err
+
+
+async def test_config_check_says_what_serve_would_miss(tmp_path: Path) -> None:
+    code, out, err = await trustbot(
+        "config", "check", env=base_env(TRUSTBOT_TIMEZONE="UTC"), cwd=tmp_path
+    )
+
+    assert code == 2
+    assert "TRUSTBOT_TIMEZONE=UTC" in out
+    assert err.strip().splitlines() == [
+        "SLACK_BOT_TOKEN: is required but not set",
+        "TRUSTBOT_PSEUDONYM_KEY: is required but not set",
+        "SLACK_SIGNING_SECRET: is required but not set",
+    ]
+
+
+async def test_a_changed_pseudonym_key_is_refused(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'keyed.db'}"
+    env = base_env(
+        SLACK_BOT_TOKEN=TOKEN,
+        TRUSTBOT_PSEUDONYM_KEY=TEST_KEY,
+        TRUSTBOT_DATABASE_URL=database,
+        TRUSTBOT_AUTO_MIGRATE="true",
+    )
+    assert (await trustbot("report", env=env, cwd=tmp_path))[0] == 0
+
+    other = {**env, "TRUSTBOT_PSEUDONYM_KEY": "another-key-" + "9" * 32}
+    code, out, err = await trustbot("report", env=other, cwd=tmp_path)
+
+    assert code == 2
+    assert err.strip().startswith(
+        "TRUSTBOT_PSEUDONYM_KEY: is not the key this database was created with"
+    )
+    assert other["TRUSTBOT_PSEUDONYM_KEY"] not in out + err
 
 
 async def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
@@ -178,6 +215,7 @@ async def test_serve_prompt_and_signed_clicks_end_to_end(
 
         messages = {user: emulator.messages_in(emulator.dm_channel_for(user)) for user in PEOPLE}
         assert all(len(sent) == 1 for sent in messages.values())
+        assert_calls_match_spec(emulator.calls)
         assert "Hvor godt levede vi denne regel" in str(messages[PEOPLE[0]][0].blocks)
         async with SlackDriver(
             bot_url=f"http://127.0.0.1:{port}/slack/events",

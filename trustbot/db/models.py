@@ -53,6 +53,16 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class InstallationSetting(Base):
+    """Facts about this installation that must not change silently (the key fingerprint)."""
+
+    __tablename__ = "installation"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class RuleRow(Base):
     """One version of a culture rule; a changed text is a new row, so old rounds keep theirs."""
 

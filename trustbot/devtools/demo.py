@@ -17,12 +17,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from trustbot.app import build_runtime
+from trustbot.app import build_runtime, prepare_database
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of, period_start
 from trustbot.core.rules import CALL_ME_WAY
-from trustbot.db.migrate import ensure_current
 from trustbot.delivery.sender import send_current_prompts
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
@@ -229,7 +228,7 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
             runtime = build_runtime(settings, clock=clock)
             _say(f"trustbot demo: {len(people)} employees in {len(TEAMS)} teams, {weeks} weeks")
             _say(f"  Slack emulator at {emulator.url}, SQLite database at {database}")
-            await ensure_current(runtime.engine, auto_migrate=True)
+            await prepare_database(runtime.engine, runtime.services)
             _say("  database migrated to the newest schema")
             bot = LoopbackServer(runtime.web_app())
             try:

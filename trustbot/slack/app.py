@@ -17,16 +17,27 @@ from trustbot.slack.listeners.context import SERVICES_KEY
 logger = logging.getLogger("trustbot.slack")
 
 
-def create_slack_app(services: Services, client: AsyncWebClient) -> AsyncApp:
-    """The Slack app: verifies signatures, hands every listener the Services."""
+def create_slack_app(
+    services: Services, client: AsyncWebClient, *, socket_mode: bool = False
+) -> AsyncApp:
+    """The Slack app: verifies signatures (over HTTP), hands every listener the Services."""
     settings = services.settings
-    assert settings.slack_signing_secret is not None
-    app = AsyncApp(
-        client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
-        logger=logger,
-        raise_error_for_unhandled_request=False,
-    )
+    if socket_mode:  # requests arrive over Slack's authenticated WebSocket, unsigned
+        app = AsyncApp(
+            client=client,
+            logger=logger,
+            request_verification_enabled=False,
+            raise_error_for_unhandled_request=False,
+        )
+    else:
+        settings.require("SLACK_SIGNING_SECRET")
+        assert settings.slack_signing_secret is not None
+        app = AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            logger=logger,
+            raise_error_for_unhandled_request=False,
+        )
 
     @app.middleware
     async def provide_services(
