@@ -1,9 +1,10 @@
 """Benchmark: how fast the bot acknowledges score clicks, and how fast /trust-report aggregates.
 
 Prints figures; asserts nothing. Runs the bot exactly as the demo does (emulator, real HTTP,
-real signatures) on a temporary SQLite database, or on PostgreSQL with --database-url.
+real signatures) on a temporary SQLite database, or on PostgreSQL with --database-url
+(a scratch database: every trustbot table in it is emptied first).
 
-    .venv/bin/python bench/ack_and_report.py [--people 300] [--weeks 52] [--database-url URL]
+    .venv/bin/python bench/ack_and_report.py [--people 300] [--weeks 51] [--database-url URL]
 """
 
 from __future__ import annotations

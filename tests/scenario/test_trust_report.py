@@ -107,3 +107,11 @@ async def test_bad_arguments_get_usage_help(stack: Stack, text: str) -> None:
 
     assert body["text"].startswith("Usage: `/trust-report [weeks]`")
     assert "blocks" not in body or not body["blocks"]
+
+
+async def test_a_slack_failure_while_checking_viewers_is_explained(stack: Stack) -> None:
+    stack.emulator.fail_next("usergroups.users.list", "internal_error")
+
+    body = await _report(stack, MANAGER)
+
+    assert body["text"] == "The report could not be made just now. Please try again shortly."

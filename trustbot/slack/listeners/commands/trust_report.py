@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,7 +40,13 @@ async def handle_trust_report(
     services = services_of(context)
     settings = services.settings
     language = services.language
-    if not await is_report_viewer(client, command["user_id"], settings.report_viewers):
+    try:
+        allowed = await is_report_viewer(client, command["user_id"], settings.report_viewers)
+    except SlackApiError as error:
+        logger.error("could not check report viewers: %s", error.response.get("error"))
+        await respond(text=text("report.failed", language), response_type="ephemeral")
+        return
+    if not allowed:
         await respond(text=text("report.refused", language), response_type="ephemeral")
         return
     try:
