@@ -217,8 +217,9 @@ class SettingsError(Exception):
 
 
 def mask_url_password(url: str) -> str:
-    """Hide the password in a database URL."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1****@", url)
+    """Hide the password in a database URL, in the user part or as a query parameter."""
+    masked = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1****@", url)
+    return re.sub(r"([?&]password=)[^&]*", r"\1****", masked, flags=re.IGNORECASE)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -62,10 +62,10 @@ async def record_anecdote(
         source_id=source_id,
         created_at=now,
     )
-    result = await session.execute(
-        insert.on_conflict_do_nothing(index_elements=[Anecdote.source_id])
+    stored: int | None = await session.scalar(
+        insert.on_conflict_do_nothing(index_elements=[Anecdote.source_id]).returning(Anecdote.id)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return stored is not None
 
 
 async def stories_by(*, session: AsyncSession, round_id: int, author: str) -> int:

@@ -11,6 +11,7 @@ from trustbot.db.models import PulseAnswer
 from trustbot.db.upsert import insert_for
 
 MIN_SCORE, MAX_SCORE = 1, 5
+MAX_ID_DIGITS = 10
 
 
 class InvalidAnswerError(ValueError):
@@ -20,7 +21,7 @@ class InvalidAnswerError(ValueError):
 def parse_score_value(value: str) -> tuple[int, int]:
     """(round id, score) from a score button's value `"<round id>:<score>"`."""
     round_text, sep, score_text = value.partition(":")
-    if not sep or not round_text.isdecimal() or not score_text.isdecimal():
+    if not (sep and _is_number(round_text, MAX_ID_DIGITS) and _is_number(score_text, 1)):
         raise InvalidAnswerError(f"malformed score value {value[:40]!r}")
     round_id, score = int(round_text), int(score_text)
     if not MIN_SCORE <= score <= MAX_SCORE:
@@ -28,6 +29,11 @@ def parse_score_value(value: str) -> tuple[int, int]:
     if round_id < 1 or round_id > 2**31 - 1:
         raise InvalidAnswerError(f"round id {round_id} is out of range")
     return round_id, score
+
+
+def _is_number(text: str, max_digits: int) -> bool:
+    """ASCII digits only, and few enough that int() is cheap and cannot refuse them."""
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
 
 
 def score_value(round_id: int, score: int) -> str:

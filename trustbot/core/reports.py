@@ -59,7 +59,8 @@ class RuleTrend:
             return "none"
         if len(self.averages) == 1:
             return "single"
-        change = self.averages[-1] - self.averages[0]
+        # Averages carry two decimals; rounding the change keeps 0.20 from being 0.2000000001.
+        change = round(self.averages[-1] - self.averages[0], 2)
         if change > TREND_THRESHOLD:
             return "up"
         if change < -TREND_THRESHOLD:
@@ -97,7 +98,7 @@ def parse_weeks(text: str) -> int:
     words = text.split()
     if not words:
         return DEFAULT_WEEKS
-    if len(words) > 1 or not words[0].isdecimal():
+    if len(words) > 1 or not (len(words[0]) <= 3 and words[0].isascii() and words[0].isdigit()):
         raise ReportArgumentError(text)
     weeks = int(words[0])
     if not 1 <= weeks <= MAX_WEEKS:

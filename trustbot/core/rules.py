@@ -50,6 +50,7 @@ CALL_ME_WAY: tuple[Rule, ...] = (
 )
 
 MAX_RULE_LENGTH = 500
+MAX_RULES = 20  # a culture is a handful of rules; more would not fit a report either
 
 
 class RulesFileError(ValueError):
@@ -73,6 +74,8 @@ def load_rules(path: Path | None) -> tuple[Rule, ...]:
     entries = data.get("rules") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise RulesFileError(f"{path.name}: expected a non-empty list under `rules`")
+    if len(entries) > MAX_RULES:
+        raise RulesFileError(f"{path.name}: at most {MAX_RULES} rules, found {len(entries)}")
     rules = []
     for index, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict):

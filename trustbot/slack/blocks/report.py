@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from trustbot.core.catalogue import Language, text
@@ -9,6 +10,7 @@ from trustbot.core.privacy import escape_mrkdwn
 from trustbot.core.reports import RuleTrend, TrustReport, WeekFigures
 
 Block = dict[str, Any]
+TEXT_LIMIT = 3000  # Slack's limit for one text object
 ROWS_PER_BLOCK = 40  # keeps each code block under Slack's 3,000-character text limit
 SPARKS = "▁▂▃▄▅▆▇█"
 TREND_WORD = {
@@ -60,19 +62,20 @@ def render_trust_report_blocks(
         blocks.append(_section("```\n" + "\n".join(chunk) + "\n```"))
     blocks.append({"type": "divider"})
     trend_lines = [_trend_line(trend, language) for trend in report.trends]
-    blocks.append(_section(text("report.trends", language) + "\n" + "\n".join(trend_lines)))
+    blocks.extend(_sections([text("report.trends", language), *trend_lines]))
     blocks.append({"type": "divider"})
     blocks.append(_section(text("report.stories", language)))
     if not report.stories:
         blocks.append(_section(text("report.no_stories", language)))
     for story in report.stories:
-        quoted = "\n".join(f">{line}" for line in escape_mrkdwn(story.text).splitlines())
         author = (
             f"<@{story.author_user_id}>"
             if story.author_user_id
             else "_" + text("report.anonymous", language) + "_"
         )
-        blocks.append(_section(f"{quoted}\n— {author} · {story.period} · #{story.rule.position}"))
+        footer = f"\n— {author} · {story.period} · #{story.rule.position}"
+        quoted = "\n".join(f">{line}" for line in escape_mrkdwn(story.text).splitlines())
+        blocks.append(_section(_shorten(quoted, TEXT_LIMIT - len(footer)) + footer))
     return blocks
 
 
@@ -83,6 +86,25 @@ def report_fallback_text(report: TrustReport, language: Language) -> str:
 
 def _section(mrkdwn: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def _sections(lines: list[str]) -> list[Block]:
+    """Lines packed into as few sections as Slack's text limit allows."""
+    chunks: list[str] = []
+    for line in lines:
+        if chunks and len(chunks[-1]) + 1 + len(line) <= TEXT_LIMIT:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(_shorten(line, TEXT_LIMIT))
+    return [_section(chunk) for chunk in chunks]
+
+
+def _shorten(mrkdwn: str, limit: int) -> str:
+    """Cut escaped text to `limit` characters without leaving half an entity like `&am`."""
+    if len(mrkdwn) <= limit:
+        return mrkdwn
+    cut = re.sub(r"&[a-z]*$", "", mrkdwn[: limit - 1])
+    return cut + "…"
 
 
 def _row(week: str, rule: str, answered: str, average: str, stories: str, reactions: str) -> str:

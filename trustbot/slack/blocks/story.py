@@ -37,6 +37,8 @@ class StoryContext:
     def decode(cls, metadata: str) -> StoryContext:
         """From private_metadata; ValueError when it is not ours."""
         data = json.loads(metadata)
+        if not isinstance(data, dict):
+            raise ValueError("private_metadata is not an object")
         round_id = data["r"]
         if not isinstance(round_id, int) or isinstance(round_id, bool):
             raise ValueError("bad round id in private_metadata")

@@ -1,0 +1,454 @@
+"""Block Kit builders: content, ids, escaping and Slack's size limits."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from trustbot.core.catalogue import Language, score_label, text
+from trustbot.core.periods import recent_periods
+from trustbot.core.ports import Prompt
+from trustbot.core.reports import RuleTrend, SharedStory, TrustReport, WeekFigures
+from trustbot.core.rules import CALL_ME_WAY, MAX_RULE_LENGTH, Rule
+from trustbot.slack.blocks.ids import (
+    PROMPT_ANSWER_BLOCK,
+    SCORE_ACTION,
+    SHARE_STORY_ACTION,
+    STORY_CALLBACK,
+    STORY_TEXT_BLOCK,
+    STORY_VISIBILITY_BLOCK,
+)
+from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blocks
+from trustbot.slack.blocks.report import render_trust_report_blocks, report_fallback_text
+from trustbot.slack.blocks.story import StoryContext, render_story_modal, story_errors
+
+LANGUAGES: tuple[Language, ...] = ("da", "en")
+LONG_RULE = Rule(1, "Å" * MAX_RULE_LENGTH, "W" * MAX_RULE_LENGTH)
+
+# Slack's documented limits (Block Kit reference).
+TEXT_LIMIT = 3000
+HEADER_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
+ID_LIMIT = 255
+MESSAGE_BLOCKS_LIMIT = 50
+MODAL_BLOCKS_LIMIT = 100
+MODAL_TITLE_LIMIT = 24
+METADATA_LIMIT = 3000
+OPTION_TEXT_LIMIT = 75
+OPTION_VALUE_LIMIT = 150
+
+
+def limit_problems(node: Any, where: str = "$") -> list[str]:
+    """Every Slack limit a block structure breaks."""
+    problems: list[str] = []
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            problems += limit_problems(item, f"{where}[{index}]")
+        return problems
+    if not isinstance(node, dict):
+        return problems
+    kind = node.get("type")
+    if kind in ("plain_text", "mrkdwn"):
+        value = node.get("text", "")
+        if not isinstance(value, str) or not value:
+            problems.append(f"{where}: empty text object")
+        elif len(value) > TEXT_LIMIT:
+            problems.append(f"{where}: text of {len(value)} > {TEXT_LIMIT}")
+    if kind == "header" and len(node["text"]["text"]) > HEADER_LIMIT:
+        problems.append(f"{where}: header over {HEADER_LIMIT}")
+    if kind == "button":
+        if len(node["text"]["text"]) > BUTTON_TEXT_LIMIT:
+            problems.append(f"{where}: button text over {BUTTON_TEXT_LIMIT}")
+        if len(node.get("value", "")) > BUTTON_VALUE_LIMIT:
+            problems.append(f"{where}: button value over {BUTTON_VALUE_LIMIT}")
+    for key in ("action_id", "block_id", "callback_id"):
+        if key in node and not 0 < len(node[key]) <= ID_LIMIT:
+            problems.append(f"{where}: {key} length {len(node[key])}")
+    if "options" in node:
+        for option in node["options"]:
+            if len(option["text"]["text"]) > OPTION_TEXT_LIMIT:
+                problems.append(f"{where}: option text over {OPTION_TEXT_LIMIT}")
+            if len(option["value"]) > OPTION_VALUE_LIMIT:
+                problems.append(f"{where}: option value over {OPTION_VALUE_LIMIT}")
+    for key, child in node.items():
+        problems += limit_problems(child, f"{where}.{key}")
+    return problems
+
+
+def assert_message_ok(blocks: list[dict[str, Any]]) -> None:
+    assert len(blocks) <= MESSAGE_BLOCKS_LIMIT, len(blocks)
+    assert limit_problems(blocks) == []
+    block_ids = [block["block_id"] for block in blocks if "block_id" in block]
+    assert len(block_ids) == len(set(block_ids))
+
+
+def all_texts(node: Any) -> list[str]:
+    if isinstance(node, list):
+        return [found for item in node for found in all_texts(item)]
+    if isinstance(node, dict):
+        found = (
+            [node["text"]]
+            if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str)
+            else []
+        )
+        return found + [text for value in node.values() for text in all_texts(value)]
+    return []
+
+
+# --- prompt ---------------------------------------------------------------------------
+
+
+def _prompt(language: Language = "en", rule: Rule = CALL_ME_WAY[0], round_id: int = 42) -> Prompt:
+    return Prompt(round_id=round_id, period="2026-W48", rule=rule, language=language)
+
+
+def _buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    actions = [block for block in blocks if block.get("block_id") == PROMPT_ANSWER_BLOCK]
+    assert len(actions) == 1
+    assert actions[0]["type"] == "actions"
+    return list(actions[0]["elements"])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_prompt_has_five_score_buttons(language: Language) -> None:
+    blocks = render_prompt_blocks(_prompt(language))
+    buttons = _buttons(blocks)
+    assert [button["action_id"] for button in buttons] == [f"pulse_score:{n}" for n in range(1, 6)]
+    assert all(SCORE_ACTION.match(button["action_id"]) for button in buttons)
+    assert [button["value"] for button in buttons] == [f"42:{n}" for n in range(1, 6)]
+    for score, button in enumerate(buttons, start=1):
+        assert button["type"] == "button"
+        assert button["text"]["type"] == "plain_text"
+        assert str(score) in button["text"]["text"]
+        assert score_label(score, language) in button["text"]["text"]
+        assert "style" not in button
+    assert_message_ok(blocks)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_prompt_shows_rule_question_and_hint(language: Language) -> None:
+    rule = CALL_ME_WAY[3]
+    blocks = render_prompt_blocks(_prompt(language, rule))
+    texts = all_texts(blocks)
+    assert blocks[0]["type"] == "header"
+    assert blocks[0]["text"]["text"] == text("prompt.header", language)
+    assert f"> {rule.text(language)}" in texts
+    assert text("prompt.question", language) in texts
+    assert text("prompt.scale_hint", language) in texts
+    assert not any(text("prompt.thanks", language, score=1, label="x")[:5] in t for t in texts)
+    share = blocks[-1]["accessory"]
+    assert share["action_id"] == SHARE_STORY_ACTION
+    assert share["value"] == "42"
+    assert share["text"]["text"] == text("prompt.story_button", language)
+
+
+def test_danish_prompt_speaks_danish() -> None:
+    texts = "\n".join(all_texts(render_prompt_blocks(_prompt("da"))))
+    assert "Ugens regel" in texts
+    assert "Vi bygger vores succeser på mange små gode ideer og beslutninger." in texts
+    assert "Rigtig godt" in texts
+    assert "Very well" not in texts
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("chosen", [1, 3, 5])
+def test_chosen_score_is_primary_with_thanks(language: Language, chosen: int) -> None:
+    blocks = render_prompt_blocks(_prompt(language), chosen_score=chosen)
+    styles = [button.get("style") for button in _buttons(blocks)]
+    assert styles == ["primary" if n == chosen else None for n in range(1, 6)]
+    thanks = text("prompt.thanks", language, score=chosen, label=score_label(chosen, language))
+    texts = all_texts(blocks)
+    assert thanks in texts
+    assert text("prompt.scale_hint", language) not in texts
+    assert_message_ok(blocks)
+
+
+def test_prompt_counts_shared_stories() -> None:
+    blocks = render_prompt_blocks(_prompt("en"), stories_shared=2)
+    assert blocks[-1]["text"]["text"] == (
+        "Seen the rule lived this week? Share a short story.\nThank you for your story (2 shared)."
+    )
+    none = render_prompt_blocks(_prompt("en"))
+    assert none[-1]["text"]["text"] == "Seen the rule lived this week? Share a short story."
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_prompt_limits_with_long_rule_and_big_round(language: Language) -> None:
+    blocks = render_prompt_blocks(
+        _prompt(language, LONG_RULE, round_id=2**31 - 1), chosen_score=4, stories_shared=99
+    )
+    assert_message_ok(blocks)
+
+
+def test_prompt_fallback_text() -> None:
+    assert prompt_fallback_text(CALL_ME_WAY[3], "en") == (
+        "This week's rule: We get far, fast, with little.. How well did we live it this week?"
+    )
+    assert prompt_fallback_text(CALL_ME_WAY[3], "da").startswith(
+        "Ugens regel: Vi kommer hurtigt langt med lidt."
+    )
+
+
+# --- story modal ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_story_modal(language: Language) -> None:
+    context = StoryContext(round_id=7, channel_id="D0123", message_ts="1764151200.000100")
+    view = render_story_modal(CALL_ME_WAY[1], language, context)
+    assert view["type"] == "modal"
+    assert view["callback_id"] == STORY_CALLBACK
+    assert view["title"]["text"] == text("story.title", language)
+    for key in ("title", "submit", "close"):
+        assert 0 < len(view[key]["text"]) <= MODAL_TITLE_LIMIT
+    assert len(view["private_metadata"]) <= METADATA_LIMIT
+    assert StoryContext.decode(view["private_metadata"]) == context
+    assert len(view["blocks"]) <= MODAL_BLOCKS_LIMIT
+    assert limit_problems(view) == []
+    by_id = {block.get("block_id"): block for block in view["blocks"]}
+    field = by_id[STORY_TEXT_BLOCK]["element"]
+    assert field["max_length"] == 2000
+    assert field["multiline"] is True
+    choice = by_id[STORY_VISIBILITY_BLOCK]["element"]
+    assert [option["value"] for option in choice["options"]] == ["named", "anonymous", "private"]
+    assert choice["initial_option"]["value"] == "anonymous"
+    assert text("story.rule_context", language, rule=CALL_ME_WAY[1].text(language)) in (
+        all_texts(view)
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_story_modal_with_long_rule(language: Language) -> None:
+    context = StoryContext(2**31 - 1, "C" + "X" * 60, "9" * 30)
+    view = render_story_modal(LONG_RULE, language, context)
+    assert limit_problems(view) == []
+    assert len(view["private_metadata"]) <= METADATA_LIMIT
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        StoryContext(1, None, None),
+        StoryContext(123456, "D0ABC", "1764151200.000100"),
+        StoryContext(5, "C\"quoted'", None),
+    ],
+)
+def test_story_context_round_trips(context: StoryContext) -> None:
+    assert StoryContext.decode(context.encode()) == context
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    ["", "garbage", "{", "{}", '{"c": "D1"}', '{"r": "7"}', '{"r": true}', '{"r": 1.5}'],
+)
+def test_story_context_refuses_garbage(metadata: str) -> None:
+    with pytest.raises((ValueError, KeyError)):  # json.JSONDecodeError is a ValueError
+        StoryContext.decode(metadata)
+
+
+@pytest.mark.parametrize("metadata", ["[1]", "5", "null", '"r"'])
+def test_story_context_refuses_non_object_json(metadata: str) -> None:
+    with pytest.raises((ValueError, KeyError)):
+        StoryContext.decode(metadata)
+
+
+def test_story_context_ignores_wrong_types_of_optional_fields() -> None:
+    assert StoryContext.decode('{"r": 3, "c": 5, "t": ["x"]}') == StoryContext(3, None, None)
+
+
+def test_story_errors() -> None:
+    assert story_errors("story.error.too_long", "en", limit=2000, length=2001) == {
+        STORY_TEXT_BLOCK: "At most 2000 characters; yours has 2001."
+    }
+
+
+# --- report ---------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+
+def _weeks(count: int) -> tuple[WeekFigures, ...]:
+    weeks = []
+    for index, period in enumerate(recent_periods("2026-W48", count)):
+        rule = CALL_ME_WAY[index % 5]
+        match index % 4:
+            case 0:
+                weeks.append(WeekFigures(period, None, 0, 0, None, False, 0, 0))
+            case 1:
+                weeks.append(WeekFigures(period, rule, 40, 3, None, True, 2, 9))
+            case _:
+                weeks.append(WeekFigures(period, rule, 9999, 9999, 4.57, False, 999, 99999))
+    return tuple(weeks)
+
+
+def _report(
+    weeks: tuple[WeekFigures, ...] | None = None,
+    stories: tuple[SharedStory, ...] = (),
+    trends: tuple[RuleTrend, ...] | None = None,
+) -> TrustReport:
+    weeks = _weeks(8) if weeks is None else weeks
+    if trends is None:
+        trends = tuple(
+            RuleTrend(rule, tuple(3.0 + 0.1 * i for i in range(52))) for rule in CALL_ME_WAY
+        )
+    return TrustReport(weeks=weeks, trends=trends, stories=stories, min_group_size=5)
+
+
+def _story(text_: str, author: str | None = None, period: str = "2026-W48") -> SharedStory:
+    return SharedStory(period, CALL_ME_WAY[0], text_, author, NOW)
+
+
+def _render(report: TrustReport, language: Language = "en") -> list[dict[str, Any]]:
+    return render_trust_report_blocks(report, language=language, timezone="Europe/Copenhagen")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_52_week_report_with_long_stories_fits(language: Language) -> None:
+    stories = tuple(
+        _story(("Lang historie om tillid. " * 100)[:2000], "U0NAMED" if i % 2 else None)
+        for i in range(5)
+    )
+    assert all(len(story.text) == 2000 for story in stories)
+    blocks = _render(_report(_weeks(52), stories), language)
+    assert_message_ok(blocks)
+    assert blocks[0]["text"]["text"] == text("report.title", language, weeks=52)
+    table = "\n".join(t for t in all_texts(blocks) if t.startswith("```"))
+    assert all(period in table for period in recent_periods("2026-W48", 52))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_report_with_long_multiline_stories_fits(language: Language) -> None:
+    story = ("Linje med tekst.\n" * 200)[:2000]
+    blocks = _render(_report(_weeks(52), (_story(story),) * 5), language)
+    assert_message_ok(blocks)
+
+
+@pytest.mark.parametrize(
+    "story", ["R&D " * 500, "<3 " * 666 + "ok", "a\n" * 999 + "a"], ids=["amp", "lt", "lines"]
+)
+def test_report_story_escaping_stays_within_the_text_limit(story: str) -> None:
+    assert len(story.strip()) <= 2000
+    blocks = _render(_report(stories=(_story(story.strip()),)))
+    assert limit_problems(blocks) == []
+
+
+def test_report_trends_with_many_long_custom_rules_stay_within_the_text_limit() -> None:
+    rules = [Rule(n, "r" * MAX_RULE_LENGTH, "r" * MAX_RULE_LENGTH) for n in range(1, 7)]
+    trends = tuple(RuleTrend(rule, (3.0, 4.0)) for rule in rules)
+    blocks = _render(_report(trends=trends))
+    assert limit_problems(blocks) == []
+
+
+def test_report_escapes_stories_and_names_authors() -> None:
+    stories = (
+        _story("Hey <!channel> and <!here>, ask <@U0BOSS> about R&D", None),
+        _story("Named story", "U0ALICE", "2026-W47"),
+    )
+    blocks = _render(_report(stories=stories))
+    joined = "\n".join(all_texts(blocks))
+    assert "<!channel>" not in joined
+    assert "<!here>" not in joined
+    assert "<@U0BOSS>" not in joined
+    assert ">Hey &lt;!channel&gt; and &lt;!here&gt;, ask &lt;@U0BOSS&gt; about R&amp;D" in joined
+    assert "— _anonymous_ · 2026-W48 · #1" in joined
+    assert ">Named story\n— <@U0ALICE> · 2026-W47 · #1" in joined
+
+
+def test_report_escapes_rule_text_in_trends() -> None:
+    rule = Rule(1, "Vi <!channel> & co", "We <!channel> & co")
+    blocks = _render(_report(trends=(RuleTrend(rule, (3.0, 4.0)),)))
+    joined = "\n".join(all_texts(blocks))
+    assert "<!channel>" not in joined
+    assert "*#1* We &lt;!channel&gt; &amp; co" in joined
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_report_week_rows(language: Language) -> None:
+    weeks = (
+        WeekFigures("2026-W45", None, 0, 0, None, False, 0, 0),
+        WeekFigures("2026-W46", CALL_ME_WAY[1], 10, 2, None, True, 1, 4),
+        WeekFigures("2026-W47", CALL_ME_WAY[2], 8, 6, 3.5, False, 3, 7),
+        WeekFigures("2026-W48", CALL_ME_WAY[3], 0, 0, None, True, 0, 0),
+    )
+    blocks = _render(_report(weeks=weeks), language)
+    tables = [t for t in all_texts(blocks) if t.startswith("```")]
+    assert len(tables) == 1
+    lines = tables[0].splitlines()
+    assert lines[0] == "```"
+    assert lines[-1] == "```"
+    rows = {line.split()[0]: line for line in lines[2:-1]}
+    assert text("report.col.week", language) in lines[1]
+    assert text("report.no_round", language) in rows["2026-W45"]
+    assert "#" not in rows["2026-W45"]
+    assert text("report.not_enough", language) in rows["2026-W46"]
+    assert "#2" in rows["2026-W46"]
+    assert text("report.not_enough", language) in rows["2026-W48"]
+    assert rows["2026-W47"].split() == ["2026-W47", "#3", "6/8", "75%", "3.50", "3", "7"]
+    assert text("report.not_enough", language) not in rows["2026-W47"]
+
+
+def test_report_splits_a_long_table_into_code_blocks() -> None:
+    blocks = _render(_report(weeks=_weeks(52)))
+    tables = [t for t in all_texts(blocks) if t.startswith("```")]
+    assert len(tables) == 2
+    body_rows = sum(len(table.splitlines()) - 3 for table in tables)
+    assert body_rows == 52
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_report_trend_lines(language: Language) -> None:
+    trends = (
+        RuleTrend(CALL_ME_WAY[0], (2.0, 4.0)),
+        RuleTrend(CALL_ME_WAY[1], (4.0, 3.0)),
+        RuleTrend(CALL_ME_WAY[2], (3.0, 3.1)),
+        RuleTrend(CALL_ME_WAY[3], (4.25,)),
+        RuleTrend(CALL_ME_WAY[4], ()),
+    )
+    joined = "\n".join(all_texts(_render(_report(trends=trends), language)))
+    assert f"2.00 → 4.00 ↗ {text('report.trend.up', language)}" in joined
+    assert f"4.00 → 3.00 ↘ {text('report.trend.down', language)}" in joined
+    assert f"3.00 → 3.10 → {text('report.trend.flat', language)}" in joined
+    assert f"4.25  {text('report.trend.single', language)}" in joined
+    assert f"*#5* {CALL_ME_WAY[4].text(language)}\n      {text('report.trend.none', language)}" in (
+        joined
+    )
+    assert "`▃▆` 2.00 → 4.00" in joined  # 2.0 and 4.0 as sparks
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_report_without_stories(language: Language) -> None:
+    blocks = _render(_report(stories=()), language)
+    assert all_texts(blocks[-1]) == [text("report.no_stories", language)]
+    assert_message_ok(blocks)
+
+
+def test_danish_report_renders() -> None:
+    blocks = _render(_report(stories=(_story("En historie", None),)), "da")
+    joined = "\n".join(all_texts(blocks))
+    assert "Tillidsrapport: de seneste 8 uger" in joined
+    assert "Tal fra færre end 5 svar vises ikke. Tidszone Europe/Copenhagen." in joined
+    assert "ikke nok svar" in joined
+    assert "ingen runde" in joined
+    assert "_anonym_" in joined
+    assert "not enough answers" not in joined
+    assert_message_ok(blocks)
+
+
+def test_report_fallback_text() -> None:
+    assert report_fallback_text(_report(weeks=_weeks(12)), "en") == (
+        "Trust report: the last 12 weeks"
+    )
+
+
+def test_blocks_are_json_serialisable() -> None:
+    report = _report(stories=(_story("x", "U0A"),))
+    for blocks in (
+        render_prompt_blocks(_prompt("da"), chosen_score=2),
+        render_story_modal(CALL_ME_WAY[0], "da", StoryContext(1, None, None)),
+        _render(report, "da"),
+    ):
+        assert json.loads(json.dumps(blocks)) == blocks
