@@ -8,7 +8,7 @@ import uvicorn
 
 from trustbot.app import Runtime, build_runtime, build_services, prepare_database
 from trustbot.config import Settings
-from trustbot.core.reports import build_trust_report
+from trustbot.core.reports import current_trust_report
 from trustbot.db.session import create_engine
 from trustbot.delivery.sender import SendSummary, send_current_prompts
 from trustbot.devtools.render import render_blocks_as_text
@@ -89,14 +89,7 @@ async def report_text(settings: Settings, weeks: int) -> str:
     try:
         services = build_services(settings, engine)
         await prepare_database(engine, services)
-        async with services.sessions() as session:
-            report = await build_trust_report(
-                session=session,
-                current_period=services.current_period(),
-                weeks=weeks,
-                min_group_size=settings.min_group_size,
-                rules=services.rules,
-            )
+        report = await current_trust_report(services, weeks)
     finally:
         await engine.dispose()
     blocks = render_trust_report_blocks(

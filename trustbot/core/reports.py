@@ -15,6 +15,7 @@ from trustbot.core.periods import recent_periods
 from trustbot.core.privacy import enough_answers
 from trustbot.core.rounds import rule_of
 from trustbot.core.rules import Rule
+from trustbot.core.services import Services
 from trustbot.db.models import (
     Anecdote,
     Delivery,
@@ -186,6 +187,18 @@ async def build_trust_report(
         stories=await _latest_stories(session=session, periods=periods),
         min_group_size=min_group_size,
     )
+
+
+async def current_trust_report(services: Services, weeks: int) -> TrustReport:
+    """The report over the `weeks` periods up to now, with the configured group size."""
+    async with services.sessions() as session:
+        return await build_trust_report(
+            session=session,
+            current_period=services.current_period(),
+            weeks=weeks,
+            min_group_size=services.settings.min_group_size,
+            rules=services.rules,
+        )
 
 
 def _trends(weeks: tuple[WeekFigures, ...], rules: tuple[Rule, ...]) -> tuple[RuleTrend, ...]:

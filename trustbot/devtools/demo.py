@@ -269,8 +269,11 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                         services=runtime.services, notifier=runtime.notifier
                     )
                     _say(f"\n  prompting again this week: {describe_summary(again)}")
-                    await _show_refusal(driver, emulator, people[0].user.id)
-                    report = await _request_report(driver, emulator, "U09000", weeks)
+                    refusal = await _slash_command(driver, emulator, people[0].user.id, "")
+                    _say(f"  an employee who tries /trust-report is told: {refusal.get('text')!r}")
+                    report = (await _slash_command(driver, emulator, "U09000", str(weeks)))[
+                        "blocks"
+                    ]
             finally:
                 await runtime.engine.dispose()
     names = {user.id: user.real_name for user in [p.user for p in people] + extras}
@@ -382,22 +385,15 @@ def _rule_number(view: dict[str, Any]) -> int:
     return 1
 
 
-async def _show_refusal(driver: SlackDriver, emulator: SlackEmulator, user_id: str) -> None:
+async def _slash_command(
+    driver: SlackDriver, emulator: SlackEmulator, user_id: str, text: str
+) -> dict[str, Any]:
+    """Run /trust-report as a person; the body the bot posted to the response_url."""
     before = len(emulator.responses)
-    await _expect_ok(driver.send_command(user_id=user_id, text=""))
-    await emulator.wait_for(lambda: len(emulator.responses) > before, timeout=10)
-    body = emulator.responses[before]["body"]
-    _say(f"  an employee who tries /trust-report is told: {body.get('text')!r}")
-
-
-async def _request_report(
-    driver: SlackDriver, emulator: SlackEmulator, user_id: str, weeks: int
-) -> list[dict[str, Any]]:
-    before = len(emulator.responses)
-    await _expect_ok(driver.send_command(user_id=user_id, text=str(weeks)))
+    await _expect_ok(driver.send_command(user_id=user_id, text=text))
     await emulator.wait_for(lambda: len(emulator.responses) > before, timeout=30)
-    blocks: list[dict[str, Any]] = emulator.responses[before]["body"]["blocks"]
-    return blocks
+    body: dict[str, Any] = emulator.responses[before]["body"]
+    return body
 
 
 async def _expect_ok(request: Any) -> None:

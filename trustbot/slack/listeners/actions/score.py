@@ -12,10 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.anecdotes import stories_by
 from trustbot.core.catalogue import text
-from trustbot.core.ports import Prompt
 from trustbot.core.pulse import InvalidAnswerError, parse_score_value, record_pulse_answer
-from trustbot.core.rounds import rule_of
-from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blocks
 from trustbot.slack.listeners.context import services_of
 from trustbot.slack.listeners.prompt_message import PromptMessage, find_prompt_round
 
@@ -60,10 +57,6 @@ async def handle_score_click(
         logger.exception("could not store a pulse answer")
         await message.explain(client, text("error.save_failed", language))
         return
-    prompt = Prompt(round_id, found.period, rule_of(found.rule), language)
-    await client.chat_update(
-        channel=message.channel_id,
-        ts=message.message_ts,
-        text=prompt_fallback_text(prompt.rule, language),
-        blocks=render_prompt_blocks(prompt, chosen_score=score, stories_shared=stories),
+    await message.show_answers(
+        client, round_=found, language=language, score=score, stories=stories
     )

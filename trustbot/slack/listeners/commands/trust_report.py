@@ -17,7 +17,7 @@ from trustbot.core.reports import (
     DEFAULT_WEEKS,
     MAX_WEEKS,
     ReportArgumentError,
-    build_trust_report,
+    current_trust_report,
     parse_weeks,
 )
 from trustbot.slack.blocks.report import render_trust_report_blocks, report_fallback_text
@@ -56,14 +56,7 @@ async def handle_trust_report(
         await respond(text=usage, response_type="ephemeral")
         return
     try:
-        async with services.sessions() as session:
-            report = await build_trust_report(
-                session=session,
-                current_period=services.current_period(),
-                weeks=weeks,
-                min_group_size=settings.min_group_size,
-                rules=services.rules,
-            )
+        report = await current_trust_report(services, weeks)
     except SQLAlchemyError:
         logger.exception("could not build the trust report")
         await respond(text=text("report.failed", language), response_type="ephemeral")

@@ -22,18 +22,17 @@ from trustbot.core.anecdotes import (
     record_anecdote,
     stories_by,
 )
-from trustbot.core.ports import Prompt
 from trustbot.core.pulse import score_of
-from trustbot.core.rounds import get_round, rule_of
+from trustbot.core.rounds import get_round
 from trustbot.slack.blocks.ids import (
     STORY_TEXT_ACTION,
     STORY_TEXT_BLOCK,
     STORY_VISIBILITY_ACTION,
     STORY_VISIBILITY_BLOCK,
 )
-from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blocks
 from trustbot.slack.blocks.story import StoryContext, story_errors
 from trustbot.slack.listeners.context import services_of
+from trustbot.slack.listeners.prompt_message import show_answers
 
 
 async def handle_story_submit(
@@ -94,10 +93,12 @@ async def handle_story_submit(
         return
     await ack()
     if where.channel_id and where.message_ts:
-        prompt = Prompt(round_.id, round_.period, rule_of(round_.rule), language)
-        await client.chat_update(
-            channel=where.channel_id,
-            ts=where.message_ts,
-            text=prompt_fallback_text(prompt.rule, language),
-            blocks=render_prompt_blocks(prompt, chosen_score=score, stories_shared=stories),
+        await show_answers(
+            client,
+            channel_id=where.channel_id,
+            message_ts=where.message_ts,
+            round_=round_,
+            language=language,
+            score=score,
+            stories=stories,
         )
