@@ -105,22 +105,32 @@ STORIES: dict[int, tuple[str, ...]] = {
     1: (
         "Kasper's two-line fix to the porting form cut support tickets by a third.",
         "We dropped one approval step from refunds after a chat at the coffee machine.",
+        "A trainee renamed two buttons in the app; calls about top-ups fell the week after.",
+        "Ten small tweaks to the store checklist, each from someone else, save an hour a day.",
     ),
     2: (
         "My team lead let me run the customer workshop on my own, first time ever.",
         "We shared the real numbers with everyone before the board meeting. It felt right.",
+        "Nobody checked my expense report twice. That trust made me extra careful.",
+        "I admitted a mistake in the campaign budget and got help, not blame.",
     ),
     3: (
         "Sofie tried a new onboarding call script. It worked, and now we all use it.",
         "I was backed up when I paused a campaign that looked wrong <!channel> & nobody blamed me.",
+        "Frederik got the green light to test chat support at night. Customers loved it.",
+        "We let the newest hire lead the retrospective, and she changed how we plan.",
     ),
     4: (
         "We launched the eSIM page with a spreadsheet and three people in two days.",
         "Reused last year's flyer design, saved a week, and customers liked it just as much.",
+        "One shared doc instead of four tools: the roaming FAQ went live by lunch.",
+        "A ten-minute stand-up replaced the weekly status meeting; nothing was lost.",
     ),
     5: (
         "Friday quiz in the network team turned into a brainstorm that solved the DNS issue.",
         "The support team's costume day got more 5-star reviews than any week this year.",
+        "We celebrated the outage fix with cake and a silly trophy. Morale is sky high.",
+        "Our sales team's playlist battle somehow doubled cross-selling this week.",
     ),
 }
 
@@ -363,7 +373,8 @@ async def _share_story(
     await emulator.wait_for(lambda: len(emulator.opened_views) > opened, timeout=10)
     view = emulator.opened_views[opened]["view"]
     rule_number = _rule_number(view)
-    story = rng.choice(STORIES.get(rule_number, STORIES[1]))
+    options = STORIES.get(rule_number, STORIES[1])
+    story = options[len(emulator.opened_views) % len(options)]
     visibility = rng.choices(["named", "anonymous", "private"], weights=[4, 4, 2])[0]
     values: dict[str, dict[str, dict[str, Any]]] = {
         STORY_TEXT_BLOCK: {STORY_TEXT_ACTION: {"type": "plain_text_input", "value": story}},

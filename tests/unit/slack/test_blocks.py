@@ -411,8 +411,8 @@ def test_report_trend_lines(language: Language) -> None:
     joined = "\n".join(all_texts(_render(_report(trends=trends), language)))
     assert f"2.00 → 4.00 ↗ {text('report.trend.up', language)}" in joined
     assert f"4.00 → 3.00 ↘ {text('report.trend.down', language)}" in joined
-    assert f"3.00 → 3.10 → {text('report.trend.flat', language)}" in joined
-    assert f"4.25  {text('report.trend.single', language)}" in joined
+    assert f"3.00 → 3.10 {text('report.trend.flat', language)}" in joined
+    assert f"4.25 {text('report.trend.single', language)}" in joined
     assert f"*#5* {CALL_ME_WAY[4].text(language)}\n      {text('report.trend.none', language)}" in (
         joined
     )

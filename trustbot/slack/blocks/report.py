@@ -20,7 +20,7 @@ TREND_WORD = {
     "single": "report.trend.single",
     "none": "report.trend.none",
 }
-TREND_ARROW = {"up": "↗", "down": "↘", "flat": "→", "single": "", "none": ""}
+TREND_ARROW = {"up": "↗", "down": "↘", "flat": "", "single": "", "none": ""}
 
 
 def render_trust_report_blocks(
@@ -137,4 +137,5 @@ def _trend_line(trend: RuleTrend, language: Language) -> str:
         figures = f"{trend.averages[0]:.2f}"
     spark = "".join(SPARKS[min(7, max(0, round((value - 1) / 4 * 7)))] for value in trend.averages)
     arrow = TREND_ARROW[direction]
-    return f"*#{trend.rule.position}* {rule}\n      `{spark}` {figures} {arrow} {word}".rstrip()
+    details = " ".join(part for part in (f"`{spark}`", figures, arrow, word) if part)
+    return f"*#{trend.rule.position}* {rule}\n      {details}"
