@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Annotated, NoReturn
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, NoReturn
 
+import aiohttp
 import typer
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.config import Settings, SettingsError, load_settings, mask_url_password
@@ -41,20 +43,26 @@ def _settings(**overrides: object) -> Settings:
         _fail(error.lines, 2)
 
 
-def _run[T](settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Run async work; turn a database that cannot be reached into one clear line."""
+def _run[T](settings: Settings, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run async work; turn what users can fix (settings, database, Slack) into one line."""
     try:
-        return asyncio.run(work())  # type: ignore[arg-type]
+        return asyncio.run(work())
     except SettingsError as error:
         _fail(error.lines, 2)
     except SchemaNotCurrentError as error:
         _fail([f"trustbot: {error}"], 1)
     except PseudonymKeyMismatchError as error:
         _fail([str(error)], 2)
-    except (SQLAlchemyError, OSError) as error:
+    except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         url = mask_url_password(settings.database_url)
         _fail([f"TRUSTBOT_DATABASE_URL: cannot use the database at {url}: {reason}"], 1)
+    except SlackApiError as error:
+        method = str(error.response.api_url).rsplit("/", 1)[-1]
+        _fail([f"Slack refused {method}: {error.response.get('error', 'unknown_error')}"], 1)
+    except (aiohttp.ClientError, OSError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        _fail([f"SLACK_API_URL: cannot reach Slack at {settings.slack_api_url}: {reason}"], 1)
 
 
 @config_cli.command("check")

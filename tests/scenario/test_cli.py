@@ -129,6 +129,36 @@ async def test_a_changed_pseudonym_key_is_refused(tmp_path: Path) -> None:
     assert other["TRUSTBOT_PSEUDONYM_KEY"] not in out + err
 
 
+async def test_prompt_explains_an_unreachable_or_refusing_slack(
+    tmp_path: Path, emulator: SlackEmulator
+) -> None:
+    env = base_env(
+        SLACK_BOT_TOKEN=TOKEN,
+        TRUSTBOT_PSEUDONYM_KEY=TEST_KEY,
+        TRUSTBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'slack.db'}",
+        TRUSTBOT_AUTO_MIGRATE="true",
+        TRUSTBOT_AUDIENCE=PEOPLE[0],
+        SLACK_API_URL=f"http://127.0.0.1:{_free_port()}/api/",
+    )
+
+    code, out, err = await trustbot("prompt", "--now", env=env, cwd=tmp_path)
+
+    assert code == 1
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith(f"SLACK_API_URL: cannot reach Slack at {env['SLACK_API_URL']}:")
+    )
+    assert "Traceback" not in out + err
+
+    refused = {**env, "SLACK_API_URL": emulator.base_url, "SLACK_BOT_TOKEN": "xoxb-revoked-0"}
+    code, out, err = await trustbot("prompt", "--now", env=refused, cwd=tmp_path)
+
+    assert code == 1
+    assert err.strip().splitlines()[-1] == "Slack refused users.list: invalid_auth"
+    assert "xoxb-revoked-0" not in out + err
+
+
 async def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
     env = base_env(
         SLACK_BOT_TOKEN=TOKEN,
