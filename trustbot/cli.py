@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.config import Settings, SettingsError, load_settings, mask_url_password
+from trustbot.core.catalogue import Language
 from trustbot.core.privacy import PseudonymKeyMismatchError
 from trustbot.db.migrate import SchemaNotCurrentError
 
@@ -158,11 +159,14 @@ def demo(
     employees: Annotated[int, typer.Option(min=5, max=500)] = 40,
     weeks: Annotated[int, typer.Option(min=1, max=52)] = 8,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same run.")] = 7,
+    language: Annotated[Language, typer.Option(help="Language of the prompts and report.")] = "en",
 ) -> None:
     """Simulate a workspace against a local Slack emulator and print the manager's report."""
     from trustbot.devtools.demo import run_demo
 
-    sys.exit(asyncio.run(run_demo(employees=employees, weeks=weeks, seed=seed)))
+    sys.exit(
+        asyncio.run(run_demo(employees=employees, weeks=weeks, seed=seed, language=language))
+    )
 
 
 def main() -> None:
