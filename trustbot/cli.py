@@ -164,9 +164,7 @@ def demo(
     """Simulate a workspace against a local Slack emulator and print the manager's report."""
     from trustbot.devtools.demo import run_demo
 
-    sys.exit(
-        asyncio.run(run_demo(employees=employees, weeks=weeks, seed=seed, language=language))
-    )
+    sys.exit(asyncio.run(run_demo(employees=employees, weeks=weeks, seed=seed, language=language)))
 
 
 def main() -> None:
