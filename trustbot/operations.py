@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 
 import uvicorn
 
@@ -16,6 +18,8 @@ from trustbot.logsetup import configure_logging
 from trustbot.slack.blocks.report import render_trust_report_blocks
 
 logger = logging.getLogger(__name__)
+# What stops `serve --socket-mode` cleanly, as uvicorn stops `serve` (Ctrl-C, docker stop...).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 async def _start(settings: Settings) -> Runtime:
@@ -45,16 +49,32 @@ async def serve_http(settings: Settings) -> None:
 
 
 async def serve_socket_mode(settings: Settings) -> None:
-    """Connect to Slack over Socket Mode instead of a public request URL."""
+    """Connect to Slack over Socket Mode instead of a public request URL; SIGTERM/SIGINT stop."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     runtime = await _start(settings)
-    assert settings.slack_app_token is not None
-    handler = AsyncSocketModeHandler(
-        runtime.slack_app(socket_mode=True), settings.slack_app_token.get_secret_value()
-    )
     try:
-        await handler.start_async()  # type: ignore[no-untyped-call]
+        assert settings.slack_app_token is not None
+        handler = AsyncSocketModeHandler(
+            runtime.slack_app(socket_mode=True), settings.slack_app_token.get_secret_value()
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in _STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            # Ask for the WebSocket URL up front: a refused app token (or an unreachable
+            # SLACK_API_URL) then ends the command with one line, where the client's connect()
+            # would log a traceback and retry forever.
+            handler.client.wss_uri = await handler.client.issue_new_wss_url()
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            logger.info("trustbot connected to Slack over Socket Mode")
+            await stop.wait()
+            logger.info("trustbot disconnecting from Slack")
+        finally:
+            for signum in _STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
+            await handler.close_async()  # type: ignore[no-untyped-call]
     finally:
         await runtime.engine.dispose()
 

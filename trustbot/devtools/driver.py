@@ -1,7 +1,12 @@
-"""Sends requests to the bot exactly as Slack does: over HTTP, signed with the signing secret.
+"""Plays Slack's side towards the bot: events, slash commands and interactivity payloads.
 
-Events are JSON ``event_callback`` envelopes; slash commands are form-encoded; interactivity
-payloads (block_actions, view_submission) are a form field ``payload=<json>``.
+:class:`SlackPayloads` builds the payloads exactly as Slack does; two transports deliver them:
+
+* :class:`SlackDriver` over HTTP, signed with the signing secret. Events are JSON
+  ``event_callback`` envelopes; slash commands are form-encoded; interactivity payloads
+  (block_actions, view_submission) are a form field ``payload=<json>``.
+* :class:`SocketModeDriver` over the emulator's Socket Mode WebSocket, as ``events_api``,
+  ``slash_commands`` and ``interactive`` envelopes; each call returns the app's ack.
 """
 
 from __future__ import annotations
@@ -19,15 +24,207 @@ from slack_sdk.signature import SignatureVerifier
 
 from trustbot.devtools.emulator import SlackEmulator, StoredMessage
 
-__all__ = ["SlackDriver", "find_button"]
+__all__ = ["SlackDriver", "SlackPayloads", "SocketModeDriver", "find_button"]
 
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 _VERIFICATION_TOKEN = "emulated-verification-token"  # the legacy field Slack still sends
 
 
+class SlackPayloads:
+    """Builds Slack's payloads for the emulated workspace; the transports share it."""
+
+    def __init__(self, *, emulator: SlackEmulator, team_id: str = "T0TRUST") -> None:
+        self.emulator = emulator
+        self.team_id = team_id
+        self._event_counter = itertools.count(1)
+
+    def event_callback(
+        self, event: dict[str, Any], *, event_id: str | None = None
+    ) -> dict[str, Any]:
+        """An Events API ``event_callback`` envelope around one event."""
+        return {
+            "token": _VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "context_team_id": self.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": self.emulator.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id
+            or f"Ev{next(self._event_counter):04d}{secrets.token_hex(4).upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.emulator.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": f"4-{secrets.token_urlsafe(24)}",
+        }
+
+    def reaction(
+        self, *, user_id: str, message: StoredMessage, reaction: str, removed: bool = False
+    ) -> dict[str, Any]:
+        """A reaction_added (or reaction_removed) event on a message the bot posted."""
+        return {
+            "type": "reaction_removed" if removed else "reaction_added",
+            "user": user_id,
+            "reaction": reaction,
+            "item_user": message.user,
+            "item": {"type": "message", "channel": message.channel, "ts": message.ts},
+            "event_ts": _now_ts(),
+        }
+
+    def slash_command(
+        self,
+        *,
+        user_id: str,
+        command: str = "/trust-report",
+        text: str = "",
+        channel_id: str | None = None,
+    ) -> dict[str, str]:
+        """A slash command's fields (from the user's DM by default), all strings as Slack sends."""
+        channel = channel_id or self.emulator.dm_channel_for(user_id)
+        return {
+            "token": _VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "team_domain": self.emulator.team_domain,
+            "channel_id": channel,
+            "channel_name": self._channel_name(channel),
+            "user_id": user_id,
+            "user_name": self._user_name(user_id),
+            "command": command,
+            "text": text,
+            "api_app_id": self.emulator.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.emulator.new_response_url(),
+            "trigger_id": self.emulator.new_trigger_id(user_id),
+        }
+
+    def block_actions(
+        self,
+        *,
+        user_id: str,
+        message: StoredMessage,
+        action_id: str,
+        value: str | None = None,
+    ) -> dict[str, Any]:
+        """A click on the button ``action_id`` of a stored message (``value`` overrides its own)."""
+        block_id, button = find_button(message.blocks, action_id)
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "text": button.get("text", {"type": "plain_text", "text": "", "emoji": True}),
+            "type": "button",
+            "action_ts": _now_ts(),
+        }
+        if value is not None:
+            action["value"] = value
+        elif "value" in button:
+            action["value"] = button["value"]
+        if "style" in button:
+            action["style"] = button["style"]
+        slack_message: dict[str, Any] = {
+            "type": "message",
+            "subtype": "bot_message",
+            "user": message.user,
+            "bot_id": self.emulator.bot_id,
+            "app_id": self.emulator.app_id,
+            "team": self.team_id,
+            "ts": message.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+        }
+        if message.thread_ts:
+            slack_message["thread_ts"] = message.thread_ts
+        return {
+            "type": "block_actions",
+            "user": self._user_json(user_id),
+            "api_app_id": self.emulator.app_id,
+            "token": _VERIFICATION_TOKEN,
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+            },
+            "trigger_id": self.emulator.new_trigger_id(user_id),
+            "team": {"id": self.team_id, "domain": self.emulator.team_domain},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": message.channel, "name": self._channel_name(message.channel)},
+            "message": slack_message,
+            "state": {"values": {}},
+            "response_url": self.emulator.new_response_url(),
+            "actions": [action],
+        }
+
+    def view_submission(
+        self,
+        *,
+        user_id: str,
+        view: dict[str, Any],
+        values: dict[str, dict[str, dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """A modal submitted with ``values`` (Slack's ``state.values`` shape).
+
+        ``view`` may be an entry of ``emulator.opened_views``, its ``"view"`` (the view as the
+        bot sent it), a view object returned by views.open/views.update (with ``id``), or any
+        view dict. A view the emulator opened is sent as Slack would: the full view object with
+        ``id``, ``hash``, ``private_metadata``...; any other dict is sent as given.
+        """
+        full = dict(self._full_view(view))
+        full["state"] = {"values": values}
+        return {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": self.emulator.team_domain},
+            "user": self._user_json(user_id),
+            "api_app_id": self.emulator.app_id,
+            "token": _VERIFICATION_TOKEN,
+            "trigger_id": self.emulator.new_trigger_id(user_id),
+            "view": full,
+            "response_urls": [],
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    # ------------------------------------------------------------------ helpers
+
+    def _full_view(self, view: dict[str, Any]) -> dict[str, Any]:
+        view_id = view.get("id")
+        if isinstance(view_id, str):
+            try:
+                return self.emulator.view(view_id)
+            except KeyError:
+                inner = view.get("view")
+                return {**inner, "id": view_id} if isinstance(inner, dict) else view
+        for entry in reversed(self.emulator.opened_views):
+            if entry["view"] is view:
+                return self.emulator.view(entry["id"])
+        for entry in reversed(self.emulator.opened_views):
+            if entry["view"] == view:
+                return self.emulator.view(entry["id"])
+        return view
+
+    def _user_name(self, user_id: str) -> str:
+        user = self.emulator.users.get(user_id)
+        return user.name if user is not None else user_id.lower()
+
+    def _user_json(self, user_id: str) -> dict[str, Any]:
+        name = self._user_name(user_id)
+        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
+
+    def _channel_name(self, channel_id: str) -> str:
+        return "directmessage" if channel_id.startswith("D") else channel_id.lower()
+
+
 class SlackDriver:
-    """Plays Slack's side of the Events API, slash commands and interactivity."""
+    """Plays Slack's side of the Events API, slash commands and interactivity over HTTP."""
 
     def __init__(
         self,
@@ -42,10 +239,10 @@ class SlackDriver:
         self.signing_secret = signing_secret
         self.emulator = emulator
         self.team_id = team_id
+        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id)
         self._verifier = SignatureVerifier(signing_secret)
         self._owns_http = http is None
         self._http = http if http is not None else httpx.AsyncClient(timeout=10.0)
-        self._event_counter = itertools.count(1)
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -94,30 +291,7 @@ class SlackDriver:
         retry_reason: str = "http_timeout",
     ) -> httpx.Response:
         """Deliver one event in an ``event_callback`` envelope (a re-delivery with retry_num)."""
-        now = int(time.time())
-        envelope = {
-            "token": _VERIFICATION_TOKEN,
-            "team_id": self.team_id,
-            "context_team_id": self.team_id,
-            "context_enterprise_id": None,
-            "api_app_id": self.emulator.app_id,
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id
-            or f"Ev{next(self._event_counter):04d}{secrets.token_hex(4).upper()}",
-            "event_time": now,
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": self.team_id,
-                    "user_id": self.emulator.bot_user_id,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "event_context": f"4-{secrets.token_urlsafe(24)}",
-        }
+        envelope = self.payloads.event_callback(event, event_id=event_id)
         headers: dict[str, str] = {}
         if retry_num is not None:
             headers["X-Slack-Retry-Num"] = str(retry_num)
@@ -129,15 +303,11 @@ class SlackDriver:
         self, *, user_id: str, message: StoredMessage, reaction: str, removed: bool = False
     ) -> httpx.Response:
         """A reaction_added (or reaction_removed) event on a message the bot posted."""
-        event = {
-            "type": "reaction_removed" if removed else "reaction_added",
-            "user": user_id,
-            "reaction": reaction,
-            "item_user": message.user,
-            "item": {"type": "message", "channel": message.channel, "ts": message.ts},
-            "event_ts": _now_ts(),
-        }
-        return await self.send_event(event)
+        return await self.send_event(
+            self.payloads.reaction(
+                user_id=user_id, message=message, reaction=reaction, removed=removed
+            )
+        )
 
     # ------------------------------------------------------------------ slash commands
 
@@ -150,22 +320,9 @@ class SlackDriver:
         channel_id: str | None = None,
     ) -> httpx.Response:
         """A slash command, form-encoded as Slack sends it (from the user's DM by default)."""
-        channel = channel_id or self.emulator.dm_channel_for(user_id)
-        fields = {
-            "token": _VERIFICATION_TOKEN,
-            "team_id": self.team_id,
-            "team_domain": self.emulator.team_domain,
-            "channel_id": channel,
-            "channel_name": self._channel_name(channel),
-            "user_id": user_id,
-            "user_name": self._user_name(user_id),
-            "command": command,
-            "text": text,
-            "api_app_id": self.emulator.app_id,
-            "is_enterprise_install": "false",
-            "response_url": self.emulator.new_response_url(),
-            "trigger_id": self.emulator.new_trigger_id(user_id),
-        }
+        fields = self.payloads.slash_command(
+            user_id=user_id, command=command, text=text, channel_id=channel_id
+        )
         return await self.post_signed(urlencode(fields).encode(), content_type=_FORM)
 
     # ------------------------------------------------------------------ interactivity
@@ -184,55 +341,11 @@ class SlackDriver:
         value: str | None = None,
     ) -> httpx.Response:
         """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
-        block_id, button = find_button(message.blocks, action_id)
-        action: dict[str, Any] = {
-            "action_id": action_id,
-            "block_id": block_id,
-            "text": button.get("text", {"type": "plain_text", "text": "", "emoji": True}),
-            "type": "button",
-            "action_ts": _now_ts(),
-        }
-        if value is not None:
-            action["value"] = value
-        elif "value" in button:
-            action["value"] = button["value"]
-        if "style" in button:
-            action["style"] = button["style"]
-        slack_message: dict[str, Any] = {
-            "type": "message",
-            "subtype": "bot_message",
-            "user": message.user,
-            "bot_id": self.emulator.bot_id,
-            "app_id": self.emulator.app_id,
-            "team": self.team_id,
-            "ts": message.ts,
-            "text": message.text,
-            "blocks": message.blocks,
-        }
-        if message.thread_ts:
-            slack_message["thread_ts"] = message.thread_ts
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": self._user_json(user_id),
-            "api_app_id": self.emulator.app_id,
-            "token": _VERIFICATION_TOKEN,
-            "container": {
-                "type": "message",
-                "message_ts": message.ts,
-                "channel_id": message.channel,
-                "is_ephemeral": False,
-            },
-            "trigger_id": self.emulator.new_trigger_id(user_id),
-            "team": {"id": self.team_id, "domain": self.emulator.team_domain},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {"id": message.channel, "name": self._channel_name(message.channel)},
-            "message": slack_message,
-            "state": {"values": {}},
-            "response_url": self.emulator.new_response_url(),
-            "actions": [action],
-        }
-        return await self.send_block_action(payload)
+        return await self.send_block_action(
+            self.payloads.block_actions(
+                user_id=user_id, message=message, action_id=action_id, value=value
+            )
+        )
 
     async def submit_view(
         self,
@@ -241,57 +354,127 @@ class SlackDriver:
         view: dict[str, Any],
         values: dict[str, dict[str, dict[str, Any]]],
     ) -> httpx.Response:
-        """Submit a modal with ``values`` (Slack's ``state.values`` shape).
+        """Submit a modal with ``values``; see :meth:`SlackPayloads.view_submission`."""
+        return await self.send_block_action(
+            self.payloads.view_submission(user_id=user_id, view=view, values=values)
+        )
 
-        ``view`` may be an entry of ``emulator.opened_views``, its ``"view"`` (the view as the
-        bot sent it), a view object returned by views.open/views.update (with ``id``), or any
-        view dict. A view the emulator opened is sent as Slack would: the full view object with
-        ``id``, ``hash``, ``private_metadata``...; any other dict is sent as given.
+
+class SocketModeDriver:
+    """Plays Slack's side over Socket Mode: the same payloads, as envelopes on the WebSocket.
+
+    Needs an emulator built with ``app_token`` and an app connected to it (see
+    :meth:`SlackEmulator.wait_for_socket`). Every method returns the app's acknowledgement,
+    ``{"envelope_id": ..., "payload"?: ...}``, or raises AssertionError when none arrives within
+    ``ack_timeout`` seconds (by default Slack's 3 s deadline).
+    """
+
+    def __init__(
+        self, *, emulator: SlackEmulator, team_id: str = "T0TRUST", ack_timeout: float = 3.0
+    ) -> None:
+        if emulator.socket_mode is None:
+            raise ValueError("SocketModeDriver needs an emulator built with app_token=...")
+        self.emulator = emulator
+        self.team_id = team_id
+        self.ack_timeout = ack_timeout
+        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id)
+
+    async def __aenter__(self) -> SocketModeDriver:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        """Nothing to release (the connection belongs to the emulator); for parity."""
+
+    # ------------------------------------------------------------------ Events API
+
+    async def send_event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> dict[str, Any]:
+        """Deliver one event in an ``events_api`` envelope (a re-delivery with retry_attempt)."""
+        return await self.emulator.send_envelope(
+            "events_api",
+            self.payloads.event_callback(event, event_id=event_id),
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+            timeout=self.ack_timeout,
+        )
+
+    async def react(
+        self, *, user_id: str, message: StoredMessage, reaction: str, removed: bool = False
+    ) -> dict[str, Any]:
+        """A reaction_added (or reaction_removed) event on a message the bot posted."""
+        return await self.send_event(
+            self.payloads.reaction(
+                user_id=user_id, message=message, reaction=reaction, removed=removed
+            )
+        )
+
+    # ------------------------------------------------------------------ slash commands
+
+    async def send_command(
+        self,
+        *,
+        user_id: str,
+        command: str = "/trust-report",
+        text: str = "",
+        channel_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A ``slash_commands`` envelope (the ack's ``payload`` is the immediate reply)."""
+        fields = self.payloads.slash_command(
+            user_id=user_id, command=command, text=text, channel_id=channel_id
+        )
+        return await self.emulator.send_envelope(
+            "slash_commands", dict(fields), accepts_response_payload=True, timeout=self.ack_timeout
+        )
+
+    # ------------------------------------------------------------------ interactivity
+
+    async def send_block_action(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Any interactivity payload in an ``interactive`` envelope.
+
+        As Slack does, only a view_submission accepts a response payload (a response_action).
         """
-        full = dict(self._full_view(view))
-        full["state"] = {"values": values}
-        payload: dict[str, Any] = {
-            "type": "view_submission",
-            "team": {"id": self.team_id, "domain": self.emulator.team_domain},
-            "user": self._user_json(user_id),
-            "api_app_id": self.emulator.app_id,
-            "token": _VERIFICATION_TOKEN,
-            "trigger_id": self.emulator.new_trigger_id(user_id),
-            "view": full,
-            "response_urls": [],
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
-        return await self.send_block_action(payload)
+        return await self.emulator.send_envelope(
+            "interactive",
+            payload,
+            accepts_response_payload=payload.get("type") == "view_submission",
+            timeout=self.ack_timeout,
+        )
 
-    # ------------------------------------------------------------------ helpers
+    async def click_button(
+        self,
+        *,
+        user_id: str,
+        message: StoredMessage,
+        action_id: str,
+        value: str | None = None,
+    ) -> dict[str, Any]:
+        """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
+        return await self.send_block_action(
+            self.payloads.block_actions(
+                user_id=user_id, message=message, action_id=action_id, value=value
+            )
+        )
 
-    def _full_view(self, view: dict[str, Any]) -> dict[str, Any]:
-        view_id = view.get("id")
-        if isinstance(view_id, str):
-            try:
-                return self.emulator.view(view_id)
-            except KeyError:
-                inner = view.get("view")
-                return {**inner, "id": view_id} if isinstance(inner, dict) else view
-        for entry in reversed(self.emulator.opened_views):
-            if entry["view"] is view:
-                return self.emulator.view(entry["id"])
-        for entry in reversed(self.emulator.opened_views):
-            if entry["view"] == view:
-                return self.emulator.view(entry["id"])
-        return view
-
-    def _user_name(self, user_id: str) -> str:
-        user = self.emulator.users.get(user_id)
-        return user.name if user is not None else user_id.lower()
-
-    def _user_json(self, user_id: str) -> dict[str, Any]:
-        name = self._user_name(user_id)
-        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
-
-    def _channel_name(self, channel_id: str) -> str:
-        return "directmessage" if channel_id.startswith("D") else channel_id.lower()
+    async def submit_view(
+        self,
+        *,
+        user_id: str,
+        view: dict[str, Any],
+        values: dict[str, dict[str, dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """Submit a modal with ``values``; see :meth:`SlackPayloads.view_submission`."""
+        return await self.send_block_action(
+            self.payloads.view_submission(user_id=user_id, view=view, values=values)
+        )
 
 
 def find_button(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dict[str, Any]]:

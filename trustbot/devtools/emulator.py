@@ -4,6 +4,11 @@ It serves the Web API methods trustbot calls on a loopback port, so that a real
 ``slack_sdk.web.async_client.AsyncWebClient(token=..., base_url=emulator.base_url)`` can talk
 to it. It records every call, keeps the messages and views the bot created, and can be told to
 answer the next calls of a method with a rate limit (HTTP 429) or an error.
+
+Built with an ``app_token``, it also plays Slack's side of Socket Mode: ``apps.connections.open``
+(authenticated with the app token) hands out a WebSocket URL served by
+:class:`trustbot.devtools.socket_mode.SocketModeServer`, and a test pushes envelopes to the
+connected app with :meth:`SlackEmulator.send_envelope`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
+
+from trustbot.devtools.socket_mode import SocketModeServer
 
 __all__ = [
     "ApiCall",
@@ -175,10 +182,12 @@ class SlackEmulator:
         app_id: str = "A0TRUSTBOT",
         team_domain: str = "trust-emulated",
         include_slackbot: bool = False,
+        app_token: str | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.bot_token = bot_token
+        self.app_token = app_token
         self.team_id = team_id
         self.team_domain = team_domain
         self.bot_user_id = bot_user_id
@@ -228,6 +237,7 @@ class SlackEmulator:
             "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
             "usergroups.users.list": self._usergroups_users_list,
+            "apps.connections.open": self._apps_connections_open,
         }
         self.app = Starlette(
             routes=[
@@ -236,16 +246,30 @@ class SlackEmulator:
             ]
         )
         self._server = LoopbackServer(self.app)
+        self.socket_mode: SocketModeServer | None = (
+            SocketModeServer(app_id=app_id) if app_token is not None else None
+        )
+        """Slack's Socket Mode side; None unless built with an ``app_token``."""
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Start serving on 127.0.0.1 (a free port). Calling it again while running is a no-op."""
+        """Start serving on 127.0.0.1 (free ports). Calling it again while running is a no-op."""
         await self._server.start()
+        if self.socket_mode is not None:
+            try:
+                await self.socket_mode.start()
+            except BaseException:
+                await self._server.stop()
+                raise
 
     async def stop(self) -> None:
-        """Stop serving (a no-op when not running)."""
-        await self._server.stop()
+        """Stop serving (a no-op when not running); Socket Mode connections are closed first."""
+        try:
+            if self.socket_mode is not None:
+                await self.socket_mode.stop()
+        finally:
+            await self._server.stop()
 
     async def __aenter__(self) -> SlackEmulator:
         await self.start()
@@ -341,6 +365,51 @@ class SlackEmulator:
             f"{len(self.opened_views)} views, {len(self.responses)} response_url posts"
         )
 
+    # ------------------------------------------------------------------ Socket Mode
+
+    def _socket_mode(self) -> SocketModeServer:
+        if self.socket_mode is None:
+            raise RuntimeError("Socket Mode needs an emulator built with app_token=...")
+        return self.socket_mode
+
+    @property
+    def socket_connected(self) -> bool:
+        """Whether the app holds an open Socket Mode connection."""
+        return self.socket_mode is not None and self.socket_mode.connected
+
+    async def wait_for_socket(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Return once the app has connected over Socket Mode; AssertionError on timeout."""
+        await self._socket_mode().wait_for_connection(timeout)
+
+    async def send_envelope(
+        self,
+        type: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool = False,
+        retry_attempt: int | None = None,
+        retry_reason: str | None = None,
+        timeout: float = 3.0,  # noqa: ASYNC109 - Slack's own ack deadline
+    ) -> dict[str, Any]:
+        """Push an ``events_api``/``interactive``/``slash_commands`` envelope to the app.
+
+        Returns the app's acknowledgement (``{"envelope_id": ..., "payload"?: ...}``);
+        AssertionError when no app is connected or no ack arrives within ``timeout`` seconds.
+        """
+        return await self._socket_mode().send_envelope(
+            type,
+            payload,
+            accepts_response_payload=accepts_response_payload,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+            timeout=timeout,
+        )
+
+    @property
+    def socket_acks(self) -> list[dict[str, Any]]:
+        """Every message the app sent over Socket Mode, in order (empty without Socket Mode)."""
+        return [] if self.socket_mode is None else self.socket_mode.acks
+
     # ------------------------------------------------------------------ HTTP layer
 
     async def _api(self, request: Request) -> Response:
@@ -358,12 +427,14 @@ class SlackEmulator:
         if "token" in args:
             token = token or str(args["token"])
 
+        # apps.connections.open takes the app-level token (xapp-), every other method the bot's.
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
         status = 200
         extra_headers: dict[str, str] = {}
         body: dict[str, Any]
         if not token:
             body = {"ok": False, "error": "not_authed"}
-        elif token != self.bot_token:
+        elif token != expected:
             body = {"ok": False, "error": "invalid_auth"}
         elif parse_error is not None:
             body = {"ok": False, "error": parse_error}
@@ -701,6 +772,9 @@ class SlackEmulator:
         if already_open:
             body.update({"no_op": True, "already_open": True})
         return body
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self._socket_mode().issue_url()}
 
     def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         group = str(args.get("usergroup") or "")
