@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from trustbot.core.services import Services
@@ -15,6 +16,17 @@ from trustbot.slack import listeners
 from trustbot.slack.listeners.context import SERVICES_KEY
 
 logger = logging.getLogger("trustbot.slack")
+
+
+class _DropTokenSkippedWarning(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment even when handed a client with that very
+    token, then warns that the token "will be unused": true, harmless, and alarming to read."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logger.addFilter(_DropTokenSkippedWarning())
 
 
 def create_slack_app(
