@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -11,49 +10,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import TEST_KEY
+from tests.scenario.processes import base_env, score_counts, trustbot
 from tests.slack_spec import assert_calls_match_spec
 from trustbot.db.migrate import downgrade_to
-from trustbot.db.models import PulseAnswer
-from trustbot.db.session import create_engine
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 
 TOKEN, SECRET = "xoxb-cli-test-token-42", "cli-signing-secret-42"
-COMMAND_TIMEOUT = 60
 PEOPLE = [f"U0CLI{index:02d}" for index in range(1, 6)]
-
-
-async def trustbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    """Run `python -m trustbot ARGS`; (exit code, stdout, stderr)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "trustbot",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(COMMAND_TIMEOUT):
-        out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-def base_env(**values: str) -> dict[str, str]:
-    """The parent environment without SLACK_*/TRUSTBOT_* variables, plus `values`."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SLACK_", "TRUSTBOT_"))
-    }
-    env.update(values)
-    return env
 
 
 async def test_a_bad_time_zone_stops_config_check_with_one_line(tmp_path: Path) -> None:
@@ -265,16 +232,6 @@ async def test_serve_prompt_and_signed_clicks_end_to_end(
         server.terminate()
         _, server_err = await server.communicate()
 
-    check = create_engine(database_url)
-    try:
-        async with check.connect() as connection:
-            rows = (
-                await connection.execute(
-                    select(PulseAnswer.score, func.count()).group_by(PulseAnswer.score)
-                )
-            ).all()
-    finally:
-        await check.dispose()
-    assert [tuple(row) for row in rows] == [(4, len(PEOPLE))]
+    assert await score_counts(database_url) == [(4, len(PEOPLE))]
     for secret in (TOKEN, SECRET, TEST_KEY):
         assert secret not in server_err.decode()

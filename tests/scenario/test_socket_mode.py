@@ -9,14 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import TEST_KEY
-from tests.scenario.test_cli import base_env, trustbot
+from tests.scenario.processes import base_env, score_counts, trustbot
 from tests.slack_spec import assert_calls_match_spec
-from trustbot.db.models import PulseAnswer
-from trustbot.db.session import create_engine
 from trustbot.devtools.driver import SocketModeDriver
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 
@@ -109,17 +106,7 @@ async def test_serve_over_socket_mode_end_to_end(
         assert secret not in stderr
     await emulator.wait_for(lambda: not emulator.socket_connected, what="the socket to close")
 
-    check = create_engine(database_url)
-    try:
-        async with check.connect() as connection:
-            rows = (
-                await connection.execute(
-                    select(PulseAnswer.score, func.count()).group_by(PulseAnswer.score)
-                )
-            ).all()
-    finally:
-        await check.dispose()
-    assert [tuple(row) for row in rows] == [(4, 1)]
+    assert await score_counts(database_url) == [(4, 1)]
 
 
 async def test_socket_mode_needs_the_app_token(tmp_path: Path) -> None:
