@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from tests.slack_spec import assert_calls_match_spec
 from trustbot.db.migrate import downgrade_to
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
+from trustbot.devtools.loopback import bind_loopback_socket
 
 TOKEN, SECRET = "xoxb-cli-test-token-42", "cli-signing-secret-42"
 PEOPLE = [f"U0CLI{index:02d}" for index in range(1, 6)]
@@ -150,8 +150,7 @@ async def test_serve_needs_its_secrets(tmp_path: Path) -> None:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+    with bind_loopback_socket() as sock:
         return int(sock.getsockname()[1])
 
 

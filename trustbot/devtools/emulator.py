@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import itertools
 import json
-import socket
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +34,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from trustbot.devtools.loopback import bind_loopback_socket
 from trustbot.devtools.socket_mode import SocketModeServer
 
 __all__ = [
@@ -126,9 +126,7 @@ class LoopbackServer:
         """Bind a free port, then serve until stop(); a no-op while running."""
         if self.running:
             return
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock = bind_loopback_socket()
         self._port = int(sock.getsockname()[1])
         config = uvicorn.Config(
             self.app, log_level="warning", lifespan="off", access_log=False, loop="none"

@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import json
 import secrets
-import socket
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from trustbot.devtools.loopback import bind_loopback_socket
 
 __all__ = ["ENVELOPE_TYPES", "Envelope", "SocketModeServer"]
 
@@ -80,9 +81,7 @@ class SocketModeServer:
         app.router.add_get(_LINK_PATH, self._link)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock = bind_loopback_socket()
         self._port = int(sock.getsockname()[1])
         try:
             await web.SockSite(runner, sock).start()
