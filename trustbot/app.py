@@ -6,39 +6,72 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiohttp
 from fastapi import FastAPI
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from trustbot.concurrency import BackgroundWork
 from trustbot.config import Settings
 from trustbot.core.privacy import verify_pseudonym_key
 from trustbot.core.rules import load_rules
 from trustbot.core.services import Services, utc_now
 from trustbot.db.migrate import ensure_current
-from trustbot.db.session import create_engine, create_session_factory
+from trustbot.db.session import (
+    create_engine,
+    create_session_factory,
+    create_write_session_factory,
+)
 from trustbot.slack.app import create_slack_app
 from trustbot.slack.client import create_web_client
+from trustbot.slack.front_door import SlackFrontDoor
+from trustbot.slack.listeners.context import ListenerDeps
 from trustbot.slack.notifier import SlackNotifier
 from trustbot.web import create_web_app
+
+SHUTDOWN_BUDGET_S = 10.0
 
 
 @dataclass(slots=True)
 class Runtime:
-    """Everything one trustbot process runs."""
+    """Everything one trustbot process runs; `start()` before use, `aclose()` after."""
 
     services: Services
     engine: AsyncEngine
     client: AsyncWebClient
     notifier: SlackNotifier
+    work: BackgroundWork
+
+    async def start(self) -> None:
+        """Open the one HTTP session every Web API call of this process goes through."""
+        if self.client.session is None:
+            self.client.session = aiohttp.ClientSession()
+
+    async def aclose(self) -> None:
+        """Let the after-ack work finish, then close the HTTP session and the database pool."""
+        try:
+            await self.work.drain(SHUTDOWN_BUDGET_S)
+        finally:
+            session, self.client.session = self.client.session, None
+            if session is not None:
+                await session.close()
+            await self.engine.dispose()
 
     def slack_app(self, *, socket_mode: bool = False) -> AsyncApp:
         """The bolt app over this runtime's services."""
-        return create_slack_app(self.services, self.client, socket_mode=socket_mode)
+        deps = ListenerDeps(services=self.services, work=self.work)
+        return create_slack_app(deps, self.client, socket_mode=socket_mode)
 
     def web_app(self) -> FastAPI:
         """The ASGI app serving Slack's request URL and the health checks."""
-        return create_web_app(self.slack_app(), self.engine)
+        settings = self.services.settings
+        settings.require("SLACK_SIGNING_SECRET")
+        assert settings.slack_signing_secret is not None
+        front_door = SlackFrontDoor(
+            self.slack_app(), signing_secret=settings.slack_signing_secret.get_secret_value()
+        )
+        return create_web_app(front_door, self.engine)
 
 
 def build_services(
@@ -50,6 +83,7 @@ def build_services(
     return Services(
         settings=settings,
         sessions=create_session_factory(engine),
+        writes=create_write_session_factory(engine),
         rules=load_rules(settings.rules_file),
         pseudonym_key=settings.pseudonym_key.get_secret_value(),
         clock=clock,
@@ -59,7 +93,7 @@ def build_services(
 async def prepare_database(engine: AsyncEngine, services: Services) -> None:
     """Refuse an outdated schema (or migrate when allowed) and a changed pseudonym key."""
     await ensure_current(engine, auto_migrate=services.settings.auto_migrate)
-    async with services.sessions() as session, session.begin():
+    async with services.transaction() as session:
         await verify_pseudonym_key(session=session, key=services.pseudonym_key, now=services.now())
 
 
@@ -74,4 +108,5 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now
         engine=engine,
         client=client,
         notifier=SlackNotifier(client, settings.audience),
+        work=BackgroundWork(),
     )

@@ -27,8 +27,9 @@ async def _start(settings: Settings) -> Runtime:
     runtime = build_runtime(settings)
     try:
         await prepare_database(runtime.engine, runtime.services)
+        await runtime.start()
     except BaseException:
-        await runtime.engine.dispose()
+        await runtime.aclose()
         raise
     return runtime
 
@@ -45,7 +46,10 @@ async def serve_http(settings: Settings) -> None:
         proxy_headers=True,
     )
     logger.info("trustbot listening on http://%s:%s/slack/events", settings.host, settings.port)
-    await uvicorn.Server(config).serve()
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await runtime.aclose()
 
 
 async def serve_socket_mode(settings: Settings) -> None:
@@ -76,7 +80,7 @@ async def serve_socket_mode(settings: Settings) -> None:
                 loop.remove_signal_handler(signum)
             await handler.close_async()  # type: ignore[no-untyped-call]
     finally:
-        await runtime.engine.dispose()
+        await runtime.aclose()
 
 
 async def prompt_now(settings: Settings) -> str:
@@ -85,7 +89,7 @@ async def prompt_now(settings: Settings) -> str:
     try:
         summary = await send_current_prompts(services=runtime.services, notifier=runtime.notifier)
     finally:
-        await runtime.engine.dispose()
+        await runtime.aclose()
     return describe_summary(summary)
 
 

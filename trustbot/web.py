@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from trustbot.slack.front_door import SlackFrontDoor
+
 SLACK_EVENTS_PATH = "/slack/events"
 
 
-def create_web_app(slack_app: AsyncApp, engine: AsyncEngine) -> FastAPI:
-    """FastAPI serving /slack/events, /healthz and /readyz; disposes the engine on shutdown."""
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await engine.dispose()
-
-    web = FastAPI(title="trustbot", docs_url=None, redoc_url=None, lifespan=lifespan)
-    handler = AsyncSlackRequestHandler(slack_app)
+def create_web_app(slack: SlackFrontDoor, engine: AsyncEngine) -> FastAPI:
+    """FastAPI serving /slack/events, /healthz and /readyz."""
+    web = FastAPI(title="trustbot", docs_url=None, redoc_url=None, openapi_url=None)
 
     @web.post(SLACK_EVENTS_PATH)
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        return await slack.handle(request)
 
     @web.get("/healthz")
     async def healthz() -> dict[str, str]:

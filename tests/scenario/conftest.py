@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,20 +53,19 @@ class Stack:
         async with self.services.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
-    async def settle(self) -> None:
+    async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has finished the work it does after acknowledging."""
-        import asyncio
-
-        for _ in range(3):
-            await asyncio.sleep(0.05)
+        work = self.runtime.work
+        await self.emulator.wait_for(lambda: work.pending == 0, timeout, what="background work")
 
 
-@pytest.fixture
-async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def running_stack(
+    database_url: str, clock: FixedClock, *, employees: list[str] = EMPLOYEES
+) -> AsyncIterator[Stack]:
     """The bot built exactly as `trustbot serve` builds it, served on a loopback port."""
-    del engine  # the fixture empties the database before the bot starts
     users = [
-        EmulatedUser(id=user, name=user.lower(), real_name=f"Person {user}") for user in EMPLOYEES
+        EmulatedUser(id=user, name=user.lower(), real_name=f"Person {user}") for user in employees
     ]
     users += [
         EmulatedUser(id=MANAGER, name="boss", real_name="Birgitte Boss"),
@@ -76,8 +76,8 @@ async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> As
     emulator = SlackEmulator(
         bot_token=BOT_TOKEN,
         users=users,
-        channels={"C0TEAM": [*EMPLOYEES[:4], FORMER, ROBOT]},
-        usergroups={"S0LEADERS": [MANAGER], "S0CREW": EMPLOYEES[4:]},
+        channels={"C0TEAM": [*employees[:4], FORMER, ROBOT]},
+        usergroups={"S0LEADERS": [MANAGER], "S0CREW": employees[4:]},
         page_size=3,
     )
     await emulator.start()
@@ -91,6 +91,7 @@ async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> As
         TRUSTBOT_MIN_GROUP_SIZE=3,
     )
     runtime = build_runtime(settings, clock=clock)
+    await runtime.start()
     bot = LoopbackServer(runtime.web_app())
     await bot.start()
     driver = SlackDriver(
@@ -102,5 +103,13 @@ async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> As
     finally:
         await driver.aclose()
         await bot.stop()
+        await runtime.aclose()
         await emulator.stop()
-        await runtime.engine.dispose()
+
+
+@pytest.fixture
+async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> AsyncIterator[Stack]:
+    """The bot over an emptied database, with six employees, a manager and a few others."""
+    del engine  # the fixture empties the database before the bot starts
+    async with running_stack(database_url, clock) as running:
+        yield running

@@ -219,14 +219,23 @@ async def test_serve_prompt_and_signed_clicks_end_to_end(
             emulator=emulator,
         ) as driver:
             for user in PEOPLE:
-                for score in (2, 4):  # a second click replaces, never adds
+                # 2 then quickly 4: the bot handles both after acking, concurrently; the later
+                # click must win however the two race (a second click replaces, never adds).
+                for score in (2, 4):
                     response = await driver.click_button(
                         user_id=user, message=messages[user][0], action_id=f"pulse_score:{score}"
                     )
                     assert response.status_code == 200
             await emulator.wait_for(
-                lambda: len(emulator.calls_to("chat.update")) == 2 * len(PEOPLE), timeout=15
+                lambda: (
+                    len(emulator.ephemerals) == 2 * len(PEOPLE)
+                    and len(emulator.calls_to("chat.update")) == len(PEOPLE)
+                ),
+                timeout=15,
             )
+            for user in PEOPLE:  # what each person saw last is what is stored
+                last = [sent for sent in emulator.ephemerals if sent["user"] == user][-1]
+                assert "*4 – Godt*" in last["text"]
     finally:
         server.terminate()
         _, server_err = await server.communicate()

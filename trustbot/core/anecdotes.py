@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import String, literal, select
 
-from trustbot.db.models import Anecdote, Round, Visibility
+from trustbot.core.prompts import Actor
+from trustbot.core.services import Services
+from trustbot.db.base import UtcDateTime
+from trustbot.db.models import Anecdote, Delivery, Round, Visibility
 from trustbot.db.upsert import insert_for
 
 MAX_STORY_LENGTH = 2000
@@ -40,39 +42,73 @@ def parse_visibility(value: str | None) -> Visibility:
         return Visibility.ANONYMOUS
 
 
-async def record_anecdote(
+class StoryOutcome(enum.StrEnum):
+    """What became of a submitted story."""
+
+    SAVED = "saved"
+    DUPLICATE = "duplicate"  # this submission (source id) was stored before: a platform retry
+    NO_PROMPT = "no_prompt"  # the round is gone, or its prompt was never delivered to the author
+
+
+async def record_story(
+    services: Services,
     *,
-    session: AsyncSession,
-    round_: Round,
-    author: str,
-    author_user_id: str,
+    actor: Actor,
+    round_id: int,
     visibility: Visibility,
     text: str,
     source_id: str | None,
-    now: datetime,
-) -> bool:
-    """Store a story; False when this submission (`source_id`) was already stored."""
-    insert = insert_for(session, Anecdote).values(
-        round_id=round_.id,
-        rule_id=round_.rule_id,
-        author=author,
-        author_user_id=author_user_id if visibility is Visibility.NAMED else None,
-        visibility=visibility.value,
-        text=clean_story(text),
-        source_id=source_id,
-        created_at=now,
-    )
-    stored: int | None = await session.scalar(
-        insert.on_conflict_do_nothing(index_elements=[Anecdote.source_id]).returning(Anecdote.id)
-    )
-    return stored is not None
+) -> StoryOutcome:
+    """Store a story told about the round whose prompt the author received.
 
-
-async def stories_by(*, session: AsyncSession, round_id: int, author: str) -> int:
-    """How many stories a person shared in a round."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Anecdote)
-        .where(Anecdote.round_id == round_id, Anecdote.author == author)
+    The author's user id is stored only when they chose to share their name (the CHECK
+    constraint `name_only_when_named` holds the table to it). A re-sent submission (the same
+    `source_id`) is stored once.
+    """
+    cleaned = clean_story(text)
+    author = services.pseudonym(actor.user_id, actor.platform)
+    named = visibility is Visibility.NAMED
+    source = (
+        select(
+            Round.id,
+            Round.rule_id,
+            literal(author),
+            literal(actor.user_id if named else None, String()),
+            literal(visibility.value),
+            literal(cleaned),
+            literal(source_id, String()),
+            literal(services.now(), UtcDateTime()),
+        )
+        .join(Delivery, Delivery.round_id == Round.id)
+        .where(
+            Round.id == round_id,
+            Delivery.platform == actor.platform,
+            Delivery.recipient == author,
+        )
     )
-    return count or 0
+    async with services.transaction() as session:
+        insert = insert_for(session, Anecdote).from_select(
+            [
+                "round_id",
+                "rule_id",
+                "author",
+                "author_user_id",
+                "visibility",
+                "text",
+                "source_id",
+                "created_at",
+            ],
+            source,
+        )
+        stored = await session.scalar(
+            insert.on_conflict_do_nothing(index_elements=[Anecdote.source_id]).returning(
+                Anecdote.id
+            )
+        )
+        if stored is not None:
+            return StoryOutcome.SAVED
+        if source_id is not None and await session.scalar(
+            select(Anecdote.id).where(Anecdote.source_id == source_id)
+        ):
+            return StoryOutcome.DUPLICATE
+    return StoryOutcome.NO_PROMPT

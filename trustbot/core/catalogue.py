@@ -25,13 +25,33 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Seen the rule lived this week? Share a short story.",
     },
     "prompt.story_button": {"da": "Del en historie", "en": "Share a story"},
-    "prompt.thanks": {
-        "da": "Tak! Du svarede *{score} – {label}*. Du kan ændre dit svar herunder.",
-        "en": "Thanks! You answered *{score} – {label}*. You can change your answer below.",
+    "prompt.answered": {
+        "da": "Besvaret, tak! Kun du så dit svar. Klik igen for at ændre det.",
+        "en": "Answered, thank you! Only you saw your score. Click again to change it.",
     },
-    "prompt.story_thanks": {
-        "da": "Tak for din historie ({count} delt).",
-        "en": "Thank you for your story ({count} shared).",
+    "confirm.score": {
+        "da": "Dit svar i denne uge: *{score} – {label}*. Kun du kan se denne besked; "
+        "klik på en anden knap for at ændre det.",
+        "en": "Your answer this week: *{score} – {label}*. Only you can see this message; "
+        "click another score to change it.",
+    },
+    "story.saved.title": {"da": "Tak for historien", "en": "Thank you"},
+    "story.saved.close": {"da": "Luk", "en": "Close"},
+    "story.saved.named": {
+        "da": "Din historie er gemt og deles med dit navn.",
+        "en": "Your story is saved and will be shared with your name.",
+    },
+    "story.saved.anonymous": {
+        "da": "Din historie er gemt og deles uden dit navn.",
+        "en": "Your story is saved and will be shared without your name.",
+    },
+    "story.saved.private": {
+        "da": "Din historie er gemt. Den vises ikke i rapporter; den tælles kun med.",
+        "en": "Your story is saved. It stays out of reports; it is only counted.",
+    },
+    "story.error.open_failed": {
+        "da": "Historie-formularen kunne ikke åbnes lige nu. Klik på knappen igen.",
+        "en": "The story form could not be opened just now. Please click the button again.",
     },
     "score.1": {"da": "Slet ikke", "en": "Not at all"},
     "score.2": {"da": "Lidt", "en": "A little"},

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from trustbot.db.models import PulseAnswer
-from trustbot.db.upsert import insert_for
-
 MIN_SCORE, MAX_SCORE = 1, 5
 MAX_ID_DIGITS = 10
 
@@ -39,30 +31,3 @@ def _is_number(text: str, max_digits: int) -> bool:
 def score_value(round_id: int, score: int) -> str:
     """The value a score button carries."""
     return f"{round_id}:{score}"
-
-
-async def record_pulse_answer(
-    *, session: AsyncSession, round_id: int, respondent: str, score: int, now: datetime
-) -> None:
-    """Store a score; a second answer in the same round replaces the first, never adds a row."""
-    if not MIN_SCORE <= score <= MAX_SCORE:
-        raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
-    insert = insert_for(session, PulseAnswer).values(
-        round_id=round_id, respondent=respondent, score=score, answered_at=now, updated_at=now
-    )
-    await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[PulseAnswer.round_id, PulseAnswer.respondent],
-            set_={"score": insert.excluded.score, "updated_at": insert.excluded.updated_at},
-        )
-    )
-
-
-async def score_of(*, session: AsyncSession, round_id: int, respondent: str) -> int | None:
-    """The score a person gave in a round, if any."""
-    score: int | None = await session.scalar(
-        select(PulseAnswer.score).where(
-            PulseAnswer.round_id == round_id, PulseAnswer.respondent == respondent
-        )
-    )
-    return score

@@ -143,7 +143,7 @@ async def build_trust_report(
     )
     reactions = (
         select(Reaction.round_id, func.count().label("n"))
-        .where(Reaction.round_id.in_(in_window))
+        .where(Reaction.round_id.in_(in_window), Reaction.present)
         .group_by(Reaction.round_id)
         .subquery()
     )

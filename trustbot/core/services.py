@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,6 +27,7 @@ class Services:
 
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
+    writes: async_sessionmaker[AsyncSession]
     rules: tuple[Rule, ...]
     pseudonym_key: str
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -46,3 +48,9 @@ class Services:
     def pseudonym(self, user_id: str, platform: str = "slack") -> str:
         """The pseudonym that stands for a platform user in every table."""
         return pseudonym(user_id, key=self.pseudonym_key, platform=platform)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction, committed when the block ends without error."""
+        async with self.writes() as session, session.begin():
+            yield session

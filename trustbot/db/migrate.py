@@ -77,7 +77,31 @@ async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
     def in_connection(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        action(config)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the original; with foreign keys
+            # on, that DROP would cascade into every referencing table. The pragma only takes
+            # effect outside a transaction, hence before begin().
+            _sqlite_pragma(connection, "foreign_keys=OFF")
+        try:
+            with connection.begin():
+                action(config)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "foreign_keys=ON")
 
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
         await connection.run_sync(in_connection)
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    """Run a pragma on the driver connection directly, outside any transaction."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()

@@ -10,6 +10,8 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Enum,
     ForeignKey,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import true
 
 from trustbot.db.base import Base, UtcDateTime
 
@@ -126,6 +129,11 @@ class PulseAnswer(Base):
     score: Mapped[int] = mapped_column(Integer)
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # When the person acted (the platform's action time, microseconds since the epoch): a click
+    # replaces the stored score only when it was made later, whatever order requests arrive in.
+    acted_us: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # How many times the score was replaced; 0 tells the first answer apart.
+    revision: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Anecdote(Base):
@@ -152,7 +160,11 @@ class Anecdote(Base):
 
 
 class Reaction(Base):
-    """An emoji reaction by one person on a prompt message."""
+    """An emoji reaction by one person on a prompt message.
+
+    A removed reaction stays as a row with `present` false, so that a retried or late
+    `reaction_added` older than the removal (`event_us`) cannot count it again.
+    """
 
     __tablename__ = "reactions"
     __table_args__ = (UniqueConstraint("delivery_id", "reactor", "emoji"),)
@@ -163,3 +175,5 @@ class Reaction(Base):
     reactor: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
     emoji: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    present: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    event_us: Mapped[int] = mapped_column(BigInteger, server_default="0")

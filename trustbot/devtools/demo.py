@@ -153,7 +153,7 @@ class WeekTally:
     changed: int = 0
     stories: int = 0
     reactions: int = 0
-    updates_expected: int = 0
+    confirmations_expected: int = 0  # one private confirmation per score click
     reactors: list[str] = field(default_factory=list)
 
 
@@ -239,6 +239,7 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
             _say(f"trustbot demo: {len(people)} employees in {len(TEAMS)} teams, {weeks} weeks")
             _say(f"  Slack emulator at {emulator.url}, SQLite database at {database}")
             await prepare_database(runtime.engine, runtime.services)
+            await runtime.start()
             _say("  database migrated to the newest schema")
             bot = LoopbackServer(runtime.web_app())
             try:
@@ -269,6 +270,7 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                             driver=driver,
                             clock=clock,
                         )
+                        await emulator.wait_for(lambda: runtime.work.pending == 0, timeout=30)
                         _say(
                             f"  {summary.period}  rule #{summary.rule_position}  "
                             f"{summary.sent:>3} prompts  {tally.answers:>3} answers "
@@ -285,7 +287,7 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                         "blocks"
                     ]
             finally:
-                await runtime.engine.dispose()
+                await runtime.aclose()
     names = {user.id: user.real_name for user in [p.user for p in people] + extras}
     _say("\n" + "=" * 72)
     _say("What Mette (CEO, in the leadership user group) sees after /trust-report:")
@@ -307,7 +309,7 @@ async def _simulate_week(
     clock: DemoClock,
 ) -> WeekTally:
     tally = WeekTally()
-    updates_before = len(emulator.calls_to("chat.update"))
+    confirmations_before = len(emulator.ephemerals)
     lift = 0.5 * week / max(1, weeks - 1)  # the culture work slowly pays off
     prompts = {}
     for person in people:
@@ -326,7 +328,7 @@ async def _simulate_week(
                 )
             )
             tally.answers += 1
-            tally.updates_expected += 1
+            tally.confirmations_expected += 1
             if rng.random() < 0.08:
                 await _expect_ok(
                     driver.click_button(
@@ -336,11 +338,10 @@ async def _simulate_week(
                     )
                 )
                 tally.changed += 1
-                tally.updates_expected += 1
+                tally.confirmations_expected += 1
         if rng.random() < 0.12:
             await _share_story(rng, person, message, emulator, driver)
             tally.stories += 1
-            tally.updates_expected += 1
         if rng.random() < 0.15:
             await _expect_ok(
                 driver.react(
@@ -349,7 +350,7 @@ async def _simulate_week(
             )
             tally.reactions += 1
     await emulator.wait_for(
-        lambda: len(emulator.calls_to("chat.update")) >= updates_before + tally.updates_expected,
+        lambda: len(emulator.ephemerals) >= confirmations_before + tally.confirmations_expected,
         timeout=30,
     )
     return tally

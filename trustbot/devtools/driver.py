@@ -113,15 +113,19 @@ class SlackPayloads:
         message: StoredMessage,
         action_id: str,
         value: str | None = None,
+        action_ts: str | None = None,
     ) -> dict[str, Any]:
-        """A click on the button ``action_id`` of a stored message (``value`` overrides its own)."""
+        """A click on the button ``action_id`` of a stored message (``value`` overrides its own).
+
+        ``action_ts`` is when the person clicked (now by default), as Slack stamps each action.
+        """
         block_id, button = find_button(message.blocks, action_id)
         action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": block_id,
             "text": button.get("text", {"type": "plain_text", "text": "", "emoji": True}),
             "type": "button",
-            "action_ts": _now_ts(),
+            "action_ts": action_ts or _now_ts(),
         }
         if value is not None:
             action["value"] = value
@@ -339,11 +343,16 @@ class SlackDriver:
         message: StoredMessage,
         action_id: str,
         value: str | None = None,
+        action_ts: str | None = None,
     ) -> httpx.Response:
         """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
         return await self.send_block_action(
             self.payloads.block_actions(
-                user_id=user_id, message=message, action_id=action_id, value=value
+                user_id=user_id,
+                message=message,
+                action_id=action_id,
+                value=value,
+                action_ts=action_ts,
             )
         )
 
@@ -456,11 +465,16 @@ class SocketModeDriver:
         message: StoredMessage,
         action_id: str,
         value: str | None = None,
+        action_ts: str | None = None,
     ) -> dict[str, Any]:
         """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
         return await self.send_block_action(
             self.payloads.block_actions(
-                user_id=user_id, message=message, action_id=action_id, value=value
+                user_id=user_id,
+                message=message,
+                action_id=action_id,
+                value=value,
+                action_ts=action_ts,
             )
         )
 

@@ -222,6 +222,8 @@ class SlackEmulator:
         self._id_counter = itertools.count(1)
         self._rate_limits: dict[str, deque[int]] = defaultdict(deque)
         self._failures: dict[str, deque[str]] = defaultdict(deque)
+        self.call_observers: list[Callable[[str], None]] = []
+        """Called with the method name as each Web API call arrives (tests watch the bot)."""
 
         self._handlers: dict[str, _Handler] = {
             "auth.test": self._auth_test,
@@ -412,6 +414,8 @@ class SlackEmulator:
 
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
+        for observe in self.call_observers:
+            observe(method)
         parse_error: str | None = None
         try:
             args = await _parse_args(request)

@@ -9,11 +9,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from trustbot.core.services import Services
 from trustbot.slack import listeners
-from trustbot.slack.listeners.context import SERVICES_KEY
+from trustbot.slack.listeners.context import DEPS_KEY, ListenerDeps
+from trustbot.slack.requests import shape_problem
 
 logger = logging.getLogger("trustbot.slack")
 
@@ -30,32 +32,39 @@ logger.addFilter(_DropTokenSkippedWarning())
 
 
 def create_slack_app(
-    services: Services, client: AsyncWebClient, *, socket_mode: bool = False
+    deps: ListenerDeps, client: AsyncWebClient, *, socket_mode: bool = False
 ) -> AsyncApp:
-    """The Slack app: verifies signatures (over HTTP), hands every listener the Services."""
-    settings = services.settings
-    if socket_mode:  # requests arrive over Slack's authenticated WebSocket, unsigned
-        app = AsyncApp(
-            client=client,
-            logger=logger,
-            request_verification_enabled=False,
-            raise_error_for_unhandled_request=False,
-        )
-    else:
-        settings.require("SLACK_SIGNING_SECRET")
-        assert settings.slack_signing_secret is not None
-        app = AsyncApp(
-            client=client,
-            signing_secret=settings.slack_signing_secret.get_secret_value(),
-            logger=logger,
-            raise_error_for_unhandled_request=False,
-        )
+    """The Slack app; every listener finds its dependencies in the request context.
+
+    Request signatures are checked before bolt sees a request: over HTTP by the front door
+    (`slack/front_door.py`), in Socket Mode by Slack's authenticated WebSocket. Listeners run
+    inline (`process_before_response`): each acknowledges at once and hands slow work to
+    `deps.work`, which avoids bolt's ack polling and its copy of every request.
+    """
+    app = AsyncApp(
+        client=client,
+        logger=logger,
+        request_verification_enabled=False,
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+    )
+
+    if socket_mode:  # over HTTP the front door has refused malformed requests already
+
+        @app.middleware
+        async def refuse_malformed(
+            req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
+        ) -> BoltResponse | None:
+            problem = shape_problem(req.body)
+            if problem is not None:
+                logger.warning("refused a Slack request: %s", problem)
+                return BoltResponse(status=400, body="bad request")
+            await next()
+            return None
 
     @app.middleware
-    async def provide_services(
-        context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
-    ) -> None:
-        context[SERVICES_KEY] = services
+    async def provide_deps(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context[DEPS_KEY] = deps
         await next()
 
     @app.error

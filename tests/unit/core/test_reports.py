@@ -8,9 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trustbot.core.anecdotes import record_anecdote
 from trustbot.core.periods import recent_periods
-from trustbot.core.pulse import record_pulse_answer
 from trustbot.core.reports import (
     DEFAULT_WEEKS,
     MAX_WEEKS,
@@ -23,7 +21,15 @@ from trustbot.core.reports import (
 from trustbot.core.rounds import open_round
 from trustbot.core.rules import CALL_ME_WAY, Rule
 from trustbot.core.services import Services
-from trustbot.db.models import Delivery, DeliveryStatus, Reaction, Round, Visibility
+from trustbot.db.models import (
+    Anecdote,
+    Delivery,
+    DeliveryStatus,
+    PulseAnswer,
+    Reaction,
+    Round,
+    Visibility,
+)
 
 CURRENT = "2026-W48"  # the fixture clock's week
 
@@ -100,24 +106,29 @@ async def _build(services: Services, weeks: list[Week]) -> dict[str, int]:
             round_ids[week.period] = round_.id
             deliveries = await _deliveries(session, round_, week, base)
             for index, score in enumerate(week.scores):
-                await record_pulse_answer(
-                    session=session,
-                    round_id=round_.id,
-                    respondent=services.pseudonym(f"U0P{index:03d}"),
-                    score=score,
-                    now=base,
+                session.add(
+                    PulseAnswer(
+                        round_id=round_.id,
+                        respondent=services.pseudonym(f"U0P{index:03d}"),
+                        score=score,
+                        answered_at=base,
+                        updated_at=base,
+                    )
                 )
             for index, visibility in enumerate(week.stories):
                 counter += 1
-                await record_anecdote(
-                    session=session,
-                    round_=round_,
-                    author=services.pseudonym(f"U0P{index:03d}"),
-                    author_user_id=f"U0P{index:03d}",
-                    visibility=visibility,
-                    text=f"{visibility.value} story {week.period} #{counter}",
-                    source_id=f"V{counter:05d}",
-                    now=base + timedelta(minutes=counter),
+                named = visibility is Visibility.NAMED
+                session.add(
+                    Anecdote(
+                        round_id=round_.id,
+                        rule_id=round_.rule_id,
+                        author=services.pseudonym(f"U0P{index:03d}"),
+                        author_user_id=f"U0P{index:03d}" if named else None,
+                        visibility=visibility,
+                        text=f"{visibility.value} story {week.period} #{counter}",
+                        source_id=f"V{counter:05d}",
+                        created_at=base + timedelta(minutes=counter),
+                    )
                 )
             for index in range(week.reactions):
                 session.add(

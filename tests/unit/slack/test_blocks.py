@@ -13,6 +13,7 @@ from trustbot.core.periods import recent_periods
 from trustbot.core.ports import Prompt
 from trustbot.core.reports import RuleTrend, SharedStory, TrustReport, WeekFigures
 from trustbot.core.rules import CALL_ME_WAY, MAX_RULE_LENGTH, Rule
+from trustbot.db.models import Visibility
 from trustbot.slack.blocks.ids import (
     PROMPT_ANSWER_BLOCK,
     SCORE_ACTION,
@@ -21,9 +22,18 @@ from trustbot.slack.blocks.ids import (
     STORY_TEXT_BLOCK,
     STORY_VISIBILITY_BLOCK,
 )
-from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blocks
+from trustbot.slack.blocks.prompt import (
+    prompt_fallback_text,
+    render_prompt_blocks,
+    render_score_confirmation,
+)
 from trustbot.slack.blocks.report import render_trust_report_blocks, report_fallback_text
-from trustbot.slack.blocks.story import StoryContext, render_story_modal, story_errors
+from trustbot.slack.blocks.story import (
+    StoryContext,
+    render_story_modal,
+    render_story_saved_view,
+    story_errors,
+)
 
 LANGUAGES: tuple[Language, ...] = ("da", "en")
 LONG_RULE = Rule(1, "Å" * MAX_RULE_LENGTH, "W" * MAX_RULE_LENGTH)
@@ -139,7 +149,7 @@ def test_prompt_shows_rule_question_and_hint(language: Language) -> None:
     assert f"> {rule.text(language)}" in texts
     assert text("prompt.question", language) in texts
     assert text("prompt.scale_hint", language) in texts
-    assert not any(text("prompt.thanks", language, score=1, label="x")[:5] in t for t in texts)
+    assert text("prompt.answered", language) not in texts
     share = blocks[-1]["accessory"]
     assert share["action_id"] == SHARE_STORY_ACTION
     assert share["value"] == "42"
@@ -155,32 +165,40 @@ def test_danish_prompt_speaks_danish() -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("chosen", [1, 3, 5])
-def test_chosen_score_is_primary_with_thanks(language: Language, chosen: int) -> None:
-    blocks = render_prompt_blocks(_prompt(language), chosen_score=chosen)
-    styles = [button.get("style") for button in _buttons(blocks)]
-    assert styles == ["primary" if n == chosen else None for n in range(1, 6)]
-    thanks = text("prompt.thanks", language, score=chosen, label=score_label(chosen, language))
+def test_an_answered_prompt_says_so_but_never_shows_the_score(language: Language) -> None:
+    blocks = render_prompt_blocks(_prompt(language), answered=True)
     texts = all_texts(blocks)
-    assert thanks in texts
+    assert text("prompt.answered", language) in texts
     assert text("prompt.scale_hint", language) not in texts
+    assert all("style" not in button for button in _buttons(blocks))
+    # The buttons are the same as before answering: nothing in the DM history tells the score.
+    assert _buttons(blocks) == _buttons(render_prompt_blocks(_prompt(language)))
     assert_message_ok(blocks)
 
 
-def test_prompt_counts_shared_stories() -> None:
-    blocks = render_prompt_blocks(_prompt("en"), stories_shared=2)
-    assert blocks[-1]["text"]["text"] == (
-        "Seen the rule lived this week? Share a short story.\nThank you for your story (2 shared)."
-    )
-    none = render_prompt_blocks(_prompt("en"))
-    assert none[-1]["text"]["text"] == "Seen the rule lived this week? Share a short story."
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("score", [1, 3, 5])
+def test_the_private_confirmation_names_the_score(language: Language, score: int) -> None:
+    confirmation = render_score_confirmation(score, language)
+    assert f"*{score} – {score_label(score, language)}*" in confirmation
+    assert len(confirmation) <= TEXT_LIMIT
+
+
+@pytest.mark.parametrize("visibility", list(Visibility))
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_story_saved_view_says_what_happens_to_the_story(
+    visibility: Visibility, language: Language
+) -> None:
+    view = render_story_saved_view(visibility, language)
+    assert view["type"] == "modal"
+    assert text(f"story.saved.{visibility.value}", language) in all_texts(view)
+    assert 0 < len(view["title"]["text"]) <= MODAL_TITLE_LIMIT
+    assert limit_problems(view) == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_prompt_limits_with_long_rule_and_big_round(language: Language) -> None:
-    blocks = render_prompt_blocks(
-        _prompt(language, LONG_RULE, round_id=2**31 - 1), chosen_score=4, stories_shared=99
-    )
+    blocks = render_prompt_blocks(_prompt(language, LONG_RULE, round_id=2**31 - 1), answered=True)
     assert_message_ok(blocks)
 
 
@@ -447,7 +465,7 @@ def test_report_fallback_text() -> None:
 def test_blocks_are_json_serialisable() -> None:
     report = _report(stories=(_story("x", "U0A"),))
     for blocks in (
-        render_prompt_blocks(_prompt("da"), chosen_score=2),
+        render_prompt_blocks(_prompt("da"), answered=True),
         render_story_modal(CALL_ME_WAY[0], "da", StoryContext(1, None, None)),
         _render(report, "da"),
     ):

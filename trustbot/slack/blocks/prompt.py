@@ -18,12 +18,15 @@ def prompt_fallback_text(rule: Rule, language: Language) -> str:
     return text("prompt.fallback", language, rule=rule.text(language))
 
 
-def render_prompt_blocks(
-    prompt: Prompt, *, chosen_score: int | None = None, stories_shared: int = 0
-) -> list[Block]:
-    """The prompt as Block Kit, showing the person's answer so far if they gave one."""
+def render_prompt_blocks(prompt: Prompt, *, answered: bool = False) -> list[Block]:
+    """The prompt as Block Kit; once answered it says so, but never which score was chosen.
+
+    The message stays in the person's DM history, and so in Slack exports: the score itself is
+    confirmed only privately (see `render_score_confirmation`).
+    """
     language = prompt.language
-    blocks: list[Block] = [
+    hint = text("prompt.answered" if answered else "prompt.scale_hint", language)
+    return [
         {
             "type": "header",
             "text": {"type": "plain_text", "text": text("prompt.header", language)},
@@ -33,39 +36,30 @@ def render_prompt_blocks(
         {
             "type": "actions",
             "block_id": PROMPT_ANSWER_BLOCK,
-            "elements": [
-                _score_button(prompt, score, chosen=score == chosen_score)
-                for score in range(MIN_SCORE, MAX_SCORE + 1)
-            ],
+            "elements": [_score_button(prompt, score) for score in range(MIN_SCORE, MAX_SCORE + 1)],
         },
-    ]
-    if chosen_score is None:
-        hint = text("prompt.scale_hint", language)
-    else:
-        label = score_label(chosen_score, language)
-        hint = text("prompt.thanks", language, score=chosen_score, label=label)
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": hint}]})
-    blocks.append({"type": "divider"})
-    story_text = text("prompt.story_invite", language)
-    if stories_shared:
-        story_text += "\n" + text("prompt.story_thanks", language, count=stories_shared)
-    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": hint}]},
+        {"type": "divider"},
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": story_text},
+            "text": {"type": "mrkdwn", "text": text("prompt.story_invite", language)},
             "accessory": {
                 "type": "button",
                 "action_id": SHARE_STORY_ACTION,
                 "text": {"type": "plain_text", "text": text("prompt.story_button", language)},
                 "value": str(prompt.round_id),
             },
-        }
-    )
-    return blocks
+        },
+    ]
 
 
-def _score_button(prompt: Prompt, score: int, *, chosen: bool) -> Block:
-    button: Block = {
+def render_score_confirmation(score: int, language: Language) -> str:
+    """The private (ephemeral) confirmation of the score stored for the person."""
+    return text("confirm.score", language, score=score, label=score_label(score, language))
+
+
+def _score_button(prompt: Prompt, score: int) -> Block:
+    return {
         "type": "button",
         "action_id": f"{SCORE_ACTION_PREFIX}{score}",
         "text": {
@@ -74,6 +68,3 @@ def _score_button(prompt: Prompt, score: int, *, chosen: bool) -> Block:
         },
         "value": score_value(prompt.round_id, score),
     }
-    if chosen:
-        button["style"] = "primary"
-    return button

@@ -112,3 +112,24 @@ def render_story_modal(rule: Rule, language: Language, context: StoryContext) ->
 def story_errors(key: str, language: Language, **values: object) -> dict[str, str]:
     """The `errors` of a `response_action: errors` answer, shown under the text field."""
     return {STORY_TEXT_BLOCK: text(key, language, **values)}
+
+
+def render_story_saved_view(visibility: Visibility, language: Language) -> dict[str, Any]:
+    """The modal's last screen after a saved story: what will happen to it."""
+    return {
+        "type": "modal",
+        "title": {
+            "type": "plain_text",
+            "text": text("story.saved.title", language)[:MODAL_TITLE_LIMIT],
+        },
+        "close": {"type": "plain_text", "text": text("story.saved.close", language)},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": text(f"story.saved.{visibility.value}", language),
+                },
+            }
+        ],
+    }

@@ -1,95 +1,91 @@
-"""The prompt message a click came from, and the checks that it really is ours."""
+"""A click in a prompt message: who clicked, where, and how to answer them in Slack."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from trustbot.core.catalogue import Language
 from trustbot.core.ports import Prompt
-from trustbot.core.rounds import rule_of
-from trustbot.db.models import Delivery, Round
+from trustbot.core.prompts import Actor, PromptAddress, PromptState
 from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blocks
+
+logger = logging.getLogger(__name__)
+PLATFORM = "slack"
 
 
 @dataclass(frozen=True, slots=True)
-class PromptMessage:
-    """Who clicked, and where the message they clicked in lives."""
+class PromptClick:
+    """A button click in a message: the person, the message and the button's data."""
 
     user_id: str
     channel_id: str
     message_ts: str
+    value: str
+    action_ts: str
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> PromptMessage:
-        """From a block_actions payload."""
+    def from_body(cls, body: dict[str, Any]) -> PromptClick:
+        """From a block_actions payload (its shape was checked at the front door)."""
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
         ts = container.get("message_ts") or (body.get("message") or {}).get("ts", "")
-        return cls(user_id=body["user"]["id"], channel_id=channel, message_ts=ts)
-
-    async def show_answers(
-        self,
-        client: AsyncWebClient,
-        *,
-        round_: Round,
-        language: Language,
-        score: int | None,
-        stories: int,
-    ) -> None:
-        """Re-render the prompt in place with the person's score and stories so far."""
-        await show_answers(
-            client,
-            channel_id=self.channel_id,
-            message_ts=self.message_ts,
-            round_=round_,
-            language=language,
-            score=score,
-            stories=stories,
+        action = body["actions"][0]
+        return cls(
+            user_id=str(body["user"]["id"]),
+            channel_id=str(channel),
+            message_ts=str(ts),
+            value=str(action.get("value", "")),
+            action_ts=str(action.get("action_ts", "")),
         )
 
-    async def explain(self, client: AsyncWebClient, message: str) -> None:
-        """Tell only the person who clicked, beside the prompt."""
-        await client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, text=message)
+    @property
+    def actor(self) -> Actor:
+        """The person who clicked."""
+        return Actor(PLATFORM, self.user_id)
+
+    @property
+    def address(self) -> PromptAddress:
+        """The message clicked in."""
+        return PromptAddress(self.channel_id, self.message_ts)
+
+    @property
+    def lock_key(self) -> str:
+        """Clicks in one message are handled one at a time."""
+        return f"{self.channel_id}:{self.message_ts}"
+
+    async def tell(self, client: AsyncWebClient, message: str) -> None:
+        """Tell only the person who clicked, beside the prompt; a refusal is logged."""
+        try:
+            await client.chat_postEphemeral(
+                channel=self.channel_id, user=self.user_id, text=message
+            )
+        except SlackApiError as error:
+            logger.error(
+                "could not answer a click privately: Slack said %s",
+                error.response.get("error", "unknown_error"),
+            )
 
 
-async def show_answers(
-    client: AsyncWebClient,
-    *,
-    channel_id: str,
-    message_ts: str,
-    round_: Round,
-    language: Language,
-    score: int | None,
-    stories: int,
+async def show_prompt_state(
+    client: AsyncWebClient, click: PromptClick, state: PromptState, language: Language
 ) -> None:
-    """Update a prompt message to thank for the score and stories given so far."""
-    prompt = Prompt(round_.id, round_.period, rule_of(round_.rule), language)
-    await client.chat_update(
-        channel=channel_id,
-        ts=message_ts,
-        text=prompt_fallback_text(prompt.rule, language),
-        blocks=render_prompt_blocks(prompt, chosen_score=score, stories_shared=stories),
-    )
-
-
-async def find_prompt_round(
-    *, session: AsyncSession, message: PromptMessage, round_id: int, respondent: str
-) -> Round | None:
-    """The round, if this message is the prompt of that round delivered to this person."""
-    found: Round | None = await session.scalar(
-        select(Round)
-        .join(Delivery, Delivery.round_id == Round.id)
-        .where(
-            Round.id == round_id,
-            Delivery.platform == "slack",
-            Delivery.channel_id == message.channel_id,
-            Delivery.message_ts == message.message_ts,
-            Delivery.recipient == respondent,
+    """Re-render the prompt message from stored state (answered or not; never the score)."""
+    prompt = Prompt(state.round_id, state.period, state.rule, language)
+    try:
+        await client.chat_update(
+            channel=click.channel_id,
+            ts=click.message_ts,
+            text=prompt_fallback_text(prompt.rule, language),
+            blocks=render_prompt_blocks(prompt, answered=state.score is not None),
         )
-    )
-    return found
+    except SlackApiError as error:
+        # The person already has the private confirmation; the message keeps its old look.
+        logger.warning(
+            "could not mark a prompt answered: Slack said %s",
+            error.response.get("error", "unknown_error"),
+        )

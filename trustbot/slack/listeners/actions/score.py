@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from logging import Logger
+import logging
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -10,53 +10,62 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from trustbot.core.anecdotes import stories_by
 from trustbot.core.catalogue import text
-from trustbot.core.pulse import InvalidAnswerError, parse_score_value, record_pulse_answer
-from trustbot.slack.listeners.context import services_of
-from trustbot.slack.listeners.prompt_message import PromptMessage, find_prompt_round
+from trustbot.core.prompts import ScoreOutcome, parse_action_time, prompt_state, record_score
+from trustbot.core.pulse import InvalidAnswerError, parse_score_value
+from trustbot.db.errors import describe_database_error
+from trustbot.slack.blocks.prompt import render_score_confirmation
+from trustbot.slack.listeners.context import ListenerDeps, deps_of
+from trustbot.slack.listeners.prompt_message import PromptClick, show_prompt_state
+
+logger = logging.getLogger(__name__)
 
 
 async def handle_score_click(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    logger: Logger,
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    """Record the score (once per person per round), then show it in the prompt message."""
+    """Acknowledge at once; store and confirm after the ack."""
     await ack()
-    services = services_of(context)
-    message = PromptMessage.from_body(body)
+    deps = deps_of(context)
+    deps.work.spawn(apply_score_click(deps, client, body), what="a score click")
+
+
+async def apply_score_click(
+    deps: ListenerDeps, client: AsyncWebClient, body: dict[str, Any]
+) -> None:
+    """Store the score if it is the person's newest click, then confirm the stored score."""
+    services = deps.services
     language = services.language
+    click = PromptClick.from_body(body)
     try:
-        round_id, score = parse_score_value(str(body["actions"][0].get("value", "")))
+        round_id, score = parse_score_value(click.value)
+        acted_us = parse_action_time(click.action_ts)
     except InvalidAnswerError as error:
         logger.warning("refused a score click: %s", error)
-        await message.explain(client, text("error.bad_action", language))
+        await click.tell(client, text("error.bad_action", language))
         return
-    respondent = services.pseudonym(message.user_id)
-    try:
-        async with services.sessions() as session, session.begin():
-            found = await find_prompt_round(
-                session=session, message=message, round_id=round_id, respondent=respondent
-            )
-            if found is None:
-                logger.warning("refused a score click for round %s: not this prompt", round_id)
-                await message.explain(client, text("error.unknown_round", language))
-                return
-            await record_pulse_answer(
-                session=session,
+    async with deps.prompt_locks.hold(click.lock_key):
+        try:
+            result = await record_score(
+                services,
+                actor=click.actor,
+                address=click.address,
                 round_id=round_id,
-                respondent=respondent,
                 score=score,
-                now=services.now(),
+                acted_us=acted_us,
             )
-            stories = await stories_by(session=session, round_id=round_id, author=respondent)
-    except SQLAlchemyError:
-        logger.exception("could not store a pulse answer")
-        await message.explain(client, text("error.save_failed", language))
-        return
-    await message.show_answers(
-        client, round_=found, language=language, score=score, stories=stories
-    )
+        except SQLAlchemyError as error:
+            logger.error("could not store a pulse answer: %s", describe_database_error(error))
+            await click.tell(client, text("error.save_failed", language))
+            return
+        if result.outcome is ScoreOutcome.REFUSED or result.score is None:
+            logger.warning("refused a score click for round %s: not this person's prompt", round_id)
+            await click.tell(client, text("error.unknown_round", language))
+            return
+        await click.tell(client, render_score_confirmation(result.score, language))
+        if result.first_answer:
+            state = await prompt_state(
+                services, actor=click.actor, address=click.address, round_id=round_id
+            )
+            if state is not None:
+                await show_prompt_state(client, click, state, language)

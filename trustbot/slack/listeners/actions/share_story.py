@@ -2,48 +2,64 @@
 
 from __future__ import annotations
 
-from logging import Logger
+import logging
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import text
-from trustbot.core.rounds import rule_of
+from trustbot.core.prompts import prompt_state
+from trustbot.db.errors import describe_database_error
 from trustbot.slack.blocks.story import StoryContext, render_story_modal
-from trustbot.slack.listeners.context import services_of
-from trustbot.slack.listeners.prompt_message import PromptMessage, find_prompt_round
+from trustbot.slack.listeners.context import ListenerDeps, deps_of
+from trustbot.slack.listeners.prompt_message import PromptClick
+
+logger = logging.getLogger(__name__)
+MAX_ROUND_ID = 2**31 - 1
 
 
 async def handle_share_story(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    logger: Logger,
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    """Open the modal while the trigger id is fresh (Slack allows 3 seconds)."""
+    """Acknowledge at once; open the modal right after, while the trigger id is fresh (3 s)."""
     await ack()
-    services = services_of(context)
-    message = PromptMessage.from_body(body)
-    value = str(body["actions"][0].get("value", ""))
-    round_ = None
-    if value.isdecimal() and 0 < int(value) < 2**31:
-        async with services.sessions() as session:
-            round_ = await find_prompt_round(
-                session=session,
-                message=message,
-                round_id=int(value),
-                respondent=services.pseudonym(message.user_id),
+    deps = deps_of(context)
+    deps.work.spawn(open_story_modal(deps, client, body), what="opening the story modal")
+
+
+async def open_story_modal(
+    deps: ListenerDeps, client: AsyncWebClient, body: dict[str, Any]
+) -> None:
+    """Open the modal for the round of the person's own prompt, or tell them why not."""
+    services = deps.services
+    language = services.language
+    click = PromptClick.from_body(body)
+    state = None
+    if click.value.isdecimal() and 0 < int(click.value) <= MAX_ROUND_ID:
+        try:
+            state = await prompt_state(
+                services, actor=click.actor, address=click.address, round_id=int(click.value)
             )
-    if round_ is None:
-        logger.warning("refused a story button with value %r", value[:40])
-        await message.explain(client, text("error.unknown_round", services.language))
+        except SQLAlchemyError as error:
+            logger.error("could not look up a prompt: %s", describe_database_error(error))
+            await click.tell(client, text("story.error.open_failed", language))
+            return
+    if state is None:
+        logger.warning("refused a story button with value %r", click.value[:40])
+        await click.tell(client, text("error.unknown_round", language))
         return
     view = render_story_modal(
-        rule_of(round_.rule),
-        services.language,
-        StoryContext(round_.id, message.channel_id, message.message_ts),
+        state.rule, language, StoryContext(state.round_id, click.channel_id, click.message_ts)
     )
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+    try:
+        await client.views_open(trigger_id=str(body["trigger_id"]), view=view)
+    except SlackApiError as error:
+        logger.error(
+            "could not open the story modal: Slack said %s",
+            error.response.get("error", "unknown_error"),
+        )
+        await click.tell(client, text("story.error.open_failed", language))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from logging import Logger
+import logging
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -20,11 +20,13 @@ from trustbot.core.reports import (
     current_trust_report,
     parse_weeks,
 )
+from trustbot.db.errors import describe_database_error
 from trustbot.slack.blocks.report import render_trust_report_blocks, report_fallback_text
 from trustbot.slack.directory import is_report_viewer
-from trustbot.slack.listeners.context import services_of
+from trustbot.slack.listeners.context import ListenerDeps, deps_of
 
 TRUST_REPORT_COMMAND = "/trust-report"
+logger = logging.getLogger(__name__)
 
 
 async def handle_trust_report(
@@ -33,11 +35,18 @@ async def handle_trust_report(
     client: AsyncWebClient,
     respond: AsyncRespond,
     context: AsyncBoltContext,
-    logger: Logger,
 ) -> None:
-    """Ack at once, then check the viewer and answer through response_url, ephemerally."""
+    """Ack at once; check the viewer and answer through response_url after the ack."""
     await ack()
-    services = services_of(context)
+    deps = deps_of(context)
+    deps.work.spawn(answer_trust_report(deps, command, client, respond), what="/trust-report")
+
+
+async def answer_trust_report(
+    deps: ListenerDeps, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+) -> None:
+    """The report for viewers, a polite refusal for anyone else; ephemeral either way."""
+    services = deps.services
     settings = services.settings
     language = services.language
     try:
@@ -57,8 +66,8 @@ async def handle_trust_report(
         return
     try:
         report = await current_trust_report(services, weeks)
-    except SQLAlchemyError:
-        logger.exception("could not build the trust report")
+    except SQLAlchemyError as error:
+        logger.error("could not build the trust report: %s", describe_database_error(error))
         await respond(text=text("report.failed", language), response_type="ephemeral")
         return
     await respond(

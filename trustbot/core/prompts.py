@@ -1,0 +1,239 @@
+"""What a person does with their prompt: a score click, a story, an emoji reaction.
+
+Platform-neutral use cases: Slack's listeners (over HTTP or Socket Mode) and Teams' handlers call
+them and render the result. Two rules hold here, so no platform can differ:
+
+* an action counts only when it comes from the prompt delivered to that person for that round;
+* the later action wins: a stored score is replaced only by a click made later (the platform's
+  action time), whatever order the requests arrive in, so a late retry or a replayed old click
+  changes nothing. Reactions follow the same rule by their event time.
+
+Each use case is one short write transaction, and the platform is told nothing while it is open.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import and_, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from trustbot.core.pulse import MAX_SCORE, MIN_SCORE, InvalidAnswerError
+from trustbot.core.rounds import rule_of
+from trustbot.core.rules import Rule
+from trustbot.core.services import Services
+from trustbot.db.base import UtcDateTime
+from trustbot.db.models import Delivery, PulseAnswer, Reaction, Round
+from trustbot.db.upsert import insert_for
+
+MAX_EMOJI_LENGTH = 100
+_MAX_EPOCH_US = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person acting, as their platform names them."""
+
+    platform: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromptAddress:
+    """Where a delivered prompt lives: a conversation and a message in it."""
+
+    conversation_id: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromptState:
+    """A delivered prompt as its recipient should see it now, read from the database."""
+
+    round_id: int
+    period: str
+    rule: Rule
+    score: int | None
+
+
+class ScoreOutcome(enum.StrEnum):
+    """What became of a score click."""
+
+    APPLIED = "applied"  # stored: the newest click so far
+    SUPERSEDED = "superseded"  # a later click was already stored; this one changed nothing
+    REFUSED = "refused"  # not a prompt delivered to this person for that round
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """A score click's outcome and the score stored after it (None when refused)."""
+
+    outcome: ScoreOutcome
+    score: int | None
+    first_answer: bool = False
+
+
+def parse_action_time(value: object) -> int:
+    """Microseconds since the epoch from a platform timestamp like Slack's "1700000000.123456"."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise InvalidAnswerError("missing action time")
+    try:
+        micros = int(Decimal(str(value)).scaleb(6))
+    except (InvalidOperation, ValueError):
+        raise InvalidAnswerError("unreadable action time") from None
+    if not 0 < micros < _MAX_EPOCH_US:
+        raise InvalidAnswerError("action time out of range")
+    return micros
+
+
+def _delivered_to(
+    services: Services, actor: Actor, address: PromptAddress, round_id: int
+) -> ColumnElement[bool]:
+    """The delivery of `round_id`'s prompt to `actor`, at `address`."""
+    return and_(
+        Delivery.platform == actor.platform,
+        Delivery.channel_id == address.conversation_id,
+        Delivery.message_ts == address.message_id,
+        Delivery.round_id == round_id,
+        Delivery.recipient == services.pseudonym(actor.user_id, actor.platform),
+    )
+
+
+async def record_score(
+    services: Services,
+    *,
+    actor: Actor,
+    address: PromptAddress,
+    round_id: int,
+    score: int,
+    acted_us: int,
+) -> ScoreResult:
+    """Store a score if this click is the person's newest; the stored score either way.
+
+    One statement does the delivery check and the write: the INSERT selects from the matching
+    delivery, so a click on anything but this person's own prompt inserts nothing.
+    """
+    if not MIN_SCORE <= score <= MAX_SCORE:
+        raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
+    now = literal(services.now(), UtcDateTime())
+    delivered = _delivered_to(services, actor, address, round_id)
+    source = select(
+        Delivery.round_id,
+        Delivery.recipient,
+        literal(score),
+        literal(acted_us),
+        literal(0),
+        now,
+        now,
+    ).where(delivered)
+    async with services.transaction() as session:
+        insert = insert_for(session, PulseAnswer).from_select(
+            [
+                "round_id",
+                "respondent",
+                "score",
+                "acted_us",
+                "revision",
+                "answered_at",
+                "updated_at",
+            ],
+            source,
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=[PulseAnswer.round_id, PulseAnswer.respondent],
+            set_={
+                "score": insert.excluded.score,
+                "acted_us": insert.excluded.acted_us,
+                "updated_at": insert.excluded.updated_at,
+                "revision": PulseAnswer.revision + 1,
+            },
+            where=PulseAnswer.acted_us < insert.excluded.acted_us,
+        ).returning(PulseAnswer.score, PulseAnswer.revision)
+        written = (await session.execute(upsert)).first()
+        if written is not None:
+            return ScoreResult(ScoreOutcome.APPLIED, written.score, written.revision == 0)
+        # Nothing written: a later click is stored already, or this is not the person's prompt.
+        stored = await session.scalar(
+            select(PulseAnswer.score)
+            .join(
+                Delivery,
+                and_(
+                    Delivery.round_id == PulseAnswer.round_id,
+                    Delivery.recipient == PulseAnswer.respondent,
+                ),
+            )
+            .where(delivered)
+        )
+    if stored is None:
+        return ScoreResult(ScoreOutcome.REFUSED, None)
+    return ScoreResult(ScoreOutcome.SUPERSEDED, stored)
+
+
+async def prompt_state(
+    services: Services, *, actor: Actor, address: PromptAddress, round_id: int
+) -> PromptState | None:
+    """The prompt as the person should see it now; None unless it was delivered to them."""
+    async with services.sessions() as session:
+        row = (
+            await session.execute(
+                select(Round, PulseAnswer.score)
+                .join(Delivery, Delivery.round_id == Round.id)
+                .outerjoin(
+                    PulseAnswer,
+                    and_(
+                        PulseAnswer.round_id == Delivery.round_id,
+                        PulseAnswer.respondent == Delivery.recipient,
+                    ),
+                )
+                .where(_delivered_to(services, actor, address, round_id))
+            )
+        ).first()
+    if row is None:
+        return None
+    round_, score = row
+    return PromptState(round_.id, round_.period, rule_of(round_.rule), score)
+
+
+async def record_reaction(
+    services: Services,
+    *,
+    actor: Actor,
+    address: PromptAddress,
+    emoji: str,
+    added: bool,
+    event_us: int,
+) -> None:
+    """Count (or uncount) a reaction on the person's own prompt; the later event wins.
+
+    A reaction on any other message inserts nothing. A removal is kept as a row that is no
+    longer present, so an older `added` arriving late (a Slack retry) cannot count it again.
+    """
+    reactor = services.pseudonym(actor.user_id, actor.platform)
+    source = select(
+        Delivery.round_id,
+        Delivery.id,
+        Delivery.recipient,
+        literal(emoji[:MAX_EMOJI_LENGTH]),
+        literal(services.now(), UtcDateTime()),
+        literal(added),
+        literal(event_us),
+    ).where(
+        Delivery.platform == actor.platform,
+        Delivery.channel_id == address.conversation_id,
+        Delivery.message_ts == address.message_id,
+        Delivery.recipient == reactor,
+    )
+    async with services.transaction() as session:
+        insert = insert_for(session, Reaction).from_select(
+            ["round_id", "delivery_id", "reactor", "emoji", "created_at", "present", "event_us"],
+            source,
+        )
+        await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[Reaction.delivery_id, Reaction.reactor, Reaction.emoji],
+                set_={"present": insert.excluded.present, "event_us": insert.excluded.event_us},
+                where=Reaction.event_us < insert.excluded.event_us,
+            )
+        )
