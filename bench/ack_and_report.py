@@ -27,10 +27,10 @@ from trustbot.core.reports import build_trust_report
 from trustbot.core.rounds import open_round
 from trustbot.db.base import Base
 from trustbot.db.migrate import upgrade_to_head
-from trustbot.db.models import Delivery, DeliveryStatus, PulseAnswer
-from trustbot.delivery.sender import send_current_prompts
+from trustbot.db.models import Delivery, DeliveryKind, DeliveryStatus, PulseAnswer
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
+from trustbot.operations import run_prompt_now
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -75,9 +75,12 @@ async def main(people: int, weeks: int, database_url: str | None) -> None:
                         Delivery.__table__.insert(),
                         [
                             {
+                                "kind": DeliveryKind.PROMPT.value,
+                                "period": period,
                                 "round_id": round_.id,
                                 "platform": "slack",
                                 "recipient": f"p{i}",
+                                "seq": 0,
                                 "status": DeliveryStatus.SENT.value,
                                 "attempts": 1,
                                 "created_at": now,
@@ -99,8 +102,9 @@ async def main(people: int, weeks: int, database_url: str | None) -> None:
                         ],
                     )
 
+            await runtime.start()
             started = time.perf_counter()
-            summary = await send_current_prompts(services=services, notifier=runtime.notifier)
+            summary = await run_prompt_now(runtime)
             send_seconds = time.perf_counter() - started
 
             bot = LoopbackServer(runtime.web_app())
@@ -119,9 +123,7 @@ async def main(people: int, weeks: int, database_url: str | None) -> None:
                     )
                     latencies.append((time.perf_counter() - started) * 1000)
                     assert response.status_code == 200
-                await emulator.wait_for(
-                    lambda: len(emulator.calls_to("chat.update")) >= people, timeout=120
-                )
+                await emulator.wait_for(lambda: len(emulator.ephemerals) >= people, timeout=120)
 
             report_times = []
             for _ in range(5):
@@ -135,7 +137,7 @@ async def main(people: int, weeks: int, database_url: str | None) -> None:
                         rules=services.rules,
                     )
                 report_times.append((time.perf_counter() - started) * 1000)
-            await runtime.engine.dispose()
+            await runtime.aclose()
 
     backend = url.split(":", 1)[0]
     print(

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,27 @@ def make_settings(database_url: str = "sqlite:///:memory:", **overrides: Any) ->
 
 
 class FixedClock:
-    """A clock the test moves by hand."""
+    """A clock the test moves by hand (`clock.now = ...`, `clock.now += ...`).
 
-    def __init__(self, now: datetime) -> None:
+    A ticking clock also moves on with real time from the last hand-set moment, so that waits
+    measured with it (a Retry-After, a backoff) pass as they would in production.
+    """
+
+    def __init__(self, now: datetime, *, ticking: bool = False) -> None:
+        self._ticking = ticking
         self.now = now
+
+    @property
+    def now(self) -> datetime:
+        """The current moment."""
+        if not self._ticking:
+            return self._now
+        return self._now + timedelta(seconds=time.monotonic() - self._set_at)
+
+    @now.setter
+    def now(self, moment: datetime) -> None:
+        self._now = moment
+        self._set_at = time.monotonic()
 
     def __call__(self) -> datetime:
         return self.now

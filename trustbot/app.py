@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,10 @@ from trustbot.db.session import (
     create_session_factory,
     create_write_session_factory,
 )
+from trustbot.delivery.sender import OutboxSender
+from trustbot.scheduler.jobs import Jobs
+from trustbot.scheduler.leader import holder_name, lead_with_advisory_lock, record_lease
+from trustbot.scheduler.service import Scheduler
 from trustbot.slack.app import create_slack_app
 from trustbot.slack.client import create_web_client
 from trustbot.slack.front_door import SlackFrontDoor
@@ -39,24 +44,53 @@ class Runtime:
 
     services: Services
     engine: AsyncEngine
-    client: AsyncWebClient
+    client: AsyncWebClient  # for listeners: slack_sdk's retry handlers wait out 429s
+    sender_client: AsyncWebClient  # for the outbox sender, which paces and retries itself
     notifier: SlackNotifier
     work: BackgroundWork
+    sender: OutboxSender
+    jobs: Jobs
+    scheduler: Scheduler
 
     async def start(self) -> None:
         """Open the one HTTP session every Web API call of this process goes through."""
         if self.client.session is None:
-            self.client.session = aiohttp.ClientSession()
+            session = aiohttp.ClientSession()
+            self.client.session = self.sender_client.session = session
 
     async def aclose(self) -> None:
         """Let the after-ack work finish, then close the HTTP session and the database pool."""
         try:
             await self.work.drain(SHUTDOWN_BUDGET_S)
+            await self.scheduler.stop()
         finally:
             session, self.client.session = self.client.session, None
+            self.sender_client.session = None
             if session is not None:
                 await session.close()
             await self.engine.dispose()
+
+    async def run_rhythm(self, stop: asyncio.Event) -> None:
+        """The weekly rhythm, until `stop`: this process drains the outbox, and runs the
+        scheduler while it leads (always on SQLite; by advisory lock on PostgreSQL)."""
+        sending = asyncio.create_task(self.sender.run(stop))
+        try:
+            if self.engine.dialect.name == "postgresql":
+                await lead_with_advisory_lock(
+                    self.engine,
+                    self.services,
+                    stop,
+                    on_elected=self.scheduler.start,
+                    on_deposed=self.scheduler.stop,
+                )
+            else:
+                await record_lease(self.services, holder=holder_name(), now=self.services.now())
+                await self.scheduler.start()
+                await stop.wait()
+        finally:
+            await self.scheduler.stop()
+            stop.set()
+            await sending
 
     def slack_app(self, *, socket_mode: bool = False) -> AsyncApp:
         """The bolt app over this runtime's services."""
@@ -92,7 +126,9 @@ def build_services(
 
 async def prepare_database(engine: AsyncEngine, services: Services) -> None:
     """Refuse an outdated schema (or migrate when allowed) and a changed pseudonym key."""
-    await ensure_current(engine, auto_migrate=services.settings.auto_migrate)
+    await ensure_current(
+        engine, auto_migrate=services.settings.auto_migrate, pseudonym_key=services.pseudonym_key
+    )
     async with services.transaction() as session:
         await verify_pseudonym_key(session=session, key=services.pseudonym_key, now=services.now())
 
@@ -103,10 +139,20 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     engine = create_engine(settings.database_url)
     services = build_services(settings, engine, clock=clock)
     client = create_web_client(settings)
+    sender_client = create_web_client(settings, retries=False)
+    notifier = SlackNotifier(
+        sender_client, settings.audience, language=settings.language, timezone=settings.timezone
+    )
+    sender = OutboxSender(services, {notifier.platform: notifier})
+    jobs = Jobs(services, {notifier.platform: notifier}, sender)
     return Runtime(
         services=services,
         engine=engine,
         client=client,
-        notifier=SlackNotifier(client, settings.audience),
+        sender_client=sender_client,
+        notifier=notifier,
         work=BackgroundWork(),
+        sender=sender,
+        jobs=jobs,
+        scheduler=Scheduler(services, jobs),
     )

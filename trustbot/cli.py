@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from trustbot.config import Settings, SettingsError, load_settings, mask_url_password
 from trustbot.core.catalogue import Language
 from trustbot.core.privacy import PseudonymKeyMismatchError
-from trustbot.db.migrate import SchemaNotCurrentError
+from trustbot.db.migrate import MigrationNeedsKeyError, SchemaNotCurrentError
+from trustbot.scheduler.leader import AnotherProcessError
 
 cli = typer.Typer(
     help="trustbot: weekly culture prompts in chat, and trust reports for leadership.",
@@ -52,6 +53,10 @@ def _run[T](settings: Settings, work: Callable[[], Coroutine[Any, Any, T]]) -> T
         _fail(error.lines, 2)
     except SchemaNotCurrentError as error:
         _fail([f"trustbot: {error}"], 1)
+    except MigrationNeedsKeyError as error:
+        _fail([str(error)], 2)
+    except AnotherProcessError as error:
+        _fail([str(error)], 1)
     except PseudonymKeyMismatchError as error:
         _fail([str(error)], 2)
     except SQLAlchemyError as error:
@@ -91,8 +96,9 @@ def migrate() -> None:
 
     async def work() -> str | None:
         engine = create_engine(settings.database_url)
+        key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
         try:
-            await upgrade_to_head(engine)
+            await upgrade_to_head(engine, pseudonym_key=key)
             return await current_revision(engine)
         finally:
             await engine.dispose()
@@ -152,6 +158,29 @@ def report(
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
     typer.echo(_run(settings, lambda: report_text(settings, weeks)))
+
+
+@cli.command()
+def schedule(
+    count: Annotated[
+        int, typer.Option(min=1, max=50, help="How many coming runs of each job.")
+    ] = 5,
+) -> None:
+    """Print when each job runs next (in TRUSTBOT_TIMEZONE) and which rule each prompt asks."""
+    from trustbot.operations import schedule_text
+
+    settings = _settings()
+    typer.echo(_run(settings, lambda: schedule_text(settings, count=count)))
+
+
+@cli.command()
+def status() -> None:
+    """Print this week's round, what the outbox delivered or failed, next runs and the leader."""
+    from trustbot.operations import status_text
+
+    settings = _settings()
+    _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
+    typer.echo(_run(settings, lambda: status_text(settings)))
 
 
 @cli.command()

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from trustbot.core.periods import parse_period
 from trustbot.core.rules import RulesFileError, load_rules
+from trustbot.scheduler.cron import CronError, cron_trigger, parse_duration
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///trustbot.db"
@@ -80,6 +83,26 @@ class Settings(BaseSettings):
     rules_file: Path | None = Field(default=None, alias="TRUSTBOT_RULES_FILE")
     min_group_size: int = Field(default=5, alias="TRUSTBOT_MIN_GROUP_SIZE")
 
+    # Rhythm: crontab expressions in TRUSTBOT_TIMEZONE
+    prompt_schedule: str = Field(default="0 9 * * MON", alias="TRUSTBOT_PROMPT_SCHEDULE")
+    reminder_schedule: str = Field(default="0 13 * * WED", alias="TRUSTBOT_REMINDER_SCHEDULE")
+    digest_schedule: str = Field(default="0 8 * * FRI", alias="TRUSTBOT_DIGEST_SCHEDULE")
+    max_reminders: int = Field(default=1, ge=0, le=10, alias="TRUSTBOT_MAX_REMINDERS")
+    misfire_grace: timedelta = Field(default=timedelta(hours=6), alias="TRUSTBOT_MISFIRE_GRACE")
+    delivery_time: Literal["workspace", "local"] = Field(
+        default="workspace", alias="TRUSTBOT_DELIVERY_TIME"
+    )
+    first_rule: int = Field(default=1, ge=1, alias="TRUSTBOT_FIRST_RULE")
+    first_week: str | None = Field(default=None, alias="TRUSTBOT_FIRST_WEEK")
+
+    # Sending
+    send_rate: float = Field(default=10.0, gt=0, le=1000, alias="TRUSTBOT_SEND_RATE")
+    send_burst: int = Field(default=10, ge=1, le=1000, alias="TRUSTBOT_SEND_BURST")
+    send_concurrency: int = Field(default=8, ge=1, le=100, alias="TRUSTBOT_SEND_CONCURRENCY")
+    delivery_max_attempts: int = Field(
+        default=5, ge=1, le=50, alias="TRUSTBOT_DELIVERY_MAX_ATTEMPTS"
+    )
+
     @field_validator("audience", "report_viewers", "leadership_channels", mode="before")
     @classmethod
     def _split_comma_lists(cls, value: Any) -> Any:
@@ -116,6 +139,31 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone") from None
         return value
+
+    @field_validator("prompt_schedule", "reminder_schedule", "digest_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        try:
+            cron_trigger(value, ZoneInfo("UTC"))
+        except CronError as error:
+            raise ValueError(str(error)) from None
+        return value.strip()
+
+    @field_validator("misfire_grace", mode="before")
+    @classmethod
+    def _parse_grace(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("first_week")
+    @classmethod
+    def _check_first_week(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            year, week = parse_period(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO week such as 2026-W49") from None
+        return f"{year}-W{week:02d}"
 
     @field_validator("min_group_size")
     @classmethod
@@ -175,6 +223,15 @@ class Settings(BaseSettings):
             )
         return value
 
+    @model_validator(mode="after")
+    def _check_first_rule(self) -> Settings:
+        count = len(load_rules(self.rules_file))
+        if self.first_rule > count:
+            raise ValueError(
+                f"TRUSTBOT_FIRST_RULE: {self.first_rule} is more than the {count} rules there are"
+            )
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         """The configured time zone."""
@@ -199,6 +256,8 @@ class Settings(BaseSettings):
                 text = ",".join(value) if value else "(none)"
             elif name == "database_url":
                 text = mask_url_password(value)
+            elif isinstance(value, timedelta):
+                text = _describe_duration(value)
             else:
                 text = str(value).lower() if isinstance(value, bool) else str(value)
             shown[field.alias or name] = text
@@ -214,6 +273,14 @@ class SettingsError(Exception):
     def __init__(self, lines: list[str]) -> None:
         super().__init__("\n".join(lines))
         self.lines = lines
+
+
+def _describe_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def mask_url_password(url: str) -> str:
@@ -233,10 +300,13 @@ def load_settings(**overrides: Any) -> Settings:
 def _describe(error: ValidationError) -> list[str]:
     lines: list[str] = []
     for problem in error.errors(include_url=False, include_input=False):
-        where = str(problem["loc"][0]) if problem["loc"] else "settings"
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        if not problem["loc"]:  # a check across settings names its variables itself
+            lines.append(message)
+            continue
+        where = str(problem["loc"][0])
         where = (
             Settings.model_fields[where].alias or where if where in Settings.model_fields else where
         )
-        message = str(problem["msg"]).removeprefix("Value error, ")
         lines.append(f"{where}: {message}")
     return lines

@@ -5,16 +5,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.app import Runtime, build_runtime, build_services, prepare_database
 from trustbot.config import Settings
+from trustbot.core.periods import period_of
 from trustbot.core.reports import current_trust_report
-from trustbot.db.session import create_engine
-from trustbot.delivery.sender import SendSummary, send_current_prompts
+from trustbot.core.rounds import count_rounds_before, find_round, rule_for
+from trustbot.core.rules import load_rules
+from trustbot.db.models import DeliveryKind, DeliveryStatus, Lease
+from trustbot.db.session import create_engine, create_session_factory
+from trustbot.delivery.outbox import outbox_counts
 from trustbot.devtools.render import render_blocks_as_text
 from trustbot.logsetup import configure_logging
+from trustbot.scheduler.cron import next_fire_times
+from trustbot.scheduler.jobs import fire_period, job_specs_for
+from trustbot.scheduler.leader import LEASE, SingleProcessLock
 from trustbot.slack.blocks.report import render_trust_report_blocks
 
 logger = logging.getLogger(__name__)
@@ -35,34 +48,67 @@ async def _start(settings: Settings) -> Runtime:
 
 
 async def serve_http(settings: Settings) -> None:
-    """Serve Slack's request URL and the health checks until stopped."""
-    runtime = await _start(settings)
-    config = uvicorn.Config(
-        runtime.web_app(),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,
-        proxy_headers=True,
-    )
-    logger.info("trustbot listening on http://%s:%s/slack/events", settings.host, settings.port)
+    """Serve Slack's request URL and the health checks, and keep the weekly rhythm, until
+    stopped (SIGINT/SIGTERM, which uvicorn handles)."""
+    single = SingleProcessLock(settings.database_url) if _sqlite(settings) else None
+    if single is not None:
+        single.acquire()
     try:
-        await uvicorn.Server(config).serve()
+        runtime = await _start(settings)
+        config = uvicorn.Config(
+            runtime.web_app(),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            log_config=None,
+            proxy_headers=True,
+        )
+        stop = asyncio.Event()
+        rhythm = asyncio.create_task(runtime.run_rhythm(stop))
+        logger.info("trustbot listening on http://%s:%s/slack/events", settings.host, settings.port)
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            stop.set()
+            await rhythm
+            await runtime.aclose()
     finally:
-        await runtime.aclose()
+        if single is not None:
+            single.release()
+
+
+def _file_exists(path: str) -> bool:
+    return Path(path).is_file()
+
+
+def _sqlite(settings: Settings) -> bool:
+    return settings.database_url.startswith("sqlite")
 
 
 async def serve_socket_mode(settings: Settings) -> None:
-    """Connect to Slack over Socket Mode instead of a public request URL; SIGTERM/SIGINT stop."""
+    """Connect to Slack over Socket Mode instead of a public request URL, and keep the weekly
+    rhythm; SIGTERM/SIGINT stop."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+    single = SingleProcessLock(settings.database_url) if _sqlite(settings) else None
+    if single is not None:
+        single.acquire()
+    try:
+        await _serve_socket_mode(settings, AsyncSocketModeHandler)
+    finally:
+        if single is not None:
+            single.release()
+
+
+async def _serve_socket_mode(settings: Settings, handler_class: Any) -> None:
     runtime = await _start(settings)
+    rhythm: asyncio.Task[None] | None = None
+    stop = asyncio.Event()
     try:
         assert settings.slack_app_token is not None
-        handler = AsyncSocketModeHandler(
+        handler = handler_class(
             runtime.slack_app(socket_mode=True), settings.slack_app_token.get_secret_value()
         )
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in _STOP_SIGNALS:
             loop.add_signal_handler(signum, stop.set)
@@ -71,39 +117,79 @@ async def serve_socket_mode(settings: Settings) -> None:
             # SLACK_API_URL) then ends the command with one line, where the client's connect()
             # would log a traceback and retry forever.
             handler.client.wss_uri = await handler.client.issue_new_wss_url()
-            await handler.connect_async()  # type: ignore[no-untyped-call]
+            await handler.connect_async()
             logger.info("trustbot connected to Slack over Socket Mode")
+            rhythm = asyncio.create_task(runtime.run_rhythm(stop))
             await stop.wait()
             logger.info("trustbot disconnecting from Slack")
         finally:
             for signum in _STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
-            await handler.close_async()  # type: ignore[no-untyped-call]
+            await handler.close_async()
     finally:
+        stop.set()
+        if rhythm is not None:
+            await rhythm
         await runtime.aclose()
 
 
 async def prompt_now(settings: Settings) -> str:
-    """Open this period's round and prompt everyone not yet prompted; a summary line."""
+    """Open this period's round, queue its prompt for everyone not yet prompted, and send
+    through the same outbox and sender the scheduler uses; a summary line."""
     runtime = await _start(settings)
     try:
-        summary = await send_current_prompts(services=runtime.services, notifier=runtime.notifier)
+        summary = await run_prompt_now(runtime)
     finally:
         await runtime.aclose()
     return describe_summary(summary)
 
 
-def describe_summary(summary: SendSummary) -> str:
+@dataclass(frozen=True, slots=True)
+class PromptSummary:
+    """What `prompt --now` did."""
+
+    period: str
+    rule_position: int
+    round_opened: bool
+    audience: int
+    paused: int
+    sent: int
+    already_sent: int
+    failed: int
+    last_errors: list[str]
+
+
+async def run_prompt_now(runtime: Runtime) -> PromptSummary:
+    """Queue this period's prompts (retrying failed ones) and send until none is waiting."""
+    [enqueued] = await runtime.jobs.prompt(now=True)
+    stats = await runtime.sender.drain(period=enqueued.period)
+    counts = await outbox_counts(runtime.services, period=enqueued.period)
+    return PromptSummary(
+        period=enqueued.period,
+        rule_position=enqueued.rule_position,
+        round_opened=enqueued.round_opened,
+        audience=enqueued.audience,
+        paused=enqueued.paused,
+        sent=stats.sent,
+        already_sent=counts.count(DeliveryStatus.SENT) - stats.sent,
+        failed=counts.count(DeliveryStatus.FAILED),
+        last_errors=counts.last_errors,
+    )
+
+
+def describe_summary(summary: PromptSummary) -> str:
     """A one-line account of a prompt run."""
     head = f"{summary.period}, rule {summary.rule_position}: "
+    paused = f"; {summary.paused} paused their prompts" if summary.paused else ""
     if summary.sent == 0 and summary.failed == 0:
         return head + (
             f"nothing new to send; {summary.already_sent} of {summary.audience} people "
-            "already have this week's prompt."
+            f"already have this week's prompt{paused}."
         )
-    line = f"sent {summary.sent} prompts ({summary.already_sent} already had it"
+    line = f"sent {summary.sent} prompts ({summary.already_sent} already had it{paused}"
     if summary.failed:
-        line += f", {summary.failed} failed and will be retried on the next run"
+        reasons = ", ".join(summary.last_errors)
+        line += f"; {summary.failed} failed ({reasons}), retried on the next `prompt --now`"
     return head + line + ")."
 
 
@@ -120,3 +206,116 @@ async def report_text(settings: Settings, weeks: int) -> str:
         report, language=settings.language, timezone=settings.timezone
     )
     return render_blocks_as_text(blocks)
+
+
+async def schedule_text(settings: Settings, *, count: int = 5) -> str:
+    """The next fire times of each job in TRUSTBOT_TIMEZONE, and the rule each prompt asks."""
+    zone = settings.zone
+    now = datetime.now(UTC)
+    before, this_week, note = await _rotation_state(settings)
+    current = period_of(now, zone)
+    rules = load_rules(settings.rules_file)
+    lines = [f"Schedules in {settings.timezone} (TRUSTBOT_TIMEZONE); {note}"]
+    for spec in job_specs_for(settings):
+        lines.append("")
+        lines.append(f"{spec.name:<9}{spec.expression}")
+        new_rounds = 0  # each coming prompt run opens a round, but this week's exists already
+        for fire in next_fire_times(spec.trigger, now, count):
+            local = fire.astimezone(zone)
+            when = local.strftime("%a %Y-%m-%d %H:%M %Z")
+            if spec.name == "prompt":
+                period = fire_period(fire)
+                if period == current and this_week:
+                    earlier = before
+                else:
+                    earlier = before + this_week + new_rounds
+                    new_rounds += 1
+                rule = rule_for(
+                    period,
+                    rules=rules,
+                    earlier_rounds=earlier,
+                    first_rule=settings.first_rule,
+                    first_week=settings.first_week,
+                )
+                when += f"  {period}, rule {rule.position}: {rule.text(settings.language)}"
+            elif spec.name == "reminder":
+                when += f"  (to those who have not answered; at most {settings.max_reminders})"
+            elif spec.name == "digest":
+                when += "  to " + ", ".join(settings.leadership_channels)
+            lines.append(f"  {when}")
+    if settings.max_reminders == 0:
+        lines += ["", "reminder  off (TRUSTBOT_MAX_REMINDERS=0)"]
+    if not settings.leadership_channels:
+        lines += ["", "digest    off (no TRUSTBOT_LEADERSHIP_CHANNELS)"]
+    if settings.delivery_time == "local":
+        lines += [
+            "",
+            "Prompts reach each person at the scheduled time in their own Slack time zone.",
+        ]
+    return "\n".join(lines)
+
+
+async def _rotation_state(settings: Settings) -> tuple[int, int, str]:
+    """(rounds opened before this week, whether this week's round is open, a note)."""
+    if settings.first_week is not None:
+        return (
+            0,
+            False,
+            f"rules rotate weekly from rule {settings.first_rule} in {settings.first_week}",
+        )
+    if _sqlite(settings) and not _file_exists(make_url(settings.database_url).database or ""):
+        return 0, 0, "no database yet: rules shown as if no round had been opened"
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            current = period_of(datetime.now(UTC), settings.zone)
+            before = await count_rounds_before(session=session, period=current)
+            this_week = await find_round(session=session, period=current)
+    except SQLAlchemyError:
+        return 0, 0, "no database yet: rules shown as if no round had been opened"
+    finally:
+        await engine.dispose()
+    return before, int(this_week is not None), "rules rotate in order from the last round"
+
+
+async def status_text(settings: Settings) -> str:
+    """The current round, the outbox's counts and last errors, the next runs, the leader."""
+    engine = create_engine(settings.database_url)
+    try:
+        services = build_services(settings, engine)
+        await prepare_database(engine, services)
+        now = services.now()
+        period = services.current_period()
+        lines: list[str] = []
+        async with services.sessions() as session:
+            round_ = await find_round(session=session, period=period)
+            lease = await session.get(Lease, LEASE)
+        if round_ is None:
+            lines.append(f"{period}: no round opened yet")
+        else:
+            state = "closed" if round_.closed_at else "open"
+            lines.append(f"{period}: round {state}, rule {round_.rule.position}")
+        for kind in DeliveryKind:
+            counts = await outbox_counts(services, period=period, kind=kind)
+            if counts.by_status:
+                figures = ", ".join(
+                    f"{n} {status}" for status, n in sorted(counts.by_status.items())
+                )
+                lines.append(f"  {kind.value}s: {figures}")
+                lines += [f"    failed: {reason}" for reason in counts.last_errors]
+        if lease is None:
+            lines.append("scheduler: no process has led it yet")
+        else:
+            age = int((now - lease.heartbeat_at).total_seconds())
+            alive = "alive" if age < 60 else "silent"
+            lines.append(f"scheduler: led by {lease.holder}, last seen {age} s ago ({alive})")
+        lines.append("next runs:")
+        for spec in job_specs_for(settings):
+            fire = spec.trigger.get_next_fire_time(None, now)
+            when = (
+                fire.astimezone(settings.zone).strftime("%a %Y-%m-%d %H:%M %Z") if fire else "never"
+            )
+            lines.append(f"  {spec.name:<9}{when}")
+    finally:
+        await engine.dispose()
+    return "\n".join(lines)

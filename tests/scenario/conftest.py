@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,9 +16,9 @@ from tests.conftest import FixedClock, make_settings
 from tests.slack_spec import assert_calls_match_spec
 from trustbot.app import Runtime, build_runtime
 from trustbot.core.services import Services
-from trustbot.delivery.sender import SendSummary, send_current_prompts
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator, StoredMessage
+from trustbot.operations import PromptSummary, run_prompt_now
 
 BOT_TOKEN = "xoxb-scenario-token-1234"
 SIGNING_SECRET = "scenario-signing-secret-5678"
@@ -38,9 +39,9 @@ class Stack:
     def services(self) -> Services:
         return self.runtime.services
 
-    async def prompt(self) -> SendSummary:
-        """What `trustbot prompt --now` does."""
-        return await send_current_prompts(services=self.services, notifier=self.runtime.notifier)
+    async def prompt(self) -> PromptSummary:
+        """What `trustbot prompt --now` does: queue this week's prompts and send them."""
+        return await run_prompt_now(self.runtime)
 
     def prompt_for(self, user_id: str) -> StoredMessage:
         """The latest prompt in the person's DM."""
@@ -105,6 +106,13 @@ async def running_stack(
         await bot.stop()
         await runtime.aclose()
         await emulator.stop()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Thursday 26 November 2026, 10:00 UTC (2026-W48 in Copenhagen), ticking on from there:
+    the bot runs for real, and retry waits must pass."""
+    return FixedClock(datetime(2026, 11, 26, 10, 0, tzinfo=UTC), ticking=True)
 
 
 @pytest.fixture

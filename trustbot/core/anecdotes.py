@@ -6,10 +6,10 @@ import enum
 
 from sqlalchemy import String, literal, select
 
-from trustbot.core.prompts import Actor
+from trustbot.core.prompts import Actor, round_is_open
 from trustbot.core.services import Services
 from trustbot.db.base import UtcDateTime
-from trustbot.db.models import Anecdote, Delivery, Round, Visibility
+from trustbot.db.models import Anecdote, Delivery, DeliveryKind, Round, Visibility
 from trustbot.db.upsert import insert_for
 
 MAX_STORY_LENGTH = 2000
@@ -47,6 +47,7 @@ class StoryOutcome(enum.StrEnum):
 
     SAVED = "saved"
     DUPLICATE = "duplicate"  # this submission (source id) was stored before: a platform retry
+    CLOSED = "closed"  # the round has closed: stories are told about the open round only
     NO_PROMPT = "no_prompt"  # the round is gone, or its prompt was never delivered to the author
 
 
@@ -68,7 +69,7 @@ async def record_story(
     cleaned = clean_story(text)
     author = services.pseudonym(actor.user_id, actor.platform)
     named = visibility is Visibility.NAMED
-    source = (
+    delivered = (
         select(
             Round.id,
             Round.rule_id,
@@ -82,10 +83,12 @@ async def record_story(
         .join(Delivery, Delivery.round_id == Round.id)
         .where(
             Round.id == round_id,
+            Delivery.kind == DeliveryKind.PROMPT,
             Delivery.platform == actor.platform,
             Delivery.recipient == author,
         )
     )
+    source = delivered.where(round_is_open(services))
     async with services.transaction() as session:
         insert = insert_for(session, Anecdote).from_select(
             [
@@ -111,4 +114,5 @@ async def record_story(
             select(Anecdote.id).where(Anecdote.source_id == source_id)
         ):
             return StoryOutcome.DUPLICATE
-    return StoryOutcome.NO_PROMPT
+        prompted = await session.scalar(delivered.with_only_columns(Round.id))
+    return StoryOutcome.NO_PROMPT if prompted is None else StoryOutcome.CLOSED

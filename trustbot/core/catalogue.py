@@ -25,6 +25,43 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Seen the rule lived this week? Share a short story.",
     },
     "prompt.story_button": {"da": "Del en historie", "en": "Share a story"},
+    "prompt.reminder": {
+        "da": "Ugens spørgsmål er stadig åbent, hvis du har lyst til at svare. "
+        "Dit svar er anonymt i rapporterne.",
+        "en": "This week's question is still open, if you would like to answer. "
+        "Your answer is anonymous in reports.",
+    },
+    "prompt.closed": {
+        "da": "Denne uges runde er lukket. Tak til alle, der svarede!",
+        "en": "This week's round has closed. Thank you to everyone who answered!",
+    },
+    "prompt.pause": {"da": "Sæt ugentlige spørgsmål på pause", "en": "Pause weekly prompts"},
+    "pause.done": {
+        "da": "Du får ikke flere ugentlige spørgsmål eller påmindelser. "
+        "Skriv `/trust-prompts resume` for at få dem igen.",
+        "en": "You will get no more weekly prompts or reminders. "
+        "Type `/trust-prompts resume` to get them again.",
+    },
+    "pause.resumed": {
+        "da": "Velkommen tilbage! Du får ugens spørgsmål igen fra næste runde.",
+        "en": "Welcome back! You will get the weekly prompt again from the next round.",
+    },
+    "pause.status.paused": {
+        "da": "Dine ugentlige spørgsmål er på pause. `/trust-prompts resume` starter dem igen.",
+        "en": "Your weekly prompts are paused. `/trust-prompts resume` starts them again.",
+    },
+    "pause.status.active": {
+        "da": "Du får ugens spørgsmål. `/trust-prompts pause` sætter dem på pause.",
+        "en": "You get the weekly prompt. `/trust-prompts pause` pauses it.",
+    },
+    "pause.failed": {
+        "da": "Det kunne ikke gemmes lige nu. Prøv igen om lidt.",
+        "en": "That could not be saved just now. Please try again shortly.",
+    },
+    "error.round_closed": {
+        "da": "Denne uges runde er lukket, så intet blev ændret. Tak for din interesse!",
+        "en": "This week's round has closed, so nothing was changed. Thank you all the same!",
+    },
     "prompt.answered": {
         "da": "Besvaret, tak! Kun du så dit svar. Klik igen for at ændre det.",
         "en": "Answered, thank you! Only you saw your score. Click again to change it.",
@@ -85,6 +122,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "story.error.round_gone": {
         "da": "Denne runde findes ikke længere; din historie blev ikke gemt.",
         "en": "This round no longer exists; your story was not saved.",
+    },
+    "story.error.round_closed": {
+        "da": "Denne uges runde er lukket; historien blev ikke gemt. Tak alligevel!",
+        "en": "This week's round has closed; your story was not saved. Thank you all the same!",
     },
     "story.error.save_failed": {
         "da": "Vi kunne ikke gemme din historie lige nu. Prøv igen om lidt; teksten er bevaret.",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from trustbot.core.catalogue import Language
 from trustbot.core.rules import Rule
+
+if TYPE_CHECKING:
+    from trustbot.core.reports import TrustReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,30 +23,58 @@ class Prompt:
 
 
 @dataclass(frozen=True, slots=True)
+class Person:
+    """Someone in the audience, as their platform names them; `tz` is their own time zone."""
+
+    user_id: str
+    tz: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SentMessage:
-    """Where a platform put a message, so it can be updated in place later."""
+    """Where a platform put a message, so it can be found and updated later."""
 
     channel_id: str
     message_ts: str
 
 
 class DeliveryError(Exception):
-    """The platform refused a message; `reason` is its short error code (never a secret)."""
+    """The platform did not take a message.
 
-    def __init__(self, reason: str) -> None:
+    `reason` is its short error code (never a secret). `permanent` means trying again cannot
+    help (the person or channel is gone); `retry_after` (seconds) means the platform asked us to
+    slow down; `pause_all` means nothing can be sent for that long (the app's token was
+    refused), so the whole sender waits instead of failing everyone in turn.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        pause_all: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.pause_all = pause_all
 
 
 class Notifier(Protocol):
-    """A chat platform that can find the audience and deliver prompts to it."""
+    """A chat platform that can find the audience and deliver the outbox's messages."""
 
     platform: str
 
-    async def resolve_audience(self) -> list[str]:
-        """The platform user ids of every active human in the configured audience."""
+    async def resolve_audience(self) -> list[Person]:
+        """Every active human in the configured audience."""
         ...
 
-    async def send_prompt(self, user_id: str, prompt: Prompt) -> SentMessage:
-        """Send the prompt to one person; raise DeliveryError when the platform refuses."""
+    async def send_prompt(self, user_id: str, prompt: Prompt, *, reminder: bool) -> SentMessage:
+        """Send the prompt (or a reminder carrying it) to one person; DeliveryError if refused."""
+        ...
+
+    async def send_digest(self, channel_id: str, report: TrustReport) -> SentMessage:
+        """Post a period's report to a leadership channel; DeliveryError if refused."""
         ...

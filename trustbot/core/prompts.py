@@ -25,7 +25,7 @@ from trustbot.core.rounds import rule_of
 from trustbot.core.rules import Rule
 from trustbot.core.services import Services
 from trustbot.db.base import UtcDateTime
-from trustbot.db.models import Delivery, PulseAnswer, Reaction, Round
+from trustbot.db.models import Delivery, DeliveryKind, PulseAnswer, Reaction, Round
 from trustbot.db.upsert import insert_for
 
 MAX_EMOJI_LENGTH = 100
@@ -56,6 +56,7 @@ class PromptState:
     period: str
     rule: Rule
     score: int | None
+    open: bool  # a closed round takes no answer or story
 
 
 class ScoreOutcome(enum.StrEnum):
@@ -63,6 +64,7 @@ class ScoreOutcome(enum.StrEnum):
 
     APPLIED = "applied"  # stored: the newest click so far
     SUPERSEDED = "superseded"  # a later click was already stored; this one changed nothing
+    CLOSED = "closed"  # the round has closed: nothing changes any more
     REFUSED = "refused"  # not a prompt delivered to this person for that round
 
 
@@ -89,16 +91,23 @@ def parse_action_time(value: object) -> int:
 
 
 def _delivered_to(
-    services: Services, actor: Actor, address: PromptAddress, round_id: int
+    services: Services, actor: Actor, address: PromptAddress, round_id: int | None = None
 ) -> ColumnElement[bool]:
-    """The delivery of `round_id`'s prompt to `actor`, at `address`."""
-    return and_(
-        Delivery.platform == actor.platform,
-        Delivery.channel_id == address.conversation_id,
-        Delivery.message_ts == address.message_id,
-        Delivery.round_id == round_id,
+    """The prompt (of `round_id`, if given) delivered to `actor` at `address`."""
+    conditions = [
+        Delivery.message_key
+        == services.message_key(actor.platform, address.conversation_id, address.message_id),
+        Delivery.kind == DeliveryKind.PROMPT,
         Delivery.recipient == services.pseudonym(actor.user_id, actor.platform),
-    )
+    ]
+    if round_id is not None:
+        conditions.append(Delivery.round_id == round_id)
+    return and_(*conditions)
+
+
+def round_is_open(services: Services) -> ColumnElement[bool]:
+    """A round takes answers while its period lasts and until it is closed."""
+    return and_(Round.closed_at.is_(None), Round.period == services.current_period())
 
 
 async def record_score(
@@ -119,15 +128,19 @@ async def record_score(
         raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
     now = literal(services.now(), UtcDateTime())
     delivered = _delivered_to(services, actor, address, round_id)
-    source = select(
-        Delivery.round_id,
-        Delivery.recipient,
-        literal(score),
-        literal(acted_us),
-        literal(0),
-        now,
-        now,
-    ).where(delivered)
+    source = (
+        select(
+            Delivery.round_id,
+            Delivery.recipient,
+            literal(score),
+            literal(acted_us),
+            literal(0),
+            now,
+            now,
+        )
+        .join(Round, Round.id == Delivery.round_id)
+        .where(delivered, round_is_open(services))
+    )
     async with services.transaction() as session:
         insert = insert_for(session, PulseAnswer).from_select(
             [
@@ -154,20 +167,28 @@ async def record_score(
         written = (await session.execute(upsert)).first()
         if written is not None:
             return ScoreResult(ScoreOutcome.APPLIED, written.score, written.revision == 0)
-        # Nothing written: a later click is stored already, or this is not the person's prompt.
-        stored = await session.scalar(
-            select(PulseAnswer.score)
-            .join(
-                Delivery,
-                and_(
-                    Delivery.round_id == PulseAnswer.round_id,
-                    Delivery.recipient == PulseAnswer.respondent,
-                ),
+        # Nothing written: a later click is stored already, the round has closed, or this is
+        # not the person's prompt.
+        found = (
+            await session.execute(
+                select(PulseAnswer.score, round_is_open(services))
+                .select_from(Delivery)
+                .join(Round, Round.id == Delivery.round_id)
+                .outerjoin(
+                    PulseAnswer,
+                    and_(
+                        PulseAnswer.round_id == Delivery.round_id,
+                        PulseAnswer.respondent == Delivery.recipient,
+                    ),
+                )
+                .where(delivered)
             )
-            .where(delivered)
-        )
-    if stored is None:
+        ).first()
+    if found is None:
         return ScoreResult(ScoreOutcome.REFUSED, None)
+    stored, still_open = found
+    if not still_open:
+        return ScoreResult(ScoreOutcome.CLOSED, stored)
     return ScoreResult(ScoreOutcome.SUPERSEDED, stored)
 
 
@@ -178,7 +199,7 @@ async def prompt_state(
     async with services.sessions() as session:
         row = (
             await session.execute(
-                select(Round, PulseAnswer.score)
+                select(Round, PulseAnswer.score, round_is_open(services))
                 .join(Delivery, Delivery.round_id == Round.id)
                 .outerjoin(
                     PulseAnswer,
@@ -192,8 +213,8 @@ async def prompt_state(
         ).first()
     if row is None:
         return None
-    round_, score = row
-    return PromptState(round_.id, round_.period, rule_of(round_.rule), score)
+    round_, score, still_open = row
+    return PromptState(round_.id, round_.period, rule_of(round_.rule), score, bool(still_open))
 
 
 async def record_reaction(
@@ -207,10 +228,10 @@ async def record_reaction(
 ) -> None:
     """Count (or uncount) a reaction on the person's own prompt; the later event wins.
 
-    A reaction on any other message inserts nothing. A removal is kept as a row that is no
+    Reactions count in a closed round too: they say the prompt was seen, not what anyone
+    answered. A reaction on any other message inserts nothing. A removal is kept as a row that is no
     longer present, so an older `added` arriving late (a Slack retry) cannot count it again.
     """
-    reactor = services.pseudonym(actor.user_id, actor.platform)
     source = select(
         Delivery.round_id,
         Delivery.id,
@@ -219,12 +240,7 @@ async def record_reaction(
         literal(services.now(), UtcDateTime()),
         literal(added),
         literal(event_us),
-    ).where(
-        Delivery.platform == actor.platform,
-        Delivery.channel_id == address.conversation_id,
-        Delivery.message_ts == address.message_id,
-        Delivery.recipient == reactor,
-    )
+    ).where(_delivered_to(services, actor, address))
     async with services.transaction() as session:
         insert = insert_for(session, Reaction).from_select(
             ["round_id", "delivery_id", "reactor", "emoji", "created_at", "present", "event_us"],

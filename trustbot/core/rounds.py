@@ -1,15 +1,39 @@
-"""Rounds: one rule prompt per period, rules rotating in order."""
+"""Rounds: one rule prompt per period, rules rotating in order; a round closes with its period."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trustbot.core.periods import period_index
 from trustbot.core.rules import Rule
 from trustbot.db.models import Round, RuleRow
+
+PULSE = "pulse"  # the one kind of round so far: a rule with a 1-5 question
+
+
+def rule_for(
+    period: str,
+    *,
+    rules: tuple[Rule, ...],
+    earlier_rounds: int,
+    first_rule: int = 1,
+    first_week: str | None = None,
+) -> Rule:
+    """The rule a new round of `period` asks about.
+
+    Rules rotate in order from `first_rule`. With `first_week` the rotation follows the calendar
+    (week `first_week` asks `first_rule`, the next week the next rule, a week without a round
+    skips its rule); without it, each new round asks the rule after the previous round's, so a
+    quiet week skips nothing.
+    """
+    start = first_rule - 1
+    if first_week is not None:
+        return rules[(start + period_index(period) - period_index(first_week)) % len(rules)]
+    return rules[(start + earlier_rounds) % len(rules)]
 
 
 def rule_of(row: RuleRow) -> Rule:
@@ -38,8 +62,18 @@ async def store_rule(*, session: AsyncSession, rule: Rule, now: datetime) -> Rul
 
 async def find_round(*, session: AsyncSession, period: str) -> Round | None:
     """The round of a period, if it was opened."""
-    found: Round | None = await session.scalar(select(Round).where(Round.period == period))
+    found: Round | None = await session.scalar(
+        select(Round).where(Round.period == period, Round.kind == PULSE)
+    )
     return found
+
+
+async def count_rounds_before(*, session: AsyncSession, period: str) -> int:
+    """How many rounds were opened for periods before `period`."""
+    earlier = await session.scalar(
+        select(func.count()).select_from(Round).where(Round.period < period, Round.kind == PULSE)
+    )
+    return int(earlier or 0)
 
 
 async def get_round(*, session: AsyncSession, round_id: int) -> Round | None:
@@ -48,18 +82,30 @@ async def get_round(*, session: AsyncSession, round_id: int) -> Round | None:
 
 
 async def open_round(
-    *, session: AsyncSession, rules: tuple[Rule, ...], period: str, now: datetime
+    *,
+    session: AsyncSession,
+    rules: tuple[Rule, ...],
+    period: str,
+    now: datetime,
+    first_rule: int = 1,
+    first_week: str | None = None,
 ) -> tuple[Round, bool]:
-    """The round of `period`, opened with the next rule in order if it is new; (round, opened)."""
+    """The round of `period`, opened with the next rule in order if it is new; (round, opened).
+
+    A round is unique per (period, kind): two processes opening it at once end with one round.
+    """
     existing = await find_round(session=session, period=period)
     if existing is not None:
         return existing, False
-    earlier = await session.scalar(
-        select(func.count()).select_from(Round).where(Round.period < period)
+    rule = rule_for(
+        period,
+        rules=rules,
+        earlier_rounds=await count_rounds_before(session=session, period=period),
+        first_rule=first_rule,
+        first_week=first_week,
     )
-    rule = rules[(earlier or 0) % len(rules)]
     rule_row = await store_rule(session=session, rule=rule, now=now)
-    round_ = Round(period=period, rule_id=rule_row.id, opened_at=now, rule=rule_row)
+    round_ = Round(period=period, kind=PULSE, rule_id=rule_row.id, opened_at=now, rule=rule_row)
     try:
         async with session.begin_nested():
             session.add(round_)
@@ -68,3 +114,16 @@ async def open_round(
         assert found is not None
         return found, False
     return round_, True
+
+
+async def close_ended_rounds(
+    *, session: AsyncSession, current_period: str, now: datetime
+) -> list[int]:
+    """Close every round whose period has ended; the ids of the rounds closed now."""
+    closed = await session.scalars(
+        update(Round)
+        .where(Round.closed_at.is_(None), Round.period < current_period)
+        .values(closed_at=now)
+        .returning(Round.id)
+    )
+    return list(closed)

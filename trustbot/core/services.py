@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from trustbot.config import Settings
 from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of
-from trustbot.core.privacy import pseudonym
+from trustbot.core.privacy import AddressSeal, keyed_hash, pseudonym
 from trustbot.core.rules import Rule
 
 
@@ -31,6 +31,10 @@ class Services:
     rules: tuple[Rule, ...]
     pseudonym_key: str
     clock: Callable[[], datetime] = field(default=utc_now)
+    seal: AddressSeal = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.seal = AddressSeal(self.pseudonym_key)
 
     @property
     def language(self) -> Language:
@@ -48,6 +52,16 @@ class Services:
     def pseudonym(self, user_id: str, platform: str = "slack") -> str:
         """The pseudonym that stands for a platform user in every table."""
         return pseudonym(user_id, key=self.pseudonym_key, platform=platform)
+
+    def message_key(self, platform: str, conversation_id: str, message_id: str) -> str:
+        """The handle a delivered message is found by again, without storing its address."""
+        return keyed_hash(
+            "message", f"{platform}:{conversation_id}:{message_id}", key=self.pseudonym_key
+        )
+
+    def settings_subject(self, user_id: str, platform: str = "slack") -> str:
+        """The key of a person's own settings: a different handle from their pseudonym."""
+        return keyed_hash("settings", f"{platform}:{user_id}", key=self.pseudonym_key)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -17,6 +17,10 @@ class SchemaNotCurrentError(Exception):
     """The database is not at the schema this code needs."""
 
 
+class MigrationNeedsKeyError(Exception):
+    """A migration must re-key stored data and TRUSTBOT_PSEUDONYM_KEY is not set."""
+
+
 def migrations_dir() -> Path:
     """`migrations/` in a source checkout, or the copy packaged inside the wheel."""
     package = Path(__file__).resolve().parent.parent
@@ -39,14 +43,20 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Apply every migration the database lacks."""
-    await _run(engine, lambda config: command.upgrade(config, "head"))
+async def upgrade_to_head(engine: AsyncEngine, *, pseudonym_key: str | None = None) -> None:
+    """Apply every migration the database lacks.
+
+    Some migrations re-key stored data (a keyed hash, a sealed address) and need the pseudonym
+    key; they stop with a line naming TRUSTBOT_PSEUDONYM_KEY when there is data and no key.
+    """
+    await _run(engine, lambda config: command.upgrade(config, "head"), pseudonym_key)
 
 
-async def downgrade_to(engine: AsyncEngine, revision: str) -> None:
+async def downgrade_to(
+    engine: AsyncEngine, revision: str, *, pseudonym_key: str | None = None
+) -> None:
     """Undo migrations down to `revision` ("base" empties the schema)."""
-    await _run(engine, lambda config: command.downgrade(config, revision))
+    await _run(engine, lambda config: command.downgrade(config, revision), pseudonym_key)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
@@ -57,14 +67,16 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         )
 
 
-async def ensure_current(engine: AsyncEngine, *, auto_migrate: bool) -> None:
+async def ensure_current(
+    engine: AsyncEngine, *, auto_migrate: bool, pseudonym_key: str | None = None
+) -> None:
     """Migrate when allowed; otherwise refuse to run on an unmigrated or outdated schema."""
     head = head_revision()
     current = await current_revision(engine)
     if current == head:
         return
     if auto_migrate:
-        await upgrade_to_head(engine)
+        await upgrade_to_head(engine, pseudonym_key=pseudonym_key)
         return
     state = "is not migrated" if current is None else f"is at revision {current}, not {head}"
     raise SchemaNotCurrentError(
@@ -73,10 +85,13 @@ async def ensure_current(engine: AsyncEngine, *, auto_migrate: bool) -> None:
     )
 
 
-async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
+async def _run(
+    engine: AsyncEngine, action: Callable[[Config], None], pseudonym_key: str | None = None
+) -> None:
     def in_connection(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
+        config.attributes["pseudonym_key"] = pseudonym_key
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # SQLite alters a table by copying it and dropping the original; with foreign keys

@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql.expression import true
+from sqlalchemy.sql.expression import false, true
 
 from trustbot.db.base import Base, UtcDateTime
 
@@ -49,11 +49,21 @@ class Visibility(enum.StrEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
-    """Where a prompt to one recipient stands."""
+    """Where one outbox message stands."""
 
-    PENDING = "pending"
+    PENDING = "pending"  # waiting until next_attempt_at
+    SENDING = "sending"  # claimed by a sender (claimed_by) until claimed_until
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"  # given up: a permanent refusal, or too many attempts (last_error says)
+    SKIPPED = "skipped"  # not sent on purpose: the person paused prompts, or the round closed
+
+
+class DeliveryKind(enum.StrEnum):
+    """What an outbox message is."""
+
+    PROMPT = "prompt"  # the week's rule to one person; clicks in it are answers
+    REMINDER = "reminder"  # a nudge to someone who has not answered the open round
+    DIGEST = "digest"  # the period's report to a leadership channel
 
 
 class InstallationSetting(Base):
@@ -80,36 +90,55 @@ class RuleRow(Base):
 
 
 class Round(Base):
-    """The prompt of one rule in one period."""
+    """The prompt of one rule in one period; open until the period ends (`closed_at` set)."""
 
     __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("period", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    period: Mapped[str] = mapped_column(String(10), unique=True)
+    period: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(16), server_default="pulse")
     rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     rule: Mapped[RuleRow] = relationship(lazy="joined")
 
 
 class Delivery(Base):
-    """One prompt to one person in one round; the outbox row and the message's address."""
+    """One outbox message: a prompt or reminder to a person, or a digest to a channel.
+
+    Rows are written when a round opens (or a reminder or digest run starts) and drained by the
+    sender. No row holds a user id or channel id in the clear: `address` is sealed (encrypted
+    under a key derived from the pseudonym key), and a sent prompt is found again by
+    `message_key`, a keyed hash of its channel and ts.
+    """
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("round_id", "platform", "recipient"),
-        Index("ix_deliveries_message", "platform", "channel_id", "message_ts", unique=True),
+        UniqueConstraint("period", "kind", "platform", "recipient", "seq"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind))
+    period: Mapped[str] = mapped_column(String(10))
+    round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), index=True
+    )
     platform: Mapped[str] = mapped_column(String(16))
+    # A person's pseudonym, or for a digest a keyed hash of the channel.
     recipient: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
+    seq: Mapped[int] = mapped_column(Integer, server_default="0")  # the reminder's number
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus))
-    channel_id: Mapped[str | None] = mapped_column(String(64))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(Text)  # sealed user id / channel id
+    message_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    message_ref: Mapped[str | None] = mapped_column(Text)  # sealed "channel ts" of a sent prompt
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -177,3 +206,42 @@ class Reaction(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     present: Mapped[bool] = mapped_column(Boolean, server_default=true())
     event_us: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class JobRun(Base):
+    """A scheduled job that ran for a key (a period, a round's reminder number): once only.
+
+    The marker is written in the same transaction as the job's effect, so a job caught up after
+    downtime, or fired by two processes, takes effect once.
+    """
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ran_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PersonSetting(Base):
+    """A person's own choices: prompts paused, language.
+
+    Keyed by a keyed hash made for this purpose, not by the pseudonym answers carry, so the
+    table cannot be joined to anyone's scores.
+    """
+
+    __tablename__ = "person_settings"
+
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    language: Mapped[str | None] = mapped_column(String(2))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Lease(Base):
+    """Who holds a role among several processes (the scheduler leader), for `trustbot status`."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,144 +1,375 @@
-"""Send this period's prompts: idempotent per person, resumable after a crash.
+"""The sender: drains the outbox, paced to the platform's limits, safe to run in many processes.
 
-The audience is resolved afresh on every run and matched against the deliveries already made,
-so running twice sends nothing new, and a run cut short resumes where it stopped. Deliveries
-hold the recipient's pseudonym and the message's address, never the raw user id.
+Each row is claimed before it is sent (status `sending`, with an owner and an expiry), in a
+short transaction that skips rows another sender holds (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
+SQLite has one writer at a time). The send happens after that commit, and the result is written
+in another short transaction: no platform call is made with a transaction open.
+
+What can go wrong, and what happens:
+
+* a 429: the row waits for its Retry-After and the whole sender slows down (see pacing.py); it
+  costs the person no attempt;
+* a permanent refusal (the person or channel is gone): failed at once, with the reason;
+* anything else (5xx, a dropped connection): retried with exponential backoff and jitter, and
+  marked failed with the reason after TRUSTBOT_DELIVERY_MAX_ATTEMPTS;
+* the app's token refused: the sender pauses for a minute instead of failing everyone;
+* the process dies: its claims expire and another sender (or the restarted one) takes the rows
+  over. A message the platform accepted just before the death, but whose row was not yet marked
+  sent, is sent again: at most one duplicate per message in flight at that moment. It cannot be
+  stronger: chat.postMessage has no idempotency key, so "sent" and "recorded" cannot be one step.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+import os
+import random
+import secrets
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from trustbot.core.ports import DeliveryError, Notifier, Prompt
-from trustbot.core.rounds import open_round, rule_of
+from trustbot.core.ports import DeliveryError, Notifier, Prompt, SentMessage
+from trustbot.core.privacy import SealError
+from trustbot.core.reports import DEFAULT_WEEKS, TrustReport, current_trust_report
+from trustbot.core.rounds import rule_of
 from trustbot.core.services import Services
-from trustbot.db.models import Delivery, DeliveryStatus
-from trustbot.db.upsert import insert_for
+from trustbot.db.errors import describe_database_error
+from trustbot.db.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    PersonSetting,
+    PulseAnswer,
+    Round,
+)
+from trustbot.delivery.pacing import Pacer
 
 logger = logging.getLogger(__name__)
 
+CLAIM_TTL = timedelta(seconds=60)  # longer than any one send (the client times out at 15 s)
+IDLE_POLL_S = 2.0  # how often an idle sender looks for due rows another process queued
+BACKOFF_BASE_S, BACKOFF_CAP_S = 2.0, 300.0
+
 
 @dataclass(frozen=True, slots=True)
-class SendSummary:
-    """What one prompt run did."""
+class Claimed:
+    """A row this sender holds and is about to send."""
 
+    id: int
+    kind: DeliveryKind
     period: str
-    rule_position: int
-    round_opened: bool
-    audience: int
-    sent: int
-    already_sent: int
-    failed: int
+    round_id: int | None
+    platform: str
+    recipient: str
+    seq: int
+    address: str | None
+    attempts: int
 
 
-async def send_current_prompts(*, services: Services, notifier: Notifier) -> SendSummary:
-    """Open the current period's round if needed and prompt everyone not yet prompted."""
-    period = services.current_period()
-    async with services.sessions() as session, session.begin():
-        round_, opened = await open_round(
-            session=session, rules=services.rules, period=period, now=services.now()
+@dataclass(slots=True)
+class SenderStats:
+    """What a sender did, for logs and `prompt --now`."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    skipped: int = 0
+    last_errors: list[str] = field(default_factory=list)
+
+
+def sender_owner() -> str:
+    """This sender's name on its claims: host, process and a random part."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class OutboxSender:
+    """Sends due outbox rows through the platform notifiers until stopped."""
+
+    def __init__(
+        self,
+        services: Services,
+        notifiers: Mapping[str, Notifier],
+        *,
+        pacer: Pacer | None = None,
+        owner: str | None = None,
+    ) -> None:
+        settings = services.settings
+        self._services = services
+        self._notifiers = notifiers
+        self._pacer = pacer or Pacer(rate=settings.send_rate, burst=settings.send_burst)
+        self._concurrency = settings.send_concurrency
+        self._max_attempts = settings.delivery_max_attempts
+        self._owner = owner or sender_owner()
+        self._wake = asyncio.Event()
+        self._digests: dict[str, TrustReport] = {}
+        self.stats = SenderStats()
+
+    def wake(self) -> None:
+        """New rows were queued in this process: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send due rows until `stop` is set; rows in flight then finish."""
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                free = self._concurrency - len(in_flight)
+                batch = await self._claim(free) if free > 0 else []
+                for item in batch:
+                    await self._pacer.acquire(channel=f"{item.platform}:{item.recipient}")
+                    task = asyncio.create_task(self._send(item))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if batch:
+                    continue
+                if free <= 0:  # every slot busy: go on when one frees up
+                    await asyncio.wait(set(in_flight), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                await self._idle(stop)
+        finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Nothing due: wait for a wake-up, a stop, or the next poll."""
+        waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
+        await asyncio.wait(waiters, timeout=IDLE_POLL_S, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        self._wake.clear()
+
+    async def drain(self, *, period: str | None = None) -> SenderStats:
+        """Send until nothing is waiting (for `period`, if given); what this drain did."""
+        self.stats = SenderStats()
+        stop = asyncio.Event()
+        runner = asyncio.create_task(self.run(stop))
+        try:
+            while not runner.done():
+                if not await self.waiting(period=period):
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            stop.set()
+            self.wake()
+            await runner
+        return self.stats
+
+    async def waiting(self, *, period: str | None = None) -> int:
+        """Rows still to be sent or retried (of `period`, if given)."""
+        query = select(Delivery.id).where(
+            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
         )
-    prompt = Prompt(
-        round_id=round_.id, period=period, rule=rule_of(round_.rule), language=services.language
-    )
-    audience = await notifier.resolve_audience()
-    by_pseudonym = {services.pseudonym(user_id, notifier.platform): user_id for user_id in audience}
+        if period is not None:
+            query = query.where(Delivery.period == period)
+        async with self._services.sessions() as session:
+            return len((await session.scalars(query.limit(1000))).all())
 
-    async with services.sessions() as session:
-        done = set(
-            await session.scalars(
-                select(Delivery.recipient).where(
-                    Delivery.round_id == round_.id,
-                    Delivery.platform == notifier.platform,
-                    Delivery.status == DeliveryStatus.SENT,
+    async def _claim(self, limit: int) -> list[Claimed]:
+        now = self._services.now()
+        due = (
+            select(Delivery.id)
+            .where(
+                or_(
+                    and_(
+                        Delivery.status == DeliveryStatus.PENDING,
+                        Delivery.next_attempt_at <= now,
+                    ),
+                    and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_until < now),
                 )
             )
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-    sent = failed = 0
-    for recipient, user_id in by_pseudonym.items():
-        if recipient in done:
-            continue
-        if await _deliver(
-            services=services,
-            notifier=notifier,
-            prompt=prompt,
-            recipient=recipient,
-            user_id=user_id,
+        claim = (
+            update(Delivery)
+            .where(Delivery.id.in_(due.scalar_subquery()))
+            .values(
+                status=DeliveryStatus.SENDING,
+                claimed_by=self._owner,
+                claimed_until=now + CLAIM_TTL,
+            )
+            .returning(
+                Delivery.id,
+                Delivery.kind,
+                Delivery.period,
+                Delivery.round_id,
+                Delivery.platform,
+                Delivery.recipient,
+                Delivery.seq,
+                Delivery.address,
+                Delivery.attempts,
+            )
+        )
+        try:
+            async with self._services.transaction() as session:
+                rows = (await session.execute(claim)).all()
+        except SQLAlchemyError as error:
+            logger.error("could not claim outbox rows: %s", describe_database_error(error))
+            await asyncio.sleep(IDLE_POLL_S)
+            return []
+        return [Claimed(*row) for row in rows]
+
+    async def _send(self, item: Claimed) -> None:
+        try:
+            await self._deliver(item)
+        except SQLAlchemyError as error:
+            # The claim expires and the row is taken up again.
+            logger.error("could not record a delivery: %s", describe_database_error(error))
+
+    async def _deliver(self, item: Claimed) -> None:
+        notifier = self._notifiers.get(item.platform)
+        if notifier is None or item.address is None:
+            await self._finish(
+                item, DeliveryStatus.FAILED, "no address" if notifier else "no platform"
+            )
+            return
+        try:
+            address = self._services.seal.open(item.address)
+        except SealError:
+            await self._finish(item, DeliveryStatus.FAILED, "address sealed under another key")
+            return
+        try:
+            if item.kind is DeliveryKind.DIGEST:
+                report = await self._digest(item.period)
+                sent = await notifier.send_digest(address, report)
+            else:
+                prompt = await self._prompt_to_send(item, address)
+                if prompt is None:
+                    return
+                sent = await notifier.send_prompt(
+                    address, prompt, reminder=item.kind is DeliveryKind.REMINDER
+                )
+        except DeliveryError as error:
+            await self._refused(item, error)
+            return
+        await self._sent(item, sent)
+
+    async def _prompt_to_send(self, item: Claimed, user_id: str) -> Prompt | None:
+        """The prompt to send, or None (row skipped) if it should not go out any more."""
+        services = self._services
+        assert item.round_id is not None
+        async with services.sessions() as session:
+            round_ = await session.get(Round, item.round_id)
+            subject = services.settings_subject(user_id, item.platform)
+            paused = await session.scalar(
+                select(PersonSetting.paused).where(PersonSetting.subject == subject)
+            )
+            answered = item.kind is DeliveryKind.REMINDER and await session.scalar(
+                select(PulseAnswer.score).where(
+                    PulseAnswer.round_id == item.round_id,
+                    PulseAnswer.respondent == item.recipient,
+                )
+            )
+        if (
+            round_ is None
+            or round_.closed_at is not None
+            or round_.period < services.current_period()
         ):
-            sent += 1
+            reason = "round closed"
+        elif paused:
+            reason = "paused"
+        elif answered:
+            reason = "answered"
         else:
-            failed += 1
-    summary = SendSummary(
-        period=period,
-        rule_position=prompt.rule.position,
-        round_opened=opened,
-        audience=len(by_pseudonym),
-        sent=sent,
-        already_sent=len(done & by_pseudonym.keys()),
-        failed=failed,
-    )
-    logger.info("prompts for %s: %s", period, summary)
-    return summary
+            return Prompt(round_.id, round_.period, rule_of(round_.rule), services.language)
+        await self._finish(item, DeliveryStatus.SKIPPED, reason)
+        return None
 
+    async def _digest(self, period: str) -> TrustReport:
+        report = self._digests.get(period)
+        if report is None:
+            report = await current_trust_report(self._services, DEFAULT_WEEKS)
+            self._digests = {period: report}
+        return report
 
-async def _deliver(
-    *, services: Services, notifier: Notifier, prompt: Prompt, recipient: str, user_id: str
-) -> bool:
-    async with services.sessions() as session, session.begin():
-        delivery_id = await _claim(
-            session=session,
-            services=services,
-            prompt=prompt,
-            platform=notifier.platform,
-            recipient=recipient,
+    async def _sent(self, item: Claimed, sent: SentMessage) -> None:
+        services = self._services
+        values: dict[str, object] = {
+            "status": DeliveryStatus.SENT,
+            # The day is enough for any report; an exact time would hint at a person's time zone.
+            "sent_at": services.now().replace(hour=0, minute=0, second=0, microsecond=0),
+            "next_attempt_at": None,
+            "claimed_by": None,
+            "claimed_until": None,
+            "last_error": None,
+            "attempts": item.attempts + 1,
+        }
+        if item.kind is not DeliveryKind.DIGEST:
+            values["message_key"] = services.message_key(
+                item.platform, sent.channel_id, sent.message_ts
+            )
+            values["message_ref"] = services.seal.seal(f"{sent.channel_id} {sent.message_ts}")
+        await self._update(item, values)
+        self.stats.sent += 1
+
+    async def _refused(self, item: Claimed, error: DeliveryError) -> None:
+        now = self._services.now()
+        if error.retry_after is not None:
+            if error.pause_all:
+                logger.error("the platform refused the app (%s): sending paused", error.reason)
+            self._pacer.slow_down(error.retry_after if error.pause_all else None)
+            await self._update(
+                item,
+                {
+                    "status": DeliveryStatus.PENDING,
+                    "next_attempt_at": now + timedelta(seconds=error.retry_after),
+                    "claimed_by": None,
+                    "claimed_until": None,
+                    "last_error": error.reason[:200],
+                },
+            )
+            self.stats.retried += 1
+            return
+        attempts = item.attempts + 1
+        if error.permanent or attempts >= self._max_attempts:
+            await self._finish(item, DeliveryStatus.FAILED, error.reason, attempts=attempts)
+            return
+        backoff = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
+        await self._update(
+            item,
+            {
+                "status": DeliveryStatus.PENDING,
+                "attempts": attempts,
+                "next_attempt_at": now + timedelta(seconds=backoff * random.uniform(0.5, 1.0)),  # noqa: S311
+                "claimed_by": None,
+                "claimed_until": None,
+                "last_error": error.reason[:200],
+            },
         )
-    try:
-        message = await notifier.send_prompt(user_id, prompt)
-    except DeliveryError as error:
-        async with services.sessions() as session, session.begin():
+        self.stats.retried += 1
+
+    async def _finish(
+        self, item: Claimed, status: DeliveryStatus, reason: str, *, attempts: int | None = None
+    ) -> None:
+        values: dict[str, object] = {
+            "status": status,
+            "last_error": reason[:200],
+            "next_attempt_at": None,
+            "claimed_by": None,
+            "claimed_until": None,
+        }
+        if attempts is not None:
+            values["attempts"] = attempts
+        await self._update(item, values)
+        if status is DeliveryStatus.FAILED:
+            self.stats.failed += 1
+            self.stats.last_errors = [*self.stats.last_errors[-4:], reason]
+            logger.warning("a %s was not delivered: %s", item.kind.value, reason)
+        else:
+            self.stats.skipped += 1
+
+    async def _update(self, item: Claimed, values: dict[str, object]) -> None:
+        """Write a result, unless another sender took the row over meanwhile."""
+        async with self._services.transaction() as session:
             await session.execute(
                 update(Delivery)
-                .where(Delivery.id == delivery_id)
-                .values(status=DeliveryStatus.FAILED, last_error=error.reason[:200])
+                .where(Delivery.id == item.id, Delivery.claimed_by == self._owner)
+                .values(**values)
             )
-        logger.warning("prompt %s not delivered: %s", prompt.period, error.reason)
-        return False
-    async with services.sessions() as session, session.begin():
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery_id)
-            .values(
-                status=DeliveryStatus.SENT,
-                channel_id=message.channel_id,
-                message_ts=message.message_ts,
-                sent_at=services.now(),
-                last_error=None,
-            )
-        )
-    return True
-
-
-async def _claim(
-    *, session: AsyncSession, services: Services, prompt: Prompt, platform: str, recipient: str
-) -> int:
-    """The delivery row for this person, created pending, with one more attempt counted."""
-    insert = insert_for(session, Delivery).values(
-        round_id=prompt.round_id,
-        platform=platform,
-        recipient=recipient,
-        status=DeliveryStatus.PENDING.value,
-        attempts=1,
-        created_at=services.now(),
-    )
-    delivery_id: int | None = await session.scalar(
-        insert.on_conflict_do_update(
-            index_elements=[Delivery.round_id, Delivery.platform, Delivery.recipient],
-            set_={"attempts": Delivery.attempts + 1},
-        ).returning(Delivery.id)
-    )
-    assert delivery_id is not None
-    return delivery_id

@@ -22,11 +22,10 @@ from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of, period_start
 from trustbot.core.rules import CALL_ME_WAY
-from trustbot.delivery.sender import send_current_prompts
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
 from trustbot.devtools.render import render_blocks_as_text
-from trustbot.operations import describe_summary
+from trustbot.operations import describe_summary, run_prompt_now
 from trustbot.slack.blocks.ids import (
     SCORE_ACTION_PREFIX,
     SHARE_STORY_ACTION,
@@ -258,9 +257,8 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                             datetime.min.time().replace(hour=9),
                             settings.zone,
                         )
-                        summary = await send_current_prompts(
-                            services=runtime.services, notifier=runtime.notifier
-                        )
+                        await runtime.jobs.close()  # last week's round ends with its week
+                        summary = await run_prompt_now(runtime)
                         tally = await _simulate_week(
                             rng=rng,
                             people=people,
@@ -277,9 +275,7 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                             f"({tally.changed} changed)  {tally.stories} stories  "
                             f"{tally.reactions} reactions"
                         )
-                    again = await send_current_prompts(
-                        services=runtime.services, notifier=runtime.notifier
-                    )
+                    again = await run_prompt_now(runtime)
                     _say(f"\n  prompting again this week: {describe_summary(again)}")
                     refusal = await _slash_command(driver, emulator, people[0].user.id, "")
                     _say(f"  an employee who tries /trust-report is told: {refusal.get('text')!r}")

@@ -6,6 +6,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from trustbot.core.ports import Person
+
 PAGE_SIZE = 200
 
 
@@ -16,11 +18,13 @@ def is_active_human(user: dict[str, Any]) -> bool:
     ) and not user.get("is_app_user")
 
 
-async def active_humans(client: AsyncWebClient) -> set[str]:
-    """Ids of every active human in the workspace (users.list, following its cursor)."""
-    humans: set[str] = set()
+async def active_humans(client: AsyncWebClient) -> dict[str, str | None]:
+    """Every active human in the workspace and their time zone (users.list, all pages)."""
+    humans: dict[str, str | None] = {}
     async for page in await client.users_list(limit=PAGE_SIZE):
-        humans.update(user["id"] for user in page.get("members") or [] if is_active_human(user))
+        for user in page.get("members") or []:
+            if is_active_human(user):
+                humans[str(user["id"])] = user.get("tz") or None
     return humans
 
 
@@ -32,8 +36,12 @@ async def channel_members(client: AsyncWebClient, channel: str) -> list[str]:
     return members
 
 
-async def resolve_audience(client: AsyncWebClient, audience: list[str]) -> list[str]:
-    """People in TRUSTBOT_AUDIENCE: user ids, channel members, user-group members; humans only."""
+async def resolve_audience(client: AsyncWebClient, audience: list[str]) -> list[Person]:
+    """People in TRUSTBOT_AUDIENCE: user ids, channel members, user-group members; humans only.
+
+    users.list (paged, Tier 2) tells who is an active human and their time zone in one pass,
+    however large the workspace, instead of one users.info call per person.
+    """
     candidates: list[str] = []
     for slack_id in audience:
         if slack_id[0] in "UW":
@@ -43,7 +51,7 @@ async def resolve_audience(client: AsyncWebClient, audience: list[str]) -> list[
         elif slack_id[0] == "S":
             candidates.extend(await usergroup_members(client, slack_id))
     humans = await active_humans(client)
-    return list(dict.fromkeys(user for user in candidates if user in humans))
+    return [Person(user, humans[user]) for user in dict.fromkeys(candidates) if user in humans]
 
 
 async def usergroup_members(client: AsyncWebClient, usergroup: str) -> list[str]:

@@ -1,37 +1,112 @@
-"""The Notifier for Slack: resolves the audience and sends prompts as direct messages."""
+"""The Notifier for Slack: resolves the audience and sends the outbox's messages."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from trustbot.core.ports import DeliveryError, Prompt, SentMessage
+from trustbot.core.catalogue import Language
+from trustbot.core.ports import DeliveryError, Person, Prompt, SentMessage
+from trustbot.core.reports import TrustReport
 from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blocks
+from trustbot.slack.blocks.report import render_trust_report_blocks, report_fallback_text
 from trustbot.slack.directory import resolve_audience
+
+# Slack's answers that no retry can change for this recipient.
+PERMANENT_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "user_not_found",
+        "user_disabled",
+        "users_not_found",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "cannot_dm_bot",
+        "restricted_action",
+        "msg_too_long",
+        "invalid_blocks",
+        "no_text",
+    }
+)
+# Answers about the app itself: nothing can be sent until an operator acts, so the sender waits
+# (a minute) instead of failing every recipient in turn.
+APP_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "no_permission",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+APP_ERROR_PAUSE_S = 60.0
 
 
 class SlackNotifier:
-    """Prompts people in Slack through chat.postMessage to their user id (the app's DM)."""
+    """Prompts people in Slack as direct messages; posts digests to leadership channels.
+
+    Its client has no retry handlers of its own: the outbox sender decides how to retry, so that
+    a 429 slows the whole sender instead of stalling one send.
+    """
 
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, audience: list[str]) -> None:
+    def __init__(
+        self, client: AsyncWebClient, audience: list[str], *, language: Language, timezone: str
+    ) -> None:
         self._client = client
         self._audience = audience
+        self._language: Language = language
+        self._timezone = timezone
 
-    async def resolve_audience(self) -> list[str]:
-        """Active humans in the configured audience."""
+    async def resolve_audience(self) -> list[Person]:
+        """Active humans in the configured audience, with their own time zones."""
         return await resolve_audience(self._client, self._audience)
 
-    async def send_prompt(self, user_id: str, prompt: Prompt) -> SentMessage:
-        """Post the prompt into the person's DM with the app."""
+    async def send_prompt(self, user_id: str, prompt: Prompt, *, reminder: bool) -> SentMessage:
+        """Post the prompt (or a reminder carrying it) into the person's DM with the app."""
+        return await self._post(
+            user_id,
+            prompt_fallback_text(prompt.rule, prompt.language),
+            render_prompt_blocks(prompt, reminder=reminder),
+        )
+
+    async def send_digest(self, channel_id: str, report: TrustReport) -> SentMessage:
+        """Post the period's report into a leadership channel."""
+        return await self._post(
+            channel_id,
+            report_fallback_text(report, self._language),
+            render_trust_report_blocks(report, language=self._language, timezone=self._timezone),
+        )
+
+    async def _post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> SentMessage:
         try:
             response = await self._client.chat_postMessage(
-                channel=user_id,
-                text=prompt_fallback_text(prompt.rule, prompt.language),
-                blocks=render_prompt_blocks(prompt),
-                unfurl_links=False,
+                channel=channel, text=text, blocks=blocks, unfurl_links=False
             )
         except SlackApiError as error:
-            raise DeliveryError(str(error.response.get("error", "unknown_error"))) from None
+            raise _delivery_error(error) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise DeliveryError(f"connection: {type(error).__name__}") from None
         return SentMessage(channel_id=str(response["channel"]), message_ts=str(response["ts"]))
+
+
+def _delivery_error(error: SlackApiError) -> DeliveryError:
+    status = int(getattr(error.response, "status_code", 200) or 200)
+    reason = (
+        str(error.response.get("error", f"http_{status}")) if status < 500 else f"http_{status}"
+    )
+    if status == 429:
+        retry_after = error.response.headers.get("Retry-After", "1")
+        seconds = float(retry_after) if str(retry_after).isdigit() else 1.0
+        return DeliveryError("ratelimited", retry_after=seconds)
+    if reason in APP_ERRORS:
+        return DeliveryError(reason, retry_after=APP_ERROR_PAUSE_S, pause_all=True)
+    return DeliveryError(reason, permanent=reason in PERMANENT_ERRORS)

@@ -11,7 +11,12 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from trustbot.slack.blocks.ids import SCORE_ACTION, SHARE_STORY_ACTION, STORY_CALLBACK
+from trustbot.slack.blocks.ids import (
+    PROMPT_MENU_ACTION,
+    SCORE_ACTION,
+    SHARE_STORY_ACTION,
+    STORY_CALLBACK,
+)
 
 REACTION_EVENTS = frozenset({"reaction_added", "reaction_removed"})
 
@@ -97,11 +102,15 @@ def _block_actions_problem(body: dict[str, Any]) -> str | None:
     if not isinstance(action, dict) or not isinstance(action.get("action_id"), str):
         return "block_actions lacks actions[0].action_id"
     action_id = action["action_id"]
-    if not (SCORE_ACTION.match(action_id) or action_id == SHARE_STORY_ACTION):
+    if action_id == PROMPT_MENU_ACTION:
+        if not isinstance(_get(action, "selected_option.value"), str):
+            return f"{action_id} lacks actions[0].selected_option.value"
+    elif SCORE_ACTION.match(action_id) or action_id == SHARE_STORY_ACTION:
+        for field in ("value", "action_ts"):
+            if not isinstance(action.get(field), str):
+                return f"{action_id} lacks actions[0].{field}"
+    else:
         return None  # an action of no listener: acknowledged and logged
-    for field in ("value", "action_ts"):
-        if not isinstance(action.get(field), str):
-            return f"{action_id} lacks actions[0].{field}"
     if action_id == SHARE_STORY_ACTION and not isinstance(body.get("trigger_id"), str):
         return f"{action_id} lacks trigger_id"
     container: dict[str, Any] = body["container"] if isinstance(body.get("container"), dict) else {}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
+from tests.factories import sent_prompt
 from trustbot.core.anecdotes import StoryOutcome, StoryProblem, record_story
 from trustbot.core.prompts import (
     Actor,
@@ -22,7 +23,7 @@ from trustbot.core.prompts import (
 from trustbot.core.pulse import InvalidAnswerError
 from trustbot.core.rounds import open_round
 from trustbot.core.services import Services
-from trustbot.db.models import Anecdote, Delivery, DeliveryStatus, PulseAnswer, Reaction, Visibility
+from trustbot.db.models import Anecdote, PulseAnswer, Reaction, Visibility
 
 ALICE, BOB, CAROL = Actor("slack", "U0ALICE"), Actor("slack", "U0BOB"), Actor("slack", "U0CAROL")
 T0 = 1_764_151_200_000_000  # microseconds: Thursday 26 November 2026, 10:00 UTC
@@ -44,16 +45,8 @@ async def delivered(services: Services) -> Delivered:
         )
         for actor, channel in ((ALICE, "D0ALICE"), (BOB, "D0BOB")):
             session.add(
-                Delivery(
-                    round_id=round_.id,
-                    platform="slack",
-                    recipient=services.pseudonym(actor.user_id),
-                    status=DeliveryStatus.SENT,
-                    channel_id=channel,
-                    message_ts="1764151200.000100",
-                    attempts=1,
-                    created_at=services.now(),
-                    sent_at=services.now(),
+                sent_prompt(
+                    services, round_, user_id=actor.user_id, channel=channel, ts="1764151200.000100"
                 )
             )
     return Delivered(

@@ -24,6 +24,7 @@ from trustbot.core.services import Services
 from trustbot.db.models import (
     Anecdote,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     PulseAnswer,
     Reaction,
@@ -148,12 +149,13 @@ async def _deliveries(session: AsyncSession, round_: Round, week: Week, now: dat
     for index in range(week.sent + week.failed):
         sent = index < week.sent
         row = Delivery(
+            kind=DeliveryKind.PROMPT,
+            period=round_.period,
             round_id=round_.id,
             platform="slack",
             recipient=f"{week.period}-{index:03d}".ljust(64, "x"),
             status=DeliveryStatus.SENT if sent else DeliveryStatus.FAILED,
-            channel_id=f"D{index:05d}" if sent else None,
-            message_ts=f"{round_.id}.{index:06d}" if sent else None,
+            message_key=f"{round_.id}.{index:06d}".ljust(64, "k") if sent else None,
             attempts=1,
             created_at=now,
             sent_at=now if sent else None,

@@ -13,9 +13,12 @@ from sqlalchemy import Column, Integer, MetaData, String, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.conftest import TEST_KEY
+from trustbot.core.privacy import AddressSeal, keyed_hash
 from trustbot.db import models  # noqa: F401  (registers the tables)
 from trustbot.db.base import Base
 from trustbot.db.migrate import (
+    MigrationNeedsKeyError,
     SchemaNotCurrentError,
     current_revision,
     downgrade_to,
@@ -34,6 +37,9 @@ TABLES = {
     "pulse_answers",
     "anecdotes",
     "reactions",
+    "job_runs",
+    "person_settings",
+    "leases",
 }
 
 
@@ -44,7 +50,7 @@ async def _tables(engine: AsyncEngine) -> set[str]:
 
 
 def test_head_revision_and_directory() -> None:
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
     assert (migrations_dir() / "env.py").is_file()
 
 
@@ -195,13 +201,13 @@ SEED_AT_0001 = [
 async def test_upgrading_keeps_every_row(engine: AsyncEngine) -> None:
     """Data written under the first schema survives every later migration (SQLite rebuilds
     tables to alter them; with foreign keys on, that would cascade into their children)."""
-    await downgrade_to(engine, "0001")
+    await downgrade_to(engine, "0001", pseudonym_key=TEST_KEY)
     try:
         async with engine.begin() as connection:
             for statement in SEED_AT_0001:
                 await connection.execute(text(statement))
     finally:
-        await upgrade_to_head(engine)
+        await upgrade_to_head(engine, pseudonym_key=TEST_KEY)
     async with engine.connect() as connection:
         counts = {
             table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar()  # noqa: S608
@@ -221,3 +227,44 @@ async def test_upgrading_keeps_every_row(engine: AsyncEngine) -> None:
         assert tuple(answer) == (4, 0, 0)
         reaction = (await connection.execute(text("SELECT present, event_us FROM reactions"))).one()
         assert (bool(reaction[0]), reaction[1]) == (True, 0)
+
+        delivery = (
+            await connection.execute(
+                text("SELECT kind, period, message_key, message_ref, address FROM deliveries")
+            )
+        ).one()
+    # The DM address stored in the clear before 0003 is now a keyed hash and a sealed copy.
+    assert tuple(delivery[:2]) == ("prompt", "2026-W48")
+    assert delivery.message_key == keyed_hash("message", "slack:D1:1.000100", key=TEST_KEY)
+    assert AddressSeal(TEST_KEY).open(delivery.message_ref) == "D1 1.000100"
+    assert delivery.address is None
+
+
+async def test_a_migration_that_rekeys_data_names_the_missing_key(engine: AsyncEngine) -> None:
+    await downgrade_to(engine, "0002", pseudonym_key=TEST_KEY)
+    try:
+        async with engine.begin() as connection:
+            for statement in SEED_AT_0001[:3]:
+                await connection.execute(text(statement))
+        with pytest.raises(MigrationNeedsKeyError, match="TRUSTBOT_PSEUDONYM_KEY"):
+            await upgrade_to_head(engine)
+        assert await current_revision(engine) == "0002"
+    finally:
+        await upgrade_to_head(engine, pseudonym_key=TEST_KEY)
+
+
+async def test_downgrading_restores_the_addresses(engine: AsyncEngine) -> None:
+    await downgrade_to(engine, "0002", pseudonym_key=TEST_KEY)
+    try:
+        async with engine.begin() as connection:
+            for statement in SEED_AT_0001[:3]:
+                await connection.execute(text(statement))
+        await upgrade_to_head(engine, pseudonym_key=TEST_KEY)
+        await downgrade_to(engine, "0002", pseudonym_key=TEST_KEY)
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(text("SELECT channel_id, message_ts FROM deliveries"))
+            ).one()
+        assert tuple(row) == ("D1", "1.000100")
+    finally:
+        await upgrade_to_head(engine, pseudonym_key=TEST_KEY)

@@ -9,3 +9,5 @@ STORY_CALLBACK = "story_submit"
 STORY_TEXT_BLOCK, STORY_TEXT_ACTION = "story", "text"
 STORY_VISIBILITY_BLOCK, STORY_VISIBILITY_ACTION = "visibility", "choice"
 PROMPT_ANSWER_BLOCK = "pulse_answer"
+PROMPT_MENU_ACTION = "prompt_menu"  # the overflow menu on a prompt: pause prompts
+PAUSE_VALUE = "pause"

@@ -8,7 +8,13 @@ from trustbot.core.catalogue import Language, score_label, text
 from trustbot.core.ports import Prompt
 from trustbot.core.pulse import MAX_SCORE, MIN_SCORE, score_value
 from trustbot.core.rules import Rule
-from trustbot.slack.blocks.ids import PROMPT_ANSWER_BLOCK, SCORE_ACTION_PREFIX, SHARE_STORY_ACTION
+from trustbot.slack.blocks.ids import (
+    PAUSE_VALUE,
+    PROMPT_ANSWER_BLOCK,
+    PROMPT_MENU_ACTION,
+    SCORE_ACTION_PREFIX,
+    SHARE_STORY_ACTION,
+)
 
 Block = dict[str, Any]
 
@@ -18,27 +24,52 @@ def prompt_fallback_text(rule: Rule, language: Language) -> str:
     return text("prompt.fallback", language, rule=rule.text(language))
 
 
-def render_prompt_blocks(prompt: Prompt, *, answered: bool = False) -> list[Block]:
+def render_prompt_blocks(
+    prompt: Prompt, *, answered: bool = False, reminder: bool = False, closed: bool = False
+) -> list[Block]:
     """The prompt as Block Kit; once answered it says so, but never which score was chosen.
 
     The message stays in the person's DM history, and so in Slack exports: the score itself is
-    confirmed only privately (see `render_score_confirmation`).
+    confirmed only privately (see `render_score_confirmation`). A reminder carries the same
+    prompt with a gentle first line; a closed round's prompt keeps the rule and drops the
+    buttons.
     """
     language = prompt.language
-    hint = text("prompt.answered" if answered else "prompt.scale_hint", language)
-    return [
+    blocks: list[Block] = []
+    if reminder:
+        blocks.append(_context(text("prompt.reminder", language)))
+    blocks += [
         {
             "type": "header",
             "text": {"type": "plain_text", "text": text("prompt.header", language)},
         },
         {"type": "section", "text": {"type": "mrkdwn", "text": f"> {prompt.rule.text(language)}"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": text("prompt.question", language)}},
+    ]
+    if closed:
+        return [*blocks, _context(text("prompt.closed", language))]
+    hint = text("prompt.answered" if answered else "prompt.scale_hint", language)
+    return [
+        *blocks,
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": text("prompt.question", language)},
+            "accessory": {
+                "type": "overflow",
+                "action_id": PROMPT_MENU_ACTION,
+                "options": [
+                    {
+                        "text": {"type": "plain_text", "text": text("prompt.pause", language)},
+                        "value": PAUSE_VALUE,
+                    }
+                ],
+            },
+        },
         {
             "type": "actions",
             "block_id": PROMPT_ANSWER_BLOCK,
             "elements": [_score_button(prompt, score) for score in range(MIN_SCORE, MAX_SCORE + 1)],
         },
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": hint}]},
+        _context(hint),
         {"type": "divider"},
         {
             "type": "section",
@@ -51,6 +82,10 @@ def render_prompt_blocks(prompt: Prompt, *, answered: bool = False) -> list[Bloc
             },
         },
     ]
+
+
+def _context(mrkdwn: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
 
 
 def render_score_confirmation(score: int, language: Language) -> str:

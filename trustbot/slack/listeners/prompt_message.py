@@ -74,14 +74,16 @@ class PromptClick:
 async def show_prompt_state(
     client: AsyncWebClient, click: PromptClick, state: PromptState, language: Language
 ) -> None:
-    """Re-render the prompt message from stored state (answered or not; never the score)."""
+    """Re-render the prompt message from stored state (answered, closed; never the score)."""
     prompt = Prompt(state.round_id, state.period, state.rule, language)
     try:
         await client.chat_update(
             channel=click.channel_id,
             ts=click.message_ts,
             text=prompt_fallback_text(prompt.rule, language),
-            blocks=render_prompt_blocks(prompt, answered=state.score is not None),
+            blocks=render_prompt_blocks(
+                prompt, answered=state.score is not None, closed=not state.open
+            ),
         )
     except SlackApiError as error:
         # The person already has the private confirmation; the message keeps its old look.

@@ -4,7 +4,8 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 
-from trustbot.slack.blocks.ids import SCORE_ACTION, SHARE_STORY_ACTION
+from trustbot.slack.blocks.ids import PROMPT_MENU_ACTION, SCORE_ACTION, SHARE_STORY_ACTION
+from trustbot.slack.listeners.actions.prompt_menu import handle_prompt_menu
 from trustbot.slack.listeners.actions.score import handle_score_click
 from trustbot.slack.listeners.actions.share_story import handle_share_story
 from trustbot.slack.listeners.actions.unknown import handle_unknown_action
@@ -14,4 +15,5 @@ def register(app: AsyncApp) -> None:
     """Register the action listeners; bolt runs the first match, so the catch-all is last."""
     app.action(SCORE_ACTION)(handle_score_click)
     app.action(SHARE_STORY_ACTION)(handle_share_story)
+    app.action(PROMPT_MENU_ACTION)(handle_prompt_menu)
     app.action(re.compile(".*"))(handle_unknown_action)

@@ -58,12 +58,15 @@ async def apply_score_click(
             logger.error("could not store a pulse answer: %s", describe_database_error(error))
             await click.tell(client, text("error.save_failed", language))
             return
-        if result.outcome is ScoreOutcome.REFUSED or result.score is None:
+        if result.outcome is ScoreOutcome.REFUSED:
             logger.warning("refused a score click for round %s: not this person's prompt", round_id)
             await click.tell(client, text("error.unknown_round", language))
             return
-        await click.tell(client, render_score_confirmation(result.score, language))
-        if result.first_answer:
+        if result.outcome is ScoreOutcome.CLOSED:
+            await click.tell(client, text("error.round_closed", language))
+        elif result.score is not None:
+            await click.tell(client, render_score_confirmation(result.score, language))
+        if result.first_answer or result.outcome is ScoreOutcome.CLOSED:
             state = await prompt_state(
                 services, actor=click.actor, address=click.address, round_id=round_id
             )

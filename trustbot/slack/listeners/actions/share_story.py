@@ -16,7 +16,7 @@ from trustbot.core.prompts import prompt_state
 from trustbot.db.errors import describe_database_error
 from trustbot.slack.blocks.story import StoryContext, render_story_modal
 from trustbot.slack.listeners.context import ListenerDeps, deps_of
-from trustbot.slack.listeners.prompt_message import PromptClick
+from trustbot.slack.listeners.prompt_message import PromptClick, show_prompt_state
 
 logger = logging.getLogger(__name__)
 MAX_ROUND_ID = 2**31 - 1
@@ -51,6 +51,10 @@ async def open_story_modal(
     if state is None:
         logger.warning("refused a story button with value %r", click.value[:40])
         await click.tell(client, text("error.unknown_round", language))
+        return
+    if not state.open:
+        await click.tell(client, text("error.round_closed", language))
+        await show_prompt_state(client, click, state, language)
         return
     view = render_story_modal(
         state.rule, language, StoryContext(state.round_id, click.channel_id, click.message_ts)

@@ -64,6 +64,8 @@ async def handle_story_submit(
     else:
         if outcome is StoryOutcome.NO_PROMPT:
             problem = "story.error.round_gone"
+        elif outcome is StoryOutcome.CLOSED:
+            problem = "story.error.round_closed"
     if problem is not None:
         await ack(
             response_action="errors", errors=story_errors(problem, language, **problem_values)

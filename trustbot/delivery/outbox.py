@@ -1,0 +1,361 @@
+"""The outbox: what must be sent, written in the same transaction as the decision to send it.
+
+A prompt run opens the period's round and writes one `deliveries` row per recipient in one
+transaction; a reminder run writes rows for those who have not answered; a digest run writes one
+row per leadership channel. Each run is recorded in `job_runs` in that same transaction, so it
+takes effect once however often it is started, on one process or several. The sender
+(`delivery/sender.py`) drains the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trustbot.core.ports import Person
+from trustbot.core.rounds import open_round
+from trustbot.core.services import Services
+from trustbot.db.base import UtcDateTime
+from trustbot.db.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    JobRun,
+    PersonSetting,
+    PulseAnswer,
+    Round,
+)
+from trustbot.db.upsert import insert_for
+
+logger = logging.getLogger(__name__)
+INSERT_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Someone to prompt: who they are on their platform, and when their prompt is due."""
+
+    platform: str
+    user_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    """What a prompt run put in the outbox."""
+
+    round_id: int
+    period: str
+    rule_position: int
+    round_opened: bool
+    audience: int
+    queued: int  # rows new or sent back to pending by this run
+    paused: int
+
+
+async def mark_job_run(*, session: AsyncSession, name: str, key: str, now: datetime) -> bool:
+    """Record that job `name` ran for `key`; False when it had already (then do nothing)."""
+    insert = insert_for(session, JobRun).values(name=name, key=key, ran_at=now)
+    done = await session.scalar(
+        insert.on_conflict_do_nothing(index_elements=[JobRun.name, JobRun.key]).returning(
+            JobRun.name
+        )
+    )
+    return done is not None
+
+
+async def paused_subjects(services: Services, subjects: list[str]) -> set[str]:
+    """Which of these settings subjects have paused their prompts."""
+    paused: set[str] = set()
+    async with services.sessions() as session:
+        for start in range(0, len(subjects), INSERT_BATCH):
+            chunk = subjects[start : start + INSERT_BATCH]
+            paused.update(
+                await session.scalars(
+                    select(PersonSetting.subject).where(
+                        PersonSetting.subject.in_(chunk), PersonSetting.paused
+                    )
+                )
+            )
+    return paused
+
+
+async def enqueue_prompts(
+    services: Services,
+    *,
+    period: str,
+    recipients: list[Recipient],
+    job_key: str | None = None,
+    retry_failed: bool = False,
+) -> Enqueued | None:
+    """Open `period`'s round and queue its prompt for every recipient who has not had it.
+
+    With `job_key`, the scheduled prompt job for that key runs once: None when it had already
+    run. `retry_failed` (an operator's `prompt --now`) sends rows that failed back to pending.
+    People who paused their prompts are left out.
+    """
+    settings = services.settings
+    now = services.now()
+    subjects = {r.user_id: services.settings_subject(r.user_id, r.platform) for r in recipients}
+    paused = await paused_subjects(services, list(subjects.values()))
+    active = [r for r in recipients if subjects[r.user_id] not in paused]
+    async with services.transaction() as session:
+        if job_key is not None and not await mark_job_run(
+            session=session, name="prompt", key=job_key, now=now
+        ):
+            return None
+        round_, opened = await open_round(
+            session=session,
+            rules=services.rules,
+            period=period,
+            now=now,
+            first_rule=settings.first_rule,
+            first_week=settings.first_week,
+        )
+        queued = 0
+        for start in range(0, len(active), INSERT_BATCH):
+            rows = [
+                {
+                    "kind": DeliveryKind.PROMPT.value,
+                    "period": period,
+                    "round_id": round_.id,
+                    "platform": recipient.platform,
+                    "recipient": services.pseudonym(recipient.user_id, recipient.platform),
+                    "seq": 0,
+                    "status": DeliveryStatus.PENDING.value,
+                    "address": services.seal.seal(recipient.user_id),
+                    "attempts": 0,
+                    "next_attempt_at": recipient.due_at,
+                    "created_at": now,
+                }
+                for recipient in active[start : start + INSERT_BATCH]
+            ]
+            insert = insert_for(session, Delivery).values(rows)
+            retry = Delivery.status == DeliveryStatus.FAILED if retry_failed else literal(False)
+            result = await session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[
+                        Delivery.period,
+                        Delivery.kind,
+                        Delivery.platform,
+                        Delivery.recipient,
+                        Delivery.seq,
+                    ],
+                    # A row from before sealed addresses existed gets one; a failed row is
+                    # retried when an operator asks.
+                    set_={
+                        "address": insert.excluded.address,
+                        "status": DeliveryStatus.PENDING.value,
+                        "attempts": 0,
+                        "next_attempt_at": insert.excluded.next_attempt_at,
+                        "last_error": None,
+                    },
+                    where=and_(
+                        Delivery.status != DeliveryStatus.SENT,
+                        (Delivery.address.is_(None)) | retry,
+                    ),
+                ).returning(Delivery.id)
+            )
+            queued += len(result.all())
+    return Enqueued(
+        round_id=round_.id,
+        period=period,
+        rule_position=round_.rule.position,
+        round_opened=opened,
+        audience=len(recipients),
+        queued=queued,
+        paused=len(recipients) - len(active),
+    )
+
+
+async def enqueue_reminders(
+    services: Services, *, period: str, max_reminders: int
+) -> tuple[int, int] | None:
+    """Queue reminder number n (the next, up to `max_reminders`) for the open round of `period`.
+
+    Only those whose prompt was delivered and who have not answered get one. (reminder number,
+    rows queued), or None when there is no open round or every reminder has been sent.
+    """
+    now = services.now()
+    async with services.transaction() as session:
+        round_id = await session.scalar(
+            select(Round.id).where(
+                Round.period == period, Round.kind == "pulse", Round.closed_at.is_(None)
+            )
+        )
+        if round_id is None:
+            return None
+        for number in range(1, max_reminders + 1):
+            if await mark_job_run(
+                session=session, name="reminder", key=f"{period}:{number}", now=now
+            ):
+                break
+        else:
+            return None
+        prompt = Delivery.__table__.alias("prompt")
+        source = (
+            select(
+                literal(DeliveryKind.REMINDER.value),
+                prompt.c.period,
+                prompt.c.round_id,
+                prompt.c.platform,
+                prompt.c.recipient,
+                literal(number),
+                literal(DeliveryStatus.PENDING.value),
+                prompt.c.address,
+                literal(0),
+                literal(now, UtcDateTime()),
+                literal(now, UtcDateTime()),
+            )
+            .select_from(prompt)
+            .outerjoin(
+                PulseAnswer,
+                and_(
+                    PulseAnswer.round_id == prompt.c.round_id,
+                    PulseAnswer.respondent == prompt.c.recipient,
+                ),
+            )
+            .where(
+                prompt.c.round_id == round_id,
+                prompt.c.kind == DeliveryKind.PROMPT.value,
+                prompt.c.status == DeliveryStatus.SENT.value,
+                PulseAnswer.round_id.is_(None),
+            )
+        )
+        insert = insert_for(session, Delivery).from_select(
+            [
+                "kind",
+                "period",
+                "round_id",
+                "platform",
+                "recipient",
+                "seq",
+                "status",
+                "address",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            source,
+        )
+        result = await session.execute(
+            insert.on_conflict_do_nothing(
+                index_elements=[
+                    Delivery.period,
+                    Delivery.kind,
+                    Delivery.platform,
+                    Delivery.recipient,
+                    Delivery.seq,
+                ]
+            ).returning(Delivery.id)
+        )
+        return number, len(result.all())
+
+
+async def enqueue_digests(
+    services: Services, *, period: str, platform: str, channels: list[str]
+) -> int | None:
+    """Queue the period's digest for each leadership channel, once per period per channel.
+
+    The number of rows queued, or None when this period's digest run happened already.
+    """
+    now = services.now()
+    async with services.transaction() as session:
+        if not await mark_job_run(session=session, name=f"digest:{platform}", key=period, now=now):
+            return None
+        rows = [
+            {
+                "kind": DeliveryKind.DIGEST.value,
+                "period": period,
+                "round_id": None,
+                "platform": platform,
+                "recipient": services.settings_subject(channel, f"{platform}-channel"),
+                "seq": 0,
+                "status": DeliveryStatus.PENDING.value,
+                "address": services.seal.seal(channel),
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for channel in channels
+        ]
+        if not rows:
+            return 0
+        insert = insert_for(session, Delivery).values(rows)
+        result = await session.execute(
+            insert.on_conflict_do_nothing(
+                index_elements=[
+                    Delivery.period,
+                    Delivery.kind,
+                    Delivery.platform,
+                    Delivery.recipient,
+                    Delivery.seq,
+                ]
+            ).returning(Delivery.id)
+        )
+        return len(result.all())
+
+
+async def skip_closed_rounds(*, session: AsyncSession, round_ids: list[int]) -> int:
+    """Prompts and reminders of closed rounds still waiting are not sent any more."""
+    if not round_ids:
+        return 0
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.round_id.in_(round_ids),
+            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+        )
+        .values(status=DeliveryStatus.SKIPPED, last_error="round closed", next_attempt_at=None)
+        .returning(Delivery.id)
+    )
+    return len(result.all())
+
+
+def people_as_recipients(
+    people: list[Person], *, platform: str, due_at: datetime
+) -> list[Recipient]:
+    """Everyone due at the same moment (workspace delivery time)."""
+    return [Recipient(platform, person.user_id, due_at) for person in people]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxCounts:
+    """Where a period's messages of one kind stand, and the latest reasons for failures."""
+
+    by_status: dict[str, int]
+    last_errors: list[str]
+
+    def count(self, status: DeliveryStatus) -> int:
+        """How many rows have `status`."""
+        return self.by_status.get(status.value, 0)
+
+
+async def outbox_counts(
+    services: Services, *, period: str, kind: DeliveryKind = DeliveryKind.PROMPT
+) -> OutboxCounts:
+    """Counts by status (aggregated in SQL) and the last few distinct failure reasons."""
+    async with services.sessions() as session:
+        rows = await session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.period == period, Delivery.kind == kind)
+            .group_by(Delivery.status)
+        )
+        by_status = {DeliveryStatus(status).value: int(n) for status, n in rows}
+        errors = await session.scalars(
+            select(Delivery.last_error)
+            .where(
+                Delivery.period == period,
+                Delivery.kind == kind,
+                Delivery.status == DeliveryStatus.FAILED,
+                Delivery.last_error.is_not(None),
+            )
+            .group_by(Delivery.last_error)
+            .order_by(func.max(Delivery.id).desc())
+            .limit(5)
+        )
+        return OutboxCounts(by_status, [str(error) for error in errors])

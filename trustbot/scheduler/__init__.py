@@ -1,0 +1,1 @@
+"""The clock: APScheduler fires the weekly jobs; the database remembers what they did."""

@@ -1,0 +1,203 @@
+"""The weekly jobs: open the round and queue its prompts, remind, queue the digest, close.
+
+Each job is keyed by the period its fire time falls in and records itself in `job_runs` in the
+transaction that queues its messages (see delivery/outbox.py), so running it twice (two
+processes, a catch-up after downtime, an operator) takes effect once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+
+from trustbot.config import Settings
+from trustbot.core.periods import period_of
+from trustbot.core.ports import Notifier, Person
+from trustbot.core.rounds import close_ended_rounds
+from trustbot.core.services import Services
+from trustbot.delivery.outbox import (
+    Enqueued,
+    Recipient,
+    enqueue_digests,
+    enqueue_prompts,
+    enqueue_reminders,
+    skip_closed_rounds,
+)
+from trustbot.delivery.sender import OutboxSender
+from trustbot.scheduler.cron import cron_trigger
+
+logger = logging.getLogger(__name__)
+
+# With TRUSTBOT_DELIVERY_TIME=local the prompt job fires when the schedule's time is first
+# reached anywhere on Earth (UTC+14), so that everyone can get it at that time in their own zone.
+EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
+CLOSE_SCHEDULE = "0 0 * * MON"  # a period (ISO week) ends at midnight between Sunday and Monday
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """One scheduled job: its name, trigger and what it does."""
+
+    name: str
+    expression: str
+    trigger: CronTrigger
+
+
+def job_specs(services: Services) -> list[JobSpec]:
+    """The jobs the settings ask for, with triggers in the right zones."""
+    return job_specs_for(services.settings)
+
+
+def job_specs_for(settings: Settings) -> list[JobSpec]:
+    """The jobs these settings ask for, with triggers in the right zones."""
+    zone = settings.zone
+    prompt_zone = EARLIEST_ZONE if settings.delivery_time == "local" else zone
+    specs = [
+        JobSpec(
+            "prompt", settings.prompt_schedule, cron_trigger(settings.prompt_schedule, prompt_zone)
+        ),
+        JobSpec("close", CLOSE_SCHEDULE, cron_trigger(CLOSE_SCHEDULE, zone)),
+    ]
+    if settings.max_reminders > 0:
+        specs.append(
+            JobSpec(
+                "reminder",
+                settings.reminder_schedule,
+                cron_trigger(settings.reminder_schedule, zone),
+            )
+        )
+    if settings.leadership_channels:
+        specs.append(
+            JobSpec(
+                "digest", settings.digest_schedule, cron_trigger(settings.digest_schedule, zone)
+            )
+        )
+    return specs
+
+
+def fire_period(fire_time: datetime) -> str:
+    """The period a fire time belongs to: its own date, in the zone it fired in."""
+    year, week, _ = fire_time.date().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+class Jobs:
+    """What the scheduled jobs do; the same code serves `prompt --now`."""
+
+    def __init__(
+        self, services: Services, notifiers: Mapping[str, Notifier], sender: OutboxSender
+    ) -> None:
+        self._services = services
+        self._notifiers = notifiers
+        self._sender = sender
+
+    async def run(self, name: str, fire_time: datetime) -> None:
+        """Run job `name` for the fire time it was scheduled at."""
+        if name == "prompt":
+            await self.prompt(fire_time)
+        elif name == "reminder":
+            await self.remind(fire_time)
+        elif name == "digest":
+            await self.digest(fire_time)
+        elif name == "close":
+            await self.close()
+
+    async def prompt(
+        self, fire_time: datetime | None = None, *, now: bool = False
+    ) -> list[Enqueued]:
+        """Open the round of the fire time's period and queue its prompts.
+
+        Scheduled (`fire_time`), it takes effect once per period. `now` (an operator's
+        `prompt --now`) sends to everyone due at once and retries failed rows.
+        """
+        services = self._services
+        settings = services.settings
+        moment = services.now()
+        period = fire_period(fire_time) if fire_time is not None else services.current_period()
+        results: list[Enqueued] = []
+        for platform, notifier in self._notifiers.items():
+            people = await notifier.resolve_audience()
+            recipients = [
+                Recipient(platform, person.user_id, self._due_at(person, fire_time, moment, now))
+                for person in people
+            ]
+            enqueued = await enqueue_prompts(
+                services,
+                period=period,
+                recipients=recipients,
+                job_key=None if fire_time is None else f"{period}:{platform}",
+                retry_failed=now,
+            )
+            if enqueued is None:
+                logger.info("the %s prompt run for %s happened already", platform, period)
+                continue
+            results.append(enqueued)
+            logger.info(
+                "round %s (rule %d): %d people in the %s audience, %d prompts queued, %d paused",
+                period,
+                enqueued.rule_position,
+                enqueued.audience,
+                platform,
+                enqueued.queued,
+                enqueued.paused,
+            )
+        del settings
+        self._sender.wake()
+        return results
+
+    def _due_at(
+        self, person: Person, fire_time: datetime | None, moment: datetime, now: bool
+    ) -> datetime:
+        """When the person's prompt is due: at once, or at the scheduled time in their zone."""
+        if now or fire_time is None or self._services.settings.delivery_time != "local":
+            return moment
+        try:
+            zone = ZoneInfo(person.tz) if person.tz else self._services.settings.zone
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = self._services.settings.zone
+        local = cron_trigger(self._services.settings.prompt_schedule, zone)
+        due = local.get_next_fire_time(None, fire_time - timedelta(seconds=1))
+        return max(moment, due) if due is not None else moment
+
+    async def remind(self, fire_time: datetime) -> None:
+        """Queue the next reminder of the open round, to those who have not answered."""
+        period = period_of(fire_time, self._services.settings.zone)
+        queued = await enqueue_reminders(
+            self._services, period=period, max_reminders=self._services.settings.max_reminders
+        )
+        if queued is None:
+            logger.info("no reminder for %s: no open round, or every reminder was sent", period)
+            return
+        number, count = queued
+        logger.info("reminder %d for %s: %d queued", number, period, count)
+        self._sender.wake()
+
+    async def digest(self, fire_time: datetime) -> None:
+        """Queue the period's digest to each leadership channel."""
+        settings = self._services.settings
+        period = period_of(fire_time, settings.zone)
+        count = await enqueue_digests(
+            self._services, period=period, platform="slack", channels=settings.leadership_channels
+        )
+        if count is None:
+            logger.info("the digest for %s was queued already", period)
+            return
+        logger.info("digest for %s: %d channels queued", period, count)
+        self._sender.wake()
+
+    async def close(self) -> list[int]:
+        """Close every round whose period has ended; their unsent prompts are skipped."""
+        services = self._services
+        async with services.transaction() as session:
+            closed = await close_ended_rounds(
+                session=session, current_period=services.current_period(), now=services.now()
+            )
+            skipped = await skip_closed_rounds(session=session, round_ids=closed)
+        if closed:
+            logger.info("closed %d rounds (%d unsent messages skipped)", len(closed), skipped)
+        return closed
