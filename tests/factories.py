@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from trustbot.core.figures import HIDDEN, Counts, open_round_figures, reveal
+from trustbot.core.periods import recent_periods
+from trustbot.core.reports import (
+    Alert,
+    ChartSeries,
+    PeriodReport,
+    ReportRequest,
+    RuleReport,
+    SharedStory,
+    TrustReport,
+)
+from trustbot.core.rules import CALL_ME_WAY, Rule
 from trustbot.core.services import Services
 from trustbot.db.models import Delivery, DeliveryKind, DeliveryStatus, Round
 
@@ -31,4 +43,63 @@ def sent_prompt(
         attempts=1,
         created_at=now,
         sent_at=now,
+    )
+
+
+def sample_report(
+    *,
+    weeks: int = 8,
+    stories: tuple[SharedStory, ...] = (),
+    rules: tuple[Rule, ...] = CALL_ME_WAY,
+    teams: bool = True,
+) -> TrustReport:
+    """A report as the core would build it: closed weeks (some hidden), the open week, teams,
+    an alert and a chart; for renderer tests that need no database."""
+    periods = recent_periods("2026-W48", weeks)
+    reports = []
+    chart_points: dict[int, list[float | None]] = {rule.position: [] for rule in rules}
+    for index, period in enumerate(periods):
+        rule = rules[index % len(rules)]
+        if period == periods[-1]:
+            figures = open_round_figures(9999, 4321, threshold=5)
+            reports.append(PeriodReport(period, rule, True, figures))
+            continue
+        if index % 4 == 1:
+            reports.append(PeriodReport(period, rule, False, HIDDEN))
+            continue
+        counts = Counts(9999, 9999, 9999 * 4, (999, 999, 1000, 3000, 5002), 99999, 999)
+        figures = reveal(counts, threshold=5)
+        team_rows = (
+            (
+                ("Customer care and support", reveal(counts, threshold=5)),
+                ("Sales", HIDDEN),
+                ("", HIDDEN),
+            )
+            if teams
+            else ()
+        )
+        reports.append(PeriodReport(period, rule, False, figures, team_rows, -12.4, 3.6))
+    chart_periods = tuple(recent_periods("2026-W48", 12))
+    for position in chart_points:
+        chart_points[position] = [
+            70.0 + position if i % len(rules) == position - 1 else None
+            for i in range(len(chart_periods))
+        ]
+    return TrustReport(
+        request=ReportRequest(weeks),
+        periods=tuple(reports),
+        rules=tuple(
+            RuleReport(rule, reveal(Counts(50, 50, 200, (0, 0, 0, 50, 0)), threshold=5), None, 4.0)
+            for rule in rules
+        ),
+        overall=reveal(Counts(200, 180, 700, (10, 10, 20, 60, 80)), threshold=5),
+        overall_change=2.0,
+        alerts=(Alert("index_drop", rules[0], 82.0, 66.0, tuple(periods[:3]), 31),),
+        stories=stories,
+        min_group_size=5,
+        chart_periods=chart_periods,
+        chart=tuple(
+            ChartSeries(rule, tuple(chart_points[rule.position]), (False,) * len(chart_periods))
+            for rule in rules
+        ),
     )

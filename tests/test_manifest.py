@@ -23,6 +23,9 @@ SCOPE_OF_METHOD = {
     "usergroups.users.list": "usergroups:read",
     "conversations.members": "channels:read",
     "views.open": None,  # needs only a trigger id
+    "views.publish": None,  # the app's own home tab
+    "conversations.open": "im:write",
+    "files.upload.v2": "files:write",  # files.getUploadURLExternal + completeUploadExternal
 }
 
 

@@ -115,6 +115,7 @@ def build_services(
     settings.require("TRUSTBOT_PSEUDONYM_KEY")
     assert settings.pseudonym_key is not None
     return Services(
+        write_lock=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
         settings=settings,
         sessions=create_session_factory(engine),
         writes=create_write_session_factory(engine),
@@ -141,7 +142,11 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     client = create_web_client(settings)
     sender_client = create_web_client(settings, retries=False)
     notifier = SlackNotifier(
-        sender_client, settings.audience, language=settings.language, timezone=settings.timezone
+        sender_client,
+        settings.audience,
+        language=settings.language,
+        timezone=settings.timezone,
+        teams=settings.teams,
     )
     sender = OutboxSender(services, {notifier.platform: notifier})
     jobs = Jobs(services, {notifier.platform: notifier}, sender)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import aiohttp
@@ -151,13 +153,45 @@ def prompt(
 @cli.command()
 def report(
     weeks: Annotated[int, typer.Option(min=1, max=52, help="How many weeks back.")] = 8,
+    rule: Annotated[int | None, typer.Option(min=1, max=20, help="One rule only.")] = None,
+    team: Annotated[str | None, typer.Option(help="One team of TRUSTBOT_TEAMS only.")] = None,
 ) -> None:
     """Print the trust report in the terminal (for operators with database access)."""
+    from trustbot.core.reports import ReportRequest
     from trustbot.operations import report_text
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
-    typer.echo(_run(settings, lambda: report_text(settings, weeks)))
+    if team is not None and team not in settings.teams:
+        _fail([f"--team: {team!r} is not a team of TRUSTBOT_TEAMS"], 2)
+    request = ReportRequest(weeks=weeks, rule=rule, team=team)
+    typer.echo(_run(settings, lambda: report_text(settings, request)))
+
+
+@cli.command()
+def forget(
+    user_id: Annotated[str, typer.Argument(help="The person's Slack user id, e.g. U0123ABC.")],
+) -> None:
+    """Erase a person's answers, stories, deliveries and settings; print what was removed."""
+    from trustbot.operations import forget_text
+
+    settings = _settings()
+    _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
+    if not re.match(r"^[UW][A-Z0-9]{2,}$", user_id):
+        _fail([f"trustbot forget: {user_id!r} is not a Slack user id (U… or W…)"], 2)
+    typer.echo(_run(settings, lambda: forget_text(settings, user_id)))
+
+
+@cli.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the CSV files.")],
+) -> None:
+    """Write aggregates, anonymised answers and consented stories as CSV (threshold applied)."""
+    from trustbot.operations import export_files
+
+    settings = _settings()
+    _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
+    typer.echo(_run(settings, lambda: export_files(settings, out)))
 
 
 @cli.command()

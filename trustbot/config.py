@@ -24,6 +24,7 @@ _PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "xxx", "todo"}
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_TEAM_NAME = re.compile(r"^[\w .-]{1,64}$")
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -82,6 +83,8 @@ class Settings(BaseSettings):
     )
     rules_file: Path | None = Field(default=None, alias="TRUSTBOT_RULES_FILE")
     min_group_size: int = Field(default=5, alias="TRUSTBOT_MIN_GROUP_SIZE")
+    teams: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, alias="TRUSTBOT_TEAMS")
+    retention_weeks: int = Field(default=104, ge=13, le=1040, alias="TRUSTBOT_RETENTION_WEEKS")
 
     # Rhythm: crontab expressions in TRUSTBOT_TIMEZONE
     prompt_schedule: str = Field(default="0 9 * * MON", alias="TRUSTBOT_PROMPT_SCHEDULE")
@@ -130,6 +133,26 @@ class Settings(BaseSettings):
     @classmethod
     def _check_channels(cls, value: list[str]) -> list[str]:
         return _check_ids(value, [(_CHANNEL_ID, "C…/G… channel")], "Slack channel")
+
+    @field_validator("teams", mode="before")
+    @classmethod
+    def _parse_teams(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        teams: dict[str, str] = {}
+        for entry in (part.strip() for part in value.split(",") if part.strip()):
+            name, sep, slack_id = (piece.strip() for piece in entry.partition("="))
+            if not sep or not _TEAM_NAME.match(name):
+                raise ValueError(
+                    f"{entry!r} is not NAME=ID (a name of letters, digits, space, . _ -, "
+                    "then a user group S… or channel C…/G…)"
+                )
+            if not (_USERGROUP_ID.match(slack_id) or _CHANNEL_ID.match(slack_id)):
+                raise ValueError(f"{slack_id!r} of team {name!r} is not a S… or C…/G… id")
+            if name.lower() in (team.lower() for team in teams):
+                raise ValueError(f"team {name!r} is named twice")
+            teams[name] = slack_id
+        return teams
 
     @field_validator("timezone")
     @classmethod
@@ -254,6 +277,8 @@ class Settings(BaseSettings):
                 text = "(not set)"
             elif isinstance(value, list):
                 text = ",".join(value) if value else "(none)"
+            elif isinstance(value, dict):
+                text = ",".join(f"{k}={v}" for k, v in value.items()) if value else "(none)"
             elif name == "database_url":
                 text = mask_url_password(value)
             elif isinstance(value, timedelta):

@@ -1,4 +1,11 @@
-"""Logging set-up, with a filter that keeps secret values out of every log line."""
+"""Logging set-up: secrets never reach a log line, and neither do people's answers.
+
+Secrets (and anything shaped like a Slack token) are masked in the whole formatted record,
+traceback included. Libraries that log request and response bodies at debug level (slack_sdk,
+bolt, aiosqlite) are held at INFO even when TRUSTBOT_LOG_LEVEL=debug: a body can hold a DM
+channel next to a score, or a story's text, and a statement its parameters. Database errors are
+logged without SQL or parameters (the engine hides them; see db/errors.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,23 @@ import re
 from trustbot.config import Settings
 
 _TOKEN = re.compile(r"xox[abpe]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+
+
+# Loggers that print request or response bodies, or SQL with its parameters, below INFO
+# (aiosqlite logs every statement with its values at DEBUG: a pseudonym next to a score).
+BODY_LOGGERS = (
+    "slack_sdk",
+    "slack_bolt",
+    "trustbot.slack",
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "aiosqlite",
+    "psycopg",
+    "sqlalchemy",
+    "matplotlib",
+    "PIL",
+)
 
 
 class RedactSecrets(logging.Filter):
@@ -31,6 +55,17 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Masks secrets in the finished line, traceback and all (a filter sees only the message)."""
+
+    def __init__(self, redactor: RedactSecrets, fmt: str) -> None:
+        super().__init__(fmt)
+        self._redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redactor.redact(super().format(record))
+
+
 def configure_logging(settings: Settings) -> None:
     """Log to stderr at TRUSTBOT_LOG_LEVEL, with secrets redacted."""
     secrets = [
@@ -44,10 +79,16 @@ def configure_logging(settings: Settings) -> None:
         if value is not None
     ]
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+    redactor = RedactSecrets(secrets)
+    handler.setFormatter(
+        RedactingFormatter(redactor, "%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    )
+    handler.addFilter(redactor)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
     for noisy in ("sqlalchemy.engine", "httpx", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for talker in BODY_LOGGERS:
+        if logging.getLogger(talker).getEffectiveLevel() < logging.INFO:
+            logging.getLogger(talker).setLevel(logging.INFO)

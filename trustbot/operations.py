@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import logging
 import signal
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,19 +18,25 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.app import Runtime, build_runtime, build_services, prepare_database
 from trustbot.config import Settings
+from trustbot.core.erasure import forget_person
+from trustbot.core.export import (
+    AGGREGATE_HEADER,
+    exported_aggregates,
+    exported_answers,
+    exported_stories,
+)
 from trustbot.core.periods import period_of
-from trustbot.core.reports import current_trust_report
+from trustbot.core.reports import ReportRequest, current_trust_report
 from trustbot.core.rounds import count_rounds_before, find_round, rule_for
 from trustbot.core.rules import load_rules
 from trustbot.db.models import DeliveryKind, DeliveryStatus, Lease
 from trustbot.db.session import create_engine, create_session_factory
 from trustbot.delivery.outbox import outbox_counts
-from trustbot.devtools.render import render_blocks_as_text
 from trustbot.logsetup import configure_logging
+from trustbot.render.text import render_report_text
 from trustbot.scheduler.cron import next_fire_times
 from trustbot.scheduler.jobs import fire_period, job_specs_for
 from trustbot.scheduler.leader import LEASE, SingleProcessLock
-from trustbot.slack.blocks.report import render_trust_report_blocks
 
 logger = logging.getLogger(__name__)
 # What stops `serve --socket-mode` cleanly, as uvicorn stops `serve` (Ctrl-C, docker stop...).
@@ -193,19 +201,16 @@ def describe_summary(summary: PromptSummary) -> str:
     return head + line + ")."
 
 
-async def report_text(settings: Settings, weeks: int) -> str:
+async def report_text(settings: Settings, request: ReportRequest) -> str:
     """The trust report rendered for a terminal."""
     engine = create_engine(settings.database_url)
     try:
         services = build_services(settings, engine)
         await prepare_database(engine, services)
-        report = await current_trust_report(services, weeks)
+        report = await current_trust_report(services, request)
     finally:
         await engine.dispose()
-    blocks = render_trust_report_blocks(
-        report, language=settings.language, timezone=settings.timezone
-    )
-    return render_blocks_as_text(blocks)
+    return render_report_text(report, language=settings.language, timezone=settings.timezone)
 
 
 async def schedule_text(settings: Settings, *, count: int = 5) -> str:
@@ -319,3 +324,52 @@ async def status_text(settings: Settings) -> str:
     finally:
         await engine.dispose()
     return "\n".join(lines)
+
+
+async def forget_text(settings: Settings, user_id: str) -> str:
+    """Erase one person's data; what was removed."""
+    engine = create_engine(settings.database_url)
+    try:
+        services = build_services(settings, engine)
+        await prepare_database(engine, services)
+        gone = await forget_person(services, user_id=user_id)
+    finally:
+        await engine.dispose()
+    return (
+        f"forgot {user_id}: {gone.answers} answers, {gone.stories} stories, "
+        f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings "
+        "(closed weeks' aggregates stay: they count many people and cannot be taken apart)"
+    )
+
+
+async def export_files(settings: Settings, out: Path) -> str:
+    """Write aggregates.csv, answers.csv and stories.csv into `out`; what was written."""
+    engine = create_engine(settings.database_url)
+    try:
+        services = build_services(settings, engine)
+        await prepare_database(engine, services)
+        aggregates, shown = await exported_aggregates(services)
+        answers = await exported_answers(services, shown)
+        stories = await exported_stories(services, shown)
+    finally:
+        await engine.dispose()
+    counts = {
+        "aggregates.csv": _write_csv(out / "aggregates.csv", AGGREGATE_HEADER, aggregates),
+        "answers.csv": _write_csv(out / "answers.csv", ("period", "rule", "score"), answers),
+        "stories.csv": _write_csv(
+            out / "stories.csv", ("period", "rule", "shared", "author_user_id", "text"), stories
+        ),
+    }
+    return "\n".join(f"{out / name}: {rows} rows" for name, rows in counts.items())
+
+
+def _write_csv(path: Path, header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
+            written += 1
+    return written

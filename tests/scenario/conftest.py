@@ -49,6 +49,25 @@ class Stack:
         assert messages, f"{user_id} got no prompt"
         return messages[-1]
 
+    async def share_story(self, user: str, words: str, visibility: str) -> dict[str, Any]:
+        """Click "Share a story" in the person's prompt and submit the modal; the ack's body."""
+        opened = len(self.emulator.opened_views)
+        await self.driver.click_button(
+            user_id=user, message=self.prompt_for(user), action_id="share_story"
+        )
+        await self.emulator.wait_for(lambda: len(self.emulator.opened_views) > opened)
+        values = {
+            "story": {"text": {"type": "plain_text_input", "value": words}},
+            "visibility": {
+                "choice": {"type": "radio_buttons", "selected_option": {"value": visibility}}
+            },
+        }
+        response = await self.driver.submit_view(
+            user_id=user, view=self.emulator.opened_views[opened], values=values
+        )
+        answer: dict[str, Any] = response.json()
+        return answer
+
     async def count(self, model: Any) -> int:
         """Rows in a table."""
         async with self.services.sessions() as session:

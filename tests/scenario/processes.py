@@ -33,13 +33,24 @@ async def trustbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str
     return process.returncode, out.decode(), err.decode()
 
 
+# A `serve` started by a test must not send prompts of its own unless the test asks: these
+# schedules fire only at midnight on 29 February, and a missed run is never caught up.
+QUIET_RHYTHM = {
+    "TRUSTBOT_PROMPT_SCHEDULE": "0 0 29 2 *",
+    "TRUSTBOT_REMINDER_SCHEDULE": "0 0 29 2 *",
+    "TRUSTBOT_DIGEST_SCHEDULE": "0 0 29 2 *",
+    "TRUSTBOT_MISFIRE_GRACE": "1s",
+}
+
+
 def base_env(**values: str) -> dict[str, str]:
-    """The parent environment without SLACK_*/TRUSTBOT_* variables, plus `values`."""
+    """The parent environment without SLACK_*/TRUSTBOT_* variables, a quiet rhythm, `values`."""
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("SLACK_", "TRUSTBOT_"))
     }
+    env.update(QUIET_RHYTHM)
     env.update(values)
     return env
 
@@ -59,3 +70,32 @@ async def score_counts(database_url: str) -> list[tuple[int, int]]:
     finally:
         await check.dispose()
     return [(score, count) for score, count in rows]
+
+
+async def start_serve(env: dict[str, str], *, cwd: Path, port: int) -> asyncio.subprocess.Process:
+    """`trustbot serve` as a real process, returned once /readyz answers (stderr piped)."""
+    import httpx
+
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "trustbot",
+        "serve",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with httpx.AsyncClient() as http:
+        for _ in range(400):
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            if server.returncode is not None:
+                break
+            await asyncio.sleep(0.05)
+    server.terminate()
+    _, err = await server.communicate()
+    raise AssertionError(f"trustbot serve did not come up: {err.decode()[-2000:]}")

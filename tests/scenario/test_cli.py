@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import TEST_KEY
-from tests.scenario.processes import base_env, score_counts, trustbot
+from tests.scenario.processes import base_env, score_counts, start_serve, trustbot
 from tests.slack_spec import assert_calls_match_spec
 from trustbot.db.migrate import downgrade_to
 from trustbot.devtools.driver import SlackDriver
@@ -181,26 +179,10 @@ async def test_serve_prompt_and_signed_clicks_end_to_end(
     assert code == 0, err
     assert "revision" in out
 
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "trustbot",
-        "serve",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    server = await start_serve(env, cwd=tmp_path, port=port)
     try:
         async with httpx.AsyncClient() as http:
-            for _ in range(200):
-                try:
-                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-            else:
-                pytest.fail("trustbot serve did not come up")
+            assert (await http.get(f"http://127.0.0.1:{port}/healthz")).json() == {"status": "ok"}
             assert (await http.get(f"http://127.0.0.1:{port}/readyz")).json() == {"status": "ready"}
 
         code, out, err = await trustbot("prompt", "--now", env=env, cwd=tmp_path)

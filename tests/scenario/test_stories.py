@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from tests.scenario.conftest import EMPLOYEES, Stack
-from trustbot.db.models import Anecdote, Visibility
+from trustbot.core.ports import Visibility
+from trustbot.db.models import Anecdote
 
 
 def _values(
@@ -102,7 +103,8 @@ async def test_a_story_is_stored_with_its_round_rule_and_visibility(
     [story] = await _stories(stack)
     assert story.text == "Anna fixed it in an hour."
     assert story.visibility is Visibility(visibility)
-    assert story.author == stack.services.pseudonym(EMPLOYEES[2])
+    assert story.author_key == stack.services.story_author_key(EMPLOYEES[2], story.round_id)
+    assert story.author_key != stack.services.pseudonym(EMPLOYEES[2])
     assert story.author_user_id == (EMPLOYEES[2] if visibility == "named" else None)
     assert story.source_id == entry["id"]
     await stack.settle()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -20,57 +21,41 @@ async def _report(stack: Stack, user: str, text: str = "") -> dict[str, Any]:
 
 
 async def _answer(stack: Stack, users: list[str], score: int) -> None:
-    before = len(stack.emulator.calls_to("chat.update"))
     for user in users:
         await stack.driver.click_button(
             user_id=user, message=stack.prompt_for(user), action_id=f"pulse_score:{score}"
         )
-    await stack.emulator.wait_for(
-        lambda: len(stack.emulator.calls_to("chat.update")) == before + len(users)
-    )
-
-
-async def _story(stack: Stack, user: str, text: str, visibility: str) -> None:
-    opened = len(stack.emulator.opened_views)
-    await stack.driver.click_button(
-        user_id=user, message=stack.prompt_for(user), action_id="share_story"
-    )
-    await stack.emulator.wait_for(lambda: len(stack.emulator.opened_views) > opened)
-    values = {
-        "story": {"text": {"type": "plain_text_input", "value": text}},
-        "visibility": {
-            "choice": {"type": "radio_buttons", "selected_option": {"value": visibility}}
-        },
-    }
-    await stack.driver.submit_view(
-        user_id=user, view=stack.emulator.opened_views[opened], values=values
-    )
+    await stack.settle()
 
 
 def _text(body: dict[str, Any]) -> str:
     return "\n".join(str(block.get("text", {}).get("text", "")) for block in body.get("blocks", []))
 
 
-async def test_a_viewer_sees_participation_averages_trends_and_stories(stack: Stack) -> None:
+async def test_a_viewer_sees_a_closed_week_and_the_open_weeks_participation_only(
+    stack: Stack,
+) -> None:
     stack.clock.now -= timedelta(weeks=1)
     await stack.prompt()  # 2026-W47, rule 1
     await _answer(stack, EMPLOYEES[:4], 3)
-    await _story(stack, EMPLOYEES[0], "Ping <!channel> and <@U0BOSS> & <!here>", "named")
-    await _story(stack, EMPLOYEES[1], "Quietly brilliant work.", "anonymous")
-    await _story(stack, EMPLOYEES[2], "Only for the count.", "private")
+    await stack.share_story(EMPLOYEES[0], "Ping <!channel> and <@U0BOSS> & <!here>", "named")
+    await stack.share_story(EMPLOYEES[1], "Quietly brilliant work.", "anonymous")
+    await stack.share_story(EMPLOYEES[2], "Only for the count.", "private")
     stack.clock.now += timedelta(weeks=1)
+    await stack.runtime.jobs.close()  # 2026-W47 has ended
     await stack.prompt()  # 2026-W48, rule 2
-    await _answer(stack, EMPLOYEES[:2], 5)  # fewer than TRUSTBOT_MIN_GROUP_SIZE=3
+    await _answer(stack, EMPLOYEES[:4], 5)
 
     body = await _report(stack, MANAGER, "4")
 
     assert body["response_type"] == "ephemeral"
     text = _text(body)
     assert "the last 4 weeks" in text
-    assert "2026-W47  #1    4/6 67%       3.00         3          0" in text
-    assert "2026-W48  #2    not enough answers" in text
-    assert "5.00" not in text
-    assert "2026-W45  —     no round" in text
+    assert "Trust index 50" in text  # the headline: closed weeks only
+    assert re.search(r"2026-W47\s+#1\s+4/6 67%\s+50\s+0%", text)
+    assert re.search(r"2026-W48\s+#2\s+4/6 67%\s+open", text)  # no score while open
+    assert "100" not in text
+    assert re.search(r"2026-W45\s+—\s+no round", text)
     assert "Ping &lt;!channel&gt; and &lt;@U0BOSS&gt; &amp; &lt;!here&gt;" in text
     assert "<!channel>" not in text
     assert "<!here>" not in text
@@ -80,6 +65,20 @@ async def test_a_viewer_sees_participation_averages_trends_and_stories(stack: St
     assert "_anonymous_" in text
     assert "Only for the count." not in text
     assert len(body["blocks"]) <= 50
+    # The chart goes to the viewer's own DM with the app, nowhere else.
+    [upload] = stack.emulator.calls_to("files.completeUploadExternal")
+    assert upload.args["channel_id"] == stack.emulator.dm_channel_for(MANAGER)
+
+
+async def test_a_week_at_the_threshold_is_shown_once_closed(stack: Stack) -> None:
+    stack.clock.now -= timedelta(weeks=1)
+    await stack.prompt()
+    await _answer(stack, EMPLOYEES[:3], 4)  # exactly TRUSTBOT_MIN_GROUP_SIZE=3
+    assert "75" not in _text(await _report(stack, MANAGER, "2"))  # still open
+    stack.clock.now += timedelta(weeks=1)
+    await stack.runtime.jobs.close()
+
+    assert re.search(r"2026-W47\s+#1\s+3/6 50%\s+75", _text(await _report(stack, MANAGER, "2")))
 
 
 async def test_the_default_is_eight_weeks(stack: Stack) -> None:
@@ -101,11 +100,11 @@ async def test_anyone_else_is_refused_without_learning_anything(stack: Stack) ->
         }
 
 
-@pytest.mark.parametrize("text", ["0", "53", "abc", "4 weeks", "-3"])
+@pytest.mark.parametrize("text", ["0", "53", "abc", "4 weeks", "-3", "rule=9", "team=Nobody"])
 async def test_bad_arguments_get_usage_help(stack: Stack, text: str) -> None:
     body = await _report(stack, MANAGER, text)
 
-    assert body["text"].startswith("Usage: `/trust-report [weeks]`")
+    assert body["text"].startswith("Usage: `/trust-report [weeks] [rule=N] [team=NAME]`")
     assert "blocks" not in body or not body["blocks"]
 
 

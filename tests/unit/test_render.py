@@ -1,14 +1,15 @@
-"""Block Kit as terminal text (trustbot/devtools/render.py)."""
+"""Text renderings: Block Kit as the demo prints it (devtools), and the report as
+`trustbot report` prints it (trustbot/render/text.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from trustbot.core.reports import SharedStory, TrustReport, WeekFigures
+from tests.factories import sample_report
+from trustbot.core.reports import SharedStory
 from trustbot.core.rules import CALL_ME_WAY
 from trustbot.devtools.render import render_blocks_as_text, render_mrkdwn
-from trustbot.slack.blocks.report import render_trust_report_blocks
+from trustbot.render.text import render_report_text
 
 NAMES = {"U0ALICE": "alice", "W0BOB": "bob"}
 
@@ -65,18 +66,12 @@ def test_blocks_as_text_without_names() -> None:
     assert render_blocks_as_text([]) == ""
 
 
-def test_report_blocks_render_escaped_stories_as_typed() -> None:
-    story = SharedStory(
-        "2026-W48", CALL_ME_WAY[0], "Ping <!channel> & <@U0ALICE>", "U0ALICE", datetime.now(UTC)
-    )
-    report = TrustReport(
-        weeks=(WeekFigures("2026-W48", None, 0, 0, None, False, 0, 0),),
-        trends=(),
-        stories=(story,),
-        min_group_size=5,
-    )
-    blocks = render_trust_report_blocks(report, language="en", timezone="UTC")
-    rendered = render_blocks_as_text(blocks, NAMES)
-    assert "  │ Ping <!channel> & <@U0ALICE>\n— @alice · 2026-W48 · #1" in rendered
+def test_the_terminal_report_shows_stories_as_typed() -> None:
+    story = SharedStory("2026-W47", CALL_ME_WAY[0], "Ping <!channel> & <@U0ALICE>", "U0ALICE")
+
+    rendered = render_report_text(sample_report(stories=(story,)), language="en", timezone="UTC")
+
+    assert "  │ Ping <!channel> & <@U0ALICE>\n  — U0ALICE · 2026-W47 · #1" in rendered
     assert "```" not in rendered
-    assert "2026-W48  —     no round" in rendered
+    assert "not enough answers" in rendered
+    assert "Trust report: the last 8 weeks" in rendered

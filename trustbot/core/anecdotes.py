@@ -6,10 +6,10 @@ import enum
 
 from sqlalchemy import String, literal, select
 
+from trustbot.core.ports import Visibility
 from trustbot.core.prompts import Actor, round_is_open
 from trustbot.core.services import Services
-from trustbot.db.base import UtcDateTime
-from trustbot.db.models import Anecdote, Delivery, DeliveryKind, Round, Visibility
+from trustbot.db.models import Anecdote, Delivery, DeliveryKind, Round
 from trustbot.db.upsert import insert_for
 
 MAX_STORY_LENGTH = 2000
@@ -63,8 +63,9 @@ async def record_story(
     """Store a story told about the round whose prompt the author received.
 
     The author's user id is stored only when they chose to share their name (the CHECK
-    constraint `name_only_when_named` holds the table to it). A re-sent submission (the same
-    `source_id`) is stored once.
+    constraint `name_only_when_named` holds the table to it); the author is otherwise a keyed
+    hash that cannot be joined to their answers. A re-sent submission (the same `source_id`) is
+    stored once.
     """
     cleaned = clean_story(text)
     author = services.pseudonym(actor.user_id, actor.platform)
@@ -73,12 +74,11 @@ async def record_story(
         select(
             Round.id,
             Round.rule_id,
-            literal(author),
+            literal(services.story_author_key(actor.user_id, round_id, actor.platform)),
             literal(actor.user_id if named else None, String()),
             literal(visibility.value),
             literal(cleaned),
             literal(source_id, String()),
-            literal(services.now(), UtcDateTime()),
         )
         .join(Delivery, Delivery.round_id == Round.id)
         .where(
@@ -94,12 +94,11 @@ async def record_story(
             [
                 "round_id",
                 "rule_id",
-                "author",
+                "author_key",
                 "author_user_id",
                 "visibility",
                 "text",
                 "source_id",
-                "created_at",
             ],
             source,
         )

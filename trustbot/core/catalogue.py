@@ -147,38 +147,99 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "da": "Beklager, rapporten er kun for udvalgte ledere.",
         "en": "Sorry, this report is only available to selected leaders.",
     },
-    "report.usage": {
-        "da": "Brug: `/trust-report [uger]`, hvor uger er et tal fra 1 til {max} "
-        "(standard {default}).",
-        "en": "Usage: `/trust-report [weeks]` where weeks is a number from 1 to {max} "
-        "(default {default}).",
-    },
     "report.title": {
         "da": "Tillidsrapport: de seneste {weeks} uger",
         "en": "Trust report: the last {weeks} weeks",
     },
+    "report.for_team": {"da": "team {team}", "en": "team {team}"},
+    "report.for_rule": {"da": "regel #{rule}", "en": "rule #{rule}"},
     "report.context": {
-        "da": "Tal fra færre end {min} svar vises ikke. Tidszone {tz}.",
-        "en": "Figures from fewer than {min} answers are hidden. Time zone {tz}.",
+        "da": "Tal fra færre end {min} svar vises ikke, og en uge vises først, når den er "
+        "lukket. Tidszone {tz}.",
+        "en": "Figures from fewer than {min} answers are not shown, and a week shows its "
+        "figures once it has closed. Time zone {tz}.",
     },
-    "report.weekly": {"da": "*Uge for uge*", "en": "*Week by week*"},
+    "report.headline": {
+        "da": "Tillidsindeks {index} {change} · {favourable} positive · deltagelse "
+        "{participation} ({answers} svar)",
+        "en": "Trust index {index} {change} · {favourable} favourable · participation "
+        "{participation} ({answers} answers)",
+    },
+    "report.headline.none": {
+        "da": "Endnu ingen lukket uge med nok svar i perioden.",
+        "en": "No closed week with enough answers in this period yet.",
+    },
+    "alert.index_drop": {
+        "da": "Regel #{rule} faldt fra {before} til {after} ({periods}, {answers} svar)",
+        "en": "Rule #{rule} fell from {before} to {after} ({periods}, {answers} answers)",
+    },
+    "alert.participation_drop": {
+        "da": "Deltagelsen faldt til {after} fra {before} i snit ({period})",
+        "en": "Participation fell to {after} from {before} on average ({period})",
+    },
+    "report.weekly": {"da": "Uge for uge", "en": "Week by week"},
+    "report.rules": {"da": "Pr. regel", "en": "Per rule"},
+    "report.teams": {"da": "Pr. team, {period}", "en": "Per team, {period}"},
     "report.col.week": {"da": "Uge", "en": "Week"},
     "report.col.rule": {"da": "Regel", "en": "Rule"},
     "report.col.answered": {"da": "Svar", "en": "Answered"},
-    "report.col.average": {"da": "Snit", "en": "Avg"},
+    "report.col.index": {"da": "Indeks", "en": "Index"},
+    "report.col.favourable": {"da": "Positive", "en": "Fav."},
+    "report.col.change": {"da": "Ændring", "en": "Change"},
     "report.col.stories": {"da": "Historier", "en": "Stories"},
-    "report.col.reactions": {"da": "Reaktioner", "en": "Reactions"},
+    "report.col.latest": {"da": "Senest", "en": "Latest"},
+    "report.col.team": {"da": "Team", "en": "Team"},
+    "report.open": {"da": "åben", "en": "open"},
     "report.no_round": {"da": "ingen runde", "en": "no round"},
     "report.not_enough": {"da": "ikke nok svar", "en": "not enough answers"},
-    "report.trends": {"da": "*Udvikling pr. regel*", "en": "*Trend per rule*"},
-    "report.trend.none": {"da": "endnu ingen tal", "en": "no figures yet"},
-    "report.trend.up": {"da": "stigende", "en": "rising"},
-    "report.trend.down": {"da": "faldende", "en": "falling"},
-    "report.trend.flat": {"da": "stabil", "en": "steady"},
-    "report.trend.single": {"da": "én måling", "en": "one reading"},
-    "report.stories": {"da": "*Seneste historier*", "en": "*Latest stories*"},
+    "report.stories": {"da": "Seneste historier", "en": "Latest stories"},
     "report.no_stories": {"da": "Ingen delte historier endnu.", "en": "No stories shared yet."},
     "report.anonymous": {"da": "anonym", "en": "anonymous"},
+    "report.usage": {
+        "da": "Brug: `/trust-report [uger] [rule=N] [team=NAVN]`, uger fra 1 til {max} "
+        "(standard {default}).",
+        "en": "Usage: `/trust-report [weeks] [rule=N] [team=NAME]`, weeks from 1 to {max} "
+        "(default {default}).",
+    },
+    "report.chart_title": {
+        "da": "Tillidsindeks pr. regel, seneste {weeks} uger",
+        "en": "Trust index per rule, last {weeks} weeks",
+    },
+    "report.chart_note": {
+        "da": "Huller: færre end {min} svar",
+        "en": "Gaps: fewer than {min} answers",
+    },
+    "report.chart_empty": {"da": "Endnu ingen tal", "en": "No figures yet"},
+    "report.chart_overall": {"da": "Ugens indeks", "en": "Week's index"},
+    "report.chart_sent": {
+        "da": "Udviklingen som graf ligger i din direkte besked fra trustbot.",
+        "en": "The trend chart is in your direct messages with trustbot.",
+    },
+    "home.title": {"da": "Din tillidspuls", "en": "Your trust pulse"},
+    "home.privacy": {
+        "da": "Kun du ser dine egne svar her. Rapporter viser kun tal fra flere svar samlet.",
+        "en": "Only you see your own answers here. Reports only show figures from several "
+        "answers together.",
+    },
+    "home.answers": {"da": "Dine seneste svar", "en": "Your recent answers"},
+    "home.no_answers": {"da": "Ingen runder endnu.", "en": "No rounds yet."},
+    "home.you": {"da": "Dig", "en": "You"},
+    "home.not_answered": {"da": "ikke besvaret", "en": "not answered"},
+    "home.open": {"da": "runden er åben", "en": "the round is open"},
+    "home.company": {"da": "alle: indeks {index}", "en": "everyone: index {index}"},
+    "home.active": {
+        "da": "Du får ugens spørgsmål.",
+        "en": "You get the weekly prompt.",
+    },
+    "home.paused": {
+        "da": "Dine ugentlige spørgsmål er på pause.",
+        "en": "Your weekly prompts are paused.",
+    },
+    "home.pause": {"da": "Sæt på pause", "en": "Pause prompts"},
+    "home.resume": {"da": "Genoptag", "en": "Resume prompts"},
+    "home.language": {"da": "Sprog", "en": "Language"},
+    "digest.title": {"da": "Tillidsoverblik, {period}", "en": "Trust digest, {period}"},
+    "digest.stories": {"da": "Historier om ugens regel", "en": "Stories about this week's rule"},
     "report.failed": {
         "da": "Rapporten kunne ikke laves lige nu. Prøv igen om lidt.",
         "en": "The report could not be made just now. Please try again shortly.",

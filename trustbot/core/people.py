@@ -1,12 +1,19 @@
-"""A person's own choices: pausing and resuming their prompts."""
+"""A person's own things: pausing prompts, their language, their home tab."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import time
+from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from trustbot.core.catalogue import Language
 from trustbot.core.prompts import Actor
+from trustbot.core.reports import TrustReport
+from trustbot.core.rules import Rule
 from trustbot.core.services import Services
-from trustbot.db.models import PersonSetting
+from trustbot.db.models import PersonSetting, PulseAnswer, Round
 from trustbot.db.upsert import insert_for
 
 
@@ -34,3 +41,92 @@ async def is_paused(services: Services, *, actor: Actor) -> bool:
             select(PersonSetting.paused).where(PersonSetting.subject == subject)
         )
     return bool(paused)
+
+
+LANGUAGE_CACHE_S = 60.0  # another process's change is seen within a minute
+
+
+async def set_language(services: Services, *, actor: Actor, language: Language) -> None:
+    """The language the person wants prompts, replies and their home tab in."""
+    subject = services.settings_subject(actor.user_id, actor.platform)
+    async with services.transaction() as session:
+        insert = insert_for(session, PersonSetting).values(
+            subject=subject, paused=False, language=language, updated_at=services.now()
+        )
+        await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[PersonSetting.subject],
+                set_={
+                    "language": insert.excluded.language,
+                    "updated_at": insert.excluded.updated_at,
+                },
+            )
+        )
+    services.languages[subject] = (language, time.monotonic())
+
+
+async def language_of(services: Services, *, actor: Actor) -> Language:
+    """The person's own language, or the configured one; cached briefly (a click path read)."""
+    subject = services.settings_subject(actor.user_id, actor.platform)
+    cached = services.languages.get(subject)
+    if cached is not None and time.monotonic() - cached[1] < LANGUAGE_CACHE_S:
+        return cached[0] or services.language
+    try:
+        async with services.sessions() as session:
+            chosen = await session.scalar(
+                select(PersonSetting.language).where(PersonSetting.subject == subject)
+            )
+    except SQLAlchemyError:  # the reply itself will say what failed; say it in the default
+        return services.language
+    language: Language | None = chosen if chosen in ("da", "en") else None  # type: ignore[assignment]
+    services.languages[subject] = (language, time.monotonic())
+    return language or services.language
+
+
+@dataclass(frozen=True, slots=True)
+class MyAnswer:
+    """One of the person's own recent answers, beside the company's figure for that week."""
+
+    period: str
+    rule: Rule
+    score: int | None
+    company_index: float | None  # None while the round is open or too few answered
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HomeState:
+    """What a person's home tab shows: only their own answers, and their own choices."""
+
+    paused: bool
+    language: Language
+    answers: tuple[MyAnswer, ...]
+
+
+async def home_state(services: Services, *, actor: Actor, report: TrustReport) -> HomeState:
+    """The person's recent answers (read by their pseudonym) beside the report's figures."""
+    respondent = services.pseudonym(actor.user_id, actor.platform)
+    periods = [p.period for p in report.periods if p.rule is not None]
+    async with services.sessions() as session:
+        rows = await session.execute(
+            select(Round.period, PulseAnswer.score)
+            .join(Round, Round.id == PulseAnswer.round_id)
+            .where(PulseAnswer.respondent == respondent, Round.period.in_(periods))
+        )
+        mine: dict[str, int] = {period: score for period, score in rows}
+    answers = tuple(
+        MyAnswer(
+            period=p.period,
+            rule=p.rule,
+            score=mine.get(p.period),
+            company_index=p.figures.index if not p.open else None,
+            open=p.open,
+        )
+        for p in reversed(report.periods)
+        if p.rule is not None
+    )
+    return HomeState(
+        paused=await is_paused(services, actor=actor),
+        language=await language_of(services, actor=actor),
+        answers=answers,
+    )

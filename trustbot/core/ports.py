@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -10,6 +11,14 @@ from trustbot.core.rules import Rule
 
 if TYPE_CHECKING:
     from trustbot.core.reports import TrustReport
+
+
+class Visibility(enum.StrEnum):
+    """Who may see a story: its author chooses."""
+
+    NAMED = "named"  # in reports, with the author's name
+    ANONYMOUS = "anonymous"  # in reports, without a name
+    PRIVATE = "private"  # never shown; only counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,10 @@ class Notifier(Protocol):
 
     async def resolve_audience(self) -> list[Person]:
         """Every active human in the configured audience."""
+        ...
+
+    async def resolve_teams(self) -> dict[str, str]:
+        """Each person's team (user id to team name), for reports broken down by team."""
         ...
 
     async def send_prompt(self, user_id: str, prompt: Prompt, *, reminder: bool) -> SentMessage:

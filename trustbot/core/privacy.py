@@ -1,4 +1,4 @@
-"""Privacy rules: pseudonyms instead of user ids, sealed addresses, escaping, small groups.
+"""Privacy rules: pseudonyms instead of user ids, sealed addresses, the key's fingerprint.
 
 Everything here is keyed by TRUSTBOT_PSEUDONYM_KEY, which never enters the database:
 
@@ -70,16 +70,6 @@ class AddressSeal:
             return self._fernet.decrypt(sealed.encode()).decode()
         except (InvalidToken, UnicodeDecodeError, ValueError):
             raise SealError("a sealed address this key cannot open") from None
-
-
-def escape_mrkdwn(user_text: str) -> str:
-    """Escape user text for Slack mrkdwn so <!channel>, <!here> and <@U…> cannot fire."""
-    return user_text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def enough_answers(count: int, *, min_group_size: int) -> bool:
-    """Whether a figure built from `count` answers may be shown."""
-    return count >= min_group_size
 
 
 class PseudonymKeyMismatchError(Exception):

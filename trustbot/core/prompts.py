@@ -126,32 +126,15 @@ async def record_score(
     """
     if not MIN_SCORE <= score <= MAX_SCORE:
         raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
-    now = literal(services.now(), UtcDateTime())
     delivered = _delivered_to(services, actor, address, round_id)
     source = (
-        select(
-            Delivery.round_id,
-            Delivery.recipient,
-            literal(score),
-            literal(acted_us),
-            literal(0),
-            now,
-            now,
-        )
+        select(Delivery.round_id, Delivery.recipient, literal(score), literal(acted_us), literal(0))
         .join(Round, Round.id == Delivery.round_id)
         .where(delivered, round_is_open(services))
     )
     async with services.transaction() as session:
         insert = insert_for(session, PulseAnswer).from_select(
-            [
-                "round_id",
-                "respondent",
-                "score",
-                "acted_us",
-                "revision",
-                "answered_at",
-                "updated_at",
-            ],
+            ["round_id", "respondent", "score", "acted_us", "revision"],
             source,
         )
         upsert = insert.on_conflict_do_update(
@@ -159,7 +142,6 @@ async def record_score(
             set_={
                 "score": insert.excluded.score,
                 "acted_us": insert.excluded.acted_us,
-                "updated_at": insert.excluded.updated_at,
                 "revision": PulseAnswer.revision + 1,
             },
             where=PulseAnswer.acted_us < insert.excluded.acted_us,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ class Services:
     pseudonym_key: str
     clock: Callable[[], datetime] = field(default=utc_now)
     seal: AddressSeal = field(init=False)
+    write_lock: asyncio.Lock | None = None  # set for SQLite (one writer at a time)
+    # Each person's chosen language by settings subject, with when it was read (people.py).
+    languages: dict[str, tuple[Language | None, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.seal = AddressSeal(self.pseudonym_key)
@@ -59,12 +63,28 @@ class Services:
             "message", f"{platform}:{conversation_id}:{message_id}", key=self.pseudonym_key
         )
 
+    def story_author_key(self, user_id: str, round_id: int, platform: str = "slack") -> str:
+        """Who told a story, as a handle that differs from their pseudonym and from round to
+        round: stories cannot be joined to the author's answers, nor to each other."""
+        return keyed_hash(
+            "story", f"{self.pseudonym(user_id, platform)}:{round_id}", key=self.pseudonym_key
+        )
+
     def settings_subject(self, user_id: str, platform: str = "slack") -> str:
         """The key of a person's own settings: a different handle from their pseudonym."""
         return keyed_hash("settings", f"{platform}:{user_id}", key=self.pseudonym_key)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in a write transaction, committed when the block ends without error."""
-        async with self.writes() as session, session.begin():
+        """A session in a write transaction, committed when the block ends without error.
+
+        SQLite has one writer at a time: writers of this process queue on an asyncio lock, in
+        arrival order, instead of sleeping in SQLite's busy handler (BEGIN IMMEDIATE still
+        guards against other processes).
+        """
+        if self.write_lock is None:
+            async with self.writes() as session, session.begin():
+                yield session
+            return
+        async with self.write_lock, self.writes() as session, session.begin():
             yield session

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false, true
 
+from trustbot.core.ports import Visibility
 from trustbot.db.base import Base, UtcDateTime
 
 PSEUDONYM_LENGTH = 64
@@ -38,14 +39,6 @@ def _enum(kind: type[enum.StrEnum]) -> Enum:
         validate_strings=True,
         values_callable=lambda members: [member.value for member in members],
     )
-
-
-class Visibility(enum.StrEnum):
-    """Who may see an anecdote in reports."""
-
-    NAMED = "named"
-    ANONYMOUS = "anonymous"
-    PRIVATE = "private"
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -132,6 +125,7 @@ class Delivery(Base):
     seq: Mapped[int] = mapped_column(Integer, server_default="0")  # the reminder's number
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus))
     address: Mapped[str | None] = mapped_column(Text)  # sealed user id / channel id
+    team: Mapped[str | None] = mapped_column(String(64))  # the person's team when queued
     message_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     message_ref: Mapped[str | None] = mapped_column(Text)  # sealed "channel ts" of a sent prompt
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -144,7 +138,11 @@ class Delivery(Base):
 
 
 class PulseAnswer(Base):
-    """One person's 1-5 score for one round; answering again replaces the score."""
+    """One person's 1-5 score for one round; answering again replaces the score.
+
+    It carries no wall-clock time: `acted_us` orders clicks while the round is open and is
+    reset to 0 when the round closes, so no time can tie an answer to anything else.
+    """
 
     __tablename__ = "pulse_answers"
     __table_args__ = (
@@ -156,8 +154,6 @@ class PulseAnswer(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     respondent: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
     score: Mapped[int] = mapped_column(Integer)
-    answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # When the person acted (the platform's action time, microseconds since the epoch): a click
     # replaces the stored score only when it was made later, whatever order requests arrive in.
     acted_us: Mapped[int] = mapped_column(BigInteger, server_default="0")
@@ -166,26 +162,30 @@ class PulseAnswer(Base):
 
 
 class Anecdote(Base):
-    """A short story of a rule being lived."""
+    """A short story of a rule being lived.
+
+    Nothing here joins a story to its author's answers: `author_key` is a keyed hash of the
+    author's pseudonym *and the round*, so it differs from the pseudonym answers carry and from
+    the author's stories in other rounds, and there is no timestamp beyond the round. Only a
+    story shared with a name holds the author's user id, by their choice (CHECK constraint).
+    """
 
     __tablename__ = "anecdotes"
     __table_args__ = (
         CheckConstraint(
             "(visibility = 'named') = (author_user_id IS NOT NULL)", name="name_only_when_named"
         ),
-        Index("ix_anecdotes_round_created", "round_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
-    author: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
+    author_key: Mapped[str] = mapped_column(String(64), index=True)
     author_user_id: Mapped[str | None] = mapped_column(String(64))
     visibility: Mapped[Visibility] = mapped_column(_enum(Visibility))
     text: Mapped[str] = mapped_column(Text)
     # The platform's id of the submission (Slack view id), so a re-sent submission is stored once.
     source_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Reaction(Base):
@@ -245,3 +245,30 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RoundAggregate(Base):
+    """A closed round's figures, per team ('' is the whole round): what reports read.
+
+    Written once when the round closes, from the raw rows; raw answers older than
+    TRUSTBOT_RETENTION_WEEKS are then purged while these stay. Counts only: the anonymity
+    threshold is applied when a report is built, so it can follow the setting.
+    """
+
+    __tablename__ = "round_aggregates"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    team: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delivered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    score_sum: Mapped[int] = mapped_column(Integer)
+    n1: Mapped[int] = mapped_column(Integer)
+    n2: Mapped[int] = mapped_column(Integer)
+    n3: Mapped[int] = mapped_column(Integer)
+    n4: Mapped[int] = mapped_column(Integer)
+    n5: Mapped[int] = mapped_column(Integer)
+    reactions: Mapped[int] = mapped_column(Integer)
+    stories_shared: Mapped[int] = mapped_column(Integer)
+    stories_private: Mapped[int] = mapped_column(Integer)

@@ -16,7 +16,6 @@ from datetime import datetime
 from sqlalchemy import and_, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trustbot.core.ports import Person
 from trustbot.core.rounds import open_round
 from trustbot.core.services import Services
 from trustbot.db.base import UtcDateTime
@@ -42,6 +41,7 @@ class Recipient:
     platform: str
     user_id: str
     due_at: datetime
+    team: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +128,7 @@ async def enqueue_prompts(
                     "seq": 0,
                     "status": DeliveryStatus.PENDING.value,
                     "address": services.seal.seal(recipient.user_id),
+                    "team": recipient.team,
                     "attempts": 0,
                     "next_attempt_at": recipient.due_at,
                     "created_at": now,
@@ -149,6 +150,7 @@ async def enqueue_prompts(
                     # retried when an operator asks.
                     set_={
                         "address": insert.excluded.address,
+                        "team": insert.excluded.team,
                         "status": DeliveryStatus.PENDING.value,
                         "attempts": 0,
                         "next_attempt_at": insert.excluded.next_attempt_at,
@@ -207,6 +209,7 @@ async def enqueue_reminders(
                 literal(number),
                 literal(DeliveryStatus.PENDING.value),
                 prompt.c.address,
+                prompt.c.team,
                 literal(0),
                 literal(now, UtcDateTime()),
                 literal(now, UtcDateTime()),
@@ -236,6 +239,7 @@ async def enqueue_reminders(
                 "seq",
                 "status",
                 "address",
+                "team",
                 "attempts",
                 "next_attempt_at",
                 "created_at",
@@ -277,6 +281,7 @@ async def enqueue_digests(
                 "seq": 0,
                 "status": DeliveryStatus.PENDING.value,
                 "address": services.seal.seal(channel),
+                "team": None,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
@@ -314,13 +319,6 @@ async def skip_closed_rounds(*, session: AsyncSession, round_ids: list[int]) -> 
         .returning(Delivery.id)
     )
     return len(result.all())
-
-
-def people_as_recipients(
-    people: list[Person], *, platform: str, due_at: datetime
-) -> list[Recipient]:
-    """Everyone due at the same moment (workspace delivery time)."""
-    return [Recipient(platform, person.user_id, due_at) for person in people]
 
 
 @dataclass(frozen=True, slots=True)

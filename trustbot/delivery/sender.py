@@ -34,6 +34,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from trustbot.core.catalogue import Language
 from trustbot.core.ports import DeliveryError, Notifier, Prompt, SentMessage
 from trustbot.core.privacy import SealError
 from trustbot.core.reports import DEFAULT_WEEKS, TrustReport, current_trust_report
@@ -54,6 +55,7 @@ logger = logging.getLogger(__name__)
 
 CLAIM_TTL = timedelta(seconds=60)  # longer than any one send (the client times out at 15 s)
 IDLE_POLL_S = 2.0  # how often an idle sender looks for due rows another process queued
+DRAIN_POLL_S = 0.05  # how often `drain` checks whether anything is still waiting
 BACKOFF_BASE_S, BACKOFF_CAP_S = 2.0, 300.0
 
 
@@ -117,13 +119,14 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Send due rows until `stop` is set; rows in flight then finish."""
         in_flight: set[asyncio.Task[None]] = set()
+        slots = asyncio.Semaphore(self._concurrency)
         try:
             while not stop.is_set():
-                free = self._concurrency - len(in_flight)
+                # Claim a little ahead, so the next sends do not wait for a claim round trip.
+                free = 2 * self._concurrency - len(in_flight)
                 batch = await self._claim(free) if free > 0 else []
                 for item in batch:
-                    await self._pacer.acquire(channel=f"{item.platform}:{item.recipient}")
-                    task = asyncio.create_task(self._send(item))
+                    task = asyncio.create_task(self._send_in_slot(item, slots))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
                 if batch:
@@ -153,7 +156,7 @@ class OutboxSender:
             while not runner.done():
                 if not await self.waiting(period=period):
                     break
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(DRAIN_POLL_S)
         finally:
             stop.set()
             self.wake()
@@ -216,6 +219,12 @@ class OutboxSender:
             return []
         return [Claimed(*row) for row in rows]
 
+    async def _send_in_slot(self, item: Claimed, slots: asyncio.Semaphore) -> None:
+        """At most TRUSTBOT_SEND_CONCURRENCY in flight, each started when the pacer allows."""
+        async with slots:
+            await self._pacer.acquire(channel=f"{item.platform}:{item.recipient}")
+            await self._send(item)
+
     async def _send(self, item: Claimed) -> None:
         try:
             await self._deliver(item)
@@ -252,33 +261,38 @@ class OutboxSender:
         await self._sent(item, sent)
 
     async def _prompt_to_send(self, item: Claimed, user_id: str) -> Prompt | None:
-        """The prompt to send, or None (row skipped) if it should not go out any more."""
+        """The prompt to send, or None (row skipped) if it should not go out any more.
+
+        One query reads the round and its rule, the person's own settings (paused, language)
+        and, for a reminder, whether they answered meanwhile.
+        """
         services = self._services
-        assert item.round_id is not None
+        subject = services.settings_subject(user_id, item.platform)
+        query = (
+            select(Round, PersonSetting.paused, PersonSetting.language, PulseAnswer.score)
+            .select_from(Round)
+            .outerjoin(PersonSetting, PersonSetting.subject == subject)
+            .outerjoin(
+                PulseAnswer,
+                and_(PulseAnswer.round_id == Round.id, PulseAnswer.respondent == item.recipient),
+            )
+            .where(Round.id == item.round_id)
+        )
         async with services.sessions() as session:
-            round_ = await session.get(Round, item.round_id)
-            subject = services.settings_subject(user_id, item.platform)
-            paused = await session.scalar(
-                select(PersonSetting.paused).where(PersonSetting.subject == subject)
-            )
-            answered = item.kind is DeliveryKind.REMINDER and await session.scalar(
-                select(PulseAnswer.score).where(
-                    PulseAnswer.round_id == item.round_id,
-                    PulseAnswer.respondent == item.recipient,
-                )
-            )
-        if (
-            round_ is None
-            or round_.closed_at is not None
-            or round_.period < services.current_period()
-        ):
+            row = (await session.execute(query)).first()
+        if row is None:
             reason = "round closed"
-        elif paused:
-            reason = "paused"
-        elif answered:
-            reason = "answered"
         else:
-            return Prompt(round_.id, round_.period, rule_of(round_.rule), services.language)
+            round_, paused, language, score = row
+            if round_.closed_at is not None or round_.period < services.current_period():
+                reason = "round closed"
+            elif paused:
+                reason = "paused"
+            elif item.kind is DeliveryKind.REMINDER and score is not None:
+                reason = "answered"
+            else:
+                chosen: Language = language if language in ("da", "en") else services.language
+                return Prompt(round_.id, round_.period, rule_of(round_.rule), chosen)
         await self._finish(item, DeliveryStatus.SKIPPED, reason)
         return None
 

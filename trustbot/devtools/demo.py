@@ -17,15 +17,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from trustbot.app import build_runtime, prepare_database
+from trustbot.app import Runtime, build_runtime, prepare_database
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of, period_start
+from trustbot.core.reports import DEFAULT_WEEKS, current_trust_report
 from trustbot.core.rules import CALL_ME_WAY
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
 from trustbot.devtools.render import render_blocks_as_text
 from trustbot.operations import describe_summary, run_prompt_now
+from trustbot.render.charts import report_chart_png
 from trustbot.slack.blocks.ids import (
     SCORE_ACTION_PREFIX,
     SHARE_STORY_ACTION,
@@ -36,6 +38,8 @@ from trustbot.slack.blocks.ids import (
 )
 
 TEAMS = ("Kundeservice", "Netværk", "Produkt", "Salg")
+LEADERS_CHANNEL = "C0LEADERS"
+CHART_FILE = "demo-output/trend-chart.png"
 FIRST_NAMES = [
     "Anna",
     "Mads",
@@ -194,6 +198,18 @@ def _workspace(rng: random.Random, count: int) -> tuple[list[Employee], list[Emu
     return employees, extras
 
 
+async def _save_chart(runtime: Runtime) -> Path:
+    """The digest's trend chart, written where the person running the demo can open it."""
+    report = await current_trust_report(runtime.services, DEFAULT_WEEKS)
+    return _write(Path(CHART_FILE), report_chart_png(report, runtime.services.language))
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path.resolve()
+
+
 def _say(message: str) -> None:
     print(message, flush=True)
 
@@ -212,7 +228,7 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
     emulator = SlackEmulator(
         bot_token=bot_token,
         users=[p.user for p in people] + extras,
-        channels=channels,
+        channels={**channels, LEADERS_CHANNEL: ["U09000", "U09001"]},
         usergroups={"S0LEADERS": ["U09000", "U09001"]},
     )
     with tempfile.TemporaryDirectory(prefix="trustbot-demo-") as workdir:
@@ -227,8 +243,15 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                 TRUSTBOT_PSEUDONYM_KEY=secrets.token_hex(32),
                 TRUSTBOT_AUDIENCE=",".join(channels),
                 TRUSTBOT_REPORT_VIEWERS="S0LEADERS",
+                TRUSTBOT_LEADERSHIP_CHANNELS=LEADERS_CHANNEL,
+                TRUSTBOT_TEAMS=",".join(
+                    f"{team}={channel}" for team, channel in zip(TEAMS, channels, strict=True)
+                ),
                 TRUSTBOT_LANGUAGE=language,
                 TRUSTBOT_MIN_GROUP_SIZE=5,
+                # The emulator takes messages as fast as they come; Slack would not.
+                TRUSTBOT_SEND_RATE=1000,
+                TRUSTBOT_SEND_BURST=100,
             )
             first_monday = period_start(period_of(datetime.now(UTC), settings.zone)) - timedelta(
                 weeks=weeks - 1
@@ -269,11 +292,14 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                             clock=clock,
                         )
                         await emulator.wait_for(lambda: runtime.work.pending == 0, timeout=30)
+                        clock.current += timedelta(days=2)  # Wednesday: a gentle reminder
+                        await runtime.jobs.remind(clock.current)
+                        reminders = await runtime.sender.drain(period=summary.period)
                         _say(
                             f"  {summary.period}  rule #{summary.rule_position}  "
                             f"{summary.sent:>3} prompts  {tally.answers:>3} answers "
                             f"({tally.changed} changed)  {tally.stories} stories  "
-                            f"{tally.reactions} reactions"
+                            f"{tally.reactions} reactions  {reminders.sent:>2} reminders"
                         )
                     again = await run_prompt_now(runtime)
                     _say(f"\n  prompting again this week: {describe_summary(again)}")
@@ -282,6 +308,16 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                     report = (await _slash_command(driver, emulator, "U09000", str(weeks)))[
                         "blocks"
                     ]
+                    clock.current += timedelta(days=2)  # Friday morning: the digest
+                    posted = len(emulator.messages_in(LEADERS_CHANNEL))
+                    await runtime.jobs.digest(clock.current)
+                    await runtime.sender.drain()
+                    digest = [
+                        block
+                        for message in emulator.messages_in(LEADERS_CHANNEL)[posted:]
+                        for block in message.blocks
+                    ]
+                    chart = await _save_chart(runtime)
             finally:
                 await runtime.aclose()
     names = {user.id: user.real_name for user in [p.user for p in people] + extras}
@@ -290,6 +326,11 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
     _say("=" * 72)
     _say(render_blocks_as_text(report, names))
     _say("=" * 72)
+    _say(f"Friday's digest in the leadership channel ({LEADERS_CHANNEL}):")
+    _say("=" * 72)
+    _say(render_blocks_as_text(digest, names))
+    _say("=" * 72)
+    _say(f"trend chart (posted with the digest) saved to {chart}")
     _say(f"demo finished in {time.monotonic() - started:.1f} s")
     return 0
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from trustbot.config import Settings
+from trustbot.core.aggregates import finalize_closed_rounds, purge_old_answers
 from trustbot.core.periods import period_of
 from trustbot.core.ports import Notifier, Person
 from trustbot.core.rounds import close_ended_rounds
@@ -122,8 +123,14 @@ class Jobs:
         results: list[Enqueued] = []
         for platform, notifier in self._notifiers.items():
             people = await notifier.resolve_audience()
+            team_of = await notifier.resolve_teams()
             recipients = [
-                Recipient(platform, person.user_id, self._due_at(person, fire_time, moment, now))
+                Recipient(
+                    platform,
+                    person.user_id,
+                    self._due_at(person, fire_time, moment, now),
+                    team_of.get(person.user_id),
+                )
                 for person in people
             ]
             enqueued = await enqueue_prompts(
@@ -191,13 +198,24 @@ class Jobs:
         self._sender.wake()
 
     async def close(self) -> list[int]:
-        """Close every round whose period has ended; their unsent prompts are skipped."""
+        """Close every round whose period has ended: skip its unsent prompts, write its
+        aggregates, and purge raw answers older than TRUSTBOT_RETENTION_WEEKS."""
         services = self._services
         async with services.transaction() as session:
             closed = await close_ended_rounds(
                 session=session, current_period=services.current_period(), now=services.now()
             )
             skipped = await skip_closed_rounds(session=session, round_ids=closed)
-        if closed:
-            logger.info("closed %d rounds (%d unsent messages skipped)", len(closed), skipped)
+            finalized = await finalize_closed_rounds(session=session)
+            purged = await purge_old_answers(
+                session=session, now=services.now(), weeks=services.settings.retention_weeks
+            )
+        if closed or finalized or purged:
+            logger.info(
+                "closed %d rounds (%d unsent messages skipped), aggregated %d, purged %d answers",
+                len(closed),
+                skipped,
+                len(finalized),
+                purged,
+            )
         return closed

@@ -68,3 +68,17 @@ async def is_report_viewer(client: AsyncWebClient, user_id: str, viewers: list[s
         if user_id in await usergroup_members(client, usergroup):
             return True
     return False
+
+
+async def teams_of(client: AsyncWebClient, teams: dict[str, str]) -> dict[str, str]:
+    """Each person's team (TRUSTBOT_TEAMS: user groups or channels); the first listed wins."""
+    team_of: dict[str, str] = {}
+    for name, slack_id in teams.items():
+        members = (
+            await usergroup_members(client, slack_id)
+            if slack_id.startswith("S")
+            else await channel_members(client, slack_id)
+        )
+        for member in members:
+            team_of.setdefault(member, name)
+    return team_of

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
@@ -12,8 +13,11 @@ from trustbot.core.catalogue import Language
 from trustbot.core.ports import DeliveryError, Person, Prompt, SentMessage
 from trustbot.core.reports import TrustReport
 from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blocks
-from trustbot.slack.blocks.report import render_trust_report_blocks, report_fallback_text
-from trustbot.slack.directory import resolve_audience
+from trustbot.slack.blocks.report import render_digest_messages, report_fallback_text
+from trustbot.slack.charts import upload_chart
+from trustbot.slack.directory import resolve_audience, teams_of
+
+logger = logging.getLogger(__name__)
 
 # Slack's answers that no retry can change for this recipient.
 PERMANENT_ERRORS = frozenset(
@@ -59,16 +63,27 @@ class SlackNotifier:
     platform = "slack"
 
     def __init__(
-        self, client: AsyncWebClient, audience: list[str], *, language: Language, timezone: str
+        self,
+        client: AsyncWebClient,
+        audience: list[str],
+        *,
+        language: Language,
+        timezone: str,
+        teams: dict[str, str] | None = None,
     ) -> None:
         self._client = client
         self._audience = audience
+        self._teams = teams or {}
         self._language: Language = language
         self._timezone = timezone
 
     async def resolve_audience(self) -> list[Person]:
         """Active humans in the configured audience, with their own time zones."""
         return await resolve_audience(self._client, self._audience)
+
+    async def resolve_teams(self) -> dict[str, str]:
+        """Each person's team under TRUSTBOT_TEAMS, taken when the prompt is queued."""
+        return await teams_of(self._client, self._teams) if self._teams else {}
 
     async def send_prompt(self, user_id: str, prompt: Prompt, *, reminder: bool) -> SentMessage:
         """Post the prompt (or a reminder carrying it) into the person's DM with the app."""
@@ -79,12 +94,24 @@ class SlackNotifier:
         )
 
     async def send_digest(self, channel_id: str, report: TrustReport) -> SentMessage:
-        """Post the period's report into a leadership channel."""
-        return await self._post(
-            channel_id,
-            report_fallback_text(report, self._language),
-            render_trust_report_blocks(report, language=self._language, timezone=self._timezone),
-        )
+        """Post the period's digest into a leadership channel (split to Slack's limits), then
+        its trend chart; a refused chart is logged, the digest counts as delivered."""
+        messages = render_digest_messages(report, language=self._language, timezone=self._timezone)
+        first: SentMessage | None = None
+        for blocks in messages:
+            sent = await self._post(
+                channel_id, report_fallback_text(report, self._language), blocks
+            )
+            first = first or sent
+        assert first is not None
+        try:
+            await upload_chart(self._client, channel_id, report, self._language)
+        except SlackApiError as error:
+            logger.warning(
+                "the digest went out without its chart: Slack said %s",
+                error.response.get("error", "unknown_error"),
+            )
+        return first
 
     async def _post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> SentMessage:
         try:

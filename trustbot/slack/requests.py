@@ -85,6 +85,8 @@ def shape_problem(body: dict[str, Any]) -> str | None:
                 problem = _missing(
                     body, "reaction on a message", "event.item.channel", "event.item.ts"
                 )
+        if problem is None and body["event"]["type"] == "app_home_opened":
+            problem = _missing(body, "app_home_opened", "event.user")
         return problem
     if kind == "url_verification":
         return _missing(body, kind, "challenge")

@@ -1,4 +1,4 @@
-"""Privacy: pseudonyms and mrkdwn escaping."""
+"""Privacy: pseudonyms, keyed hashes, sealed addresses and the key fingerprint."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import pytest
 
 from trustbot.core.privacy import (
     KEY_FINGERPRINT,
+    AddressSeal,
     PseudonymKeyMismatchError,
-    enough_answers,
-    escape_mrkdwn,
+    SealError,
     key_fingerprint,
+    keyed_hash,
     pseudonym,
     verify_pseudonym_key,
 )
@@ -46,37 +47,6 @@ def test_pseudonym_known_value() -> None:
     assert pseudonym("U1", key=KEY) == expected
 
 
-@pytest.mark.parametrize(
-    ("raw", "escaped"),
-    [
-        ("<!channel>", "&lt;!channel&gt;"),
-        ("<!here>", "&lt;!here&gt;"),
-        ("hi <@U123> there", "hi &lt;@U123&gt; there"),
-        ("R&D", "R&amp;D"),
-        ("&lt;", "&amp;lt;"),
-        ("<!subteam^S1|@team>", "&lt;!subteam^S1|@team&gt;"),
-    ],
-)
-def test_escape_mrkdwn_neutralises_mentions(raw: str, escaped: str) -> None:
-    assert escape_mrkdwn(raw) == escaped
-    assert "<" not in escape_mrkdwn(raw)
-    assert ">" not in escape_mrkdwn(raw)
-
-
-@pytest.mark.parametrize(
-    "plain", ["plain text", "*bold* _it_ `code`", "æøå ÆØÅ 🎉", "line1\nline2", ""]
-)
-def test_escape_mrkdwn_leaves_other_text_alone(plain: str) -> None:
-    assert escape_mrkdwn(plain) == plain
-
-
-def test_enough_answers_threshold() -> None:
-    assert not enough_answers(4, min_group_size=5)
-    assert enough_answers(5, min_group_size=5)
-    assert enough_answers(6, min_group_size=5)
-    assert not enough_answers(0, min_group_size=3)
-
-
 def test_key_fingerprint_does_not_reveal_the_key() -> None:
     fingerprint = key_fingerprint(KEY)
     assert fingerprint == key_fingerprint(KEY)
@@ -99,3 +69,28 @@ async def test_verify_pseudonym_key_remembers_the_first_key(services: Services) 
     async with services.sessions() as session, session.begin():
         with pytest.raises(PseudonymKeyMismatchError, match="TRUSTBOT_PSEUDONYM_KEY"):
             await verify_pseudonym_key(session=session, key=OTHER_KEY, now=now)
+
+
+def test_keyed_hashes_differ_by_purpose_and_from_the_pseudonym() -> None:
+    handles = {
+        keyed_hash("message", "slack:D1:1.0", key=KEY),
+        keyed_hash("settings", "slack:D1:1.0", key=KEY),
+        keyed_hash("message", "slack:D1:1.0", key=OTHER_KEY),
+        pseudonym("D1", key=KEY),
+    }
+    assert len(handles) == 4
+    assert keyed_hash("message", "slack:D1:1.0", key=KEY) == keyed_hash(
+        "message", "slack:D1:1.0", key=KEY
+    )
+
+
+def test_a_sealed_address_opens_only_with_its_key() -> None:
+    sealed = AddressSeal(KEY).seal("U0ALICE")
+
+    assert "U0ALICE" not in sealed
+    assert AddressSeal(KEY).seal("U0ALICE") != sealed  # a new text every time: nothing to match
+    assert AddressSeal(KEY).open(sealed) == "U0ALICE"
+    with pytest.raises(SealError):
+        AddressSeal(OTHER_KEY).open(sealed)
+    with pytest.raises(SealError):
+        AddressSeal(KEY).open("not a sealed value")

@@ -40,6 +40,7 @@ TABLES = {
     "job_runs",
     "person_settings",
     "leases",
+    "round_aggregates",
 }
 
 
@@ -50,7 +51,7 @@ async def _tables(engine: AsyncEngine) -> set[str]:
 
 
 def test_head_revision_and_directory() -> None:
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
     assert (migrations_dir() / "env.py").is_file()
 
 
@@ -155,9 +156,7 @@ async def test_migrated_schema_enforces_constraints(engine: AsyncEngine) -> None
             async with connection.begin_nested():
                 await connection.execute(
                     text(
-                        "INSERT INTO pulse_answers "
-                        "(round_id, respondent, score, answered_at, updated_at) "
-                        "VALUES (1, 'p', 6, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                        "INSERT INTO pulse_answers (round_id, respondent, score) VALUES (1, 'p', 6)"
                     )
                 )
         with pytest.raises(IntegrityError):
@@ -165,8 +164,8 @@ async def test_migrated_schema_enforces_constraints(engine: AsyncEngine) -> None
                 await connection.execute(
                     text(
                         "INSERT INTO anecdotes "
-                        "(round_id, rule_id, author, author_user_id, visibility, text, created_at)"
-                        " VALUES (1, 1, 'p', NULL, 'named', 't', CURRENT_TIMESTAMP)"
+                        "(round_id, rule_id, author_key, author_user_id, visibility, text)"
+                        " VALUES (1, 1, 'k', NULL, 'named', 't')"
                     )
                 )
         with pytest.raises(IntegrityError):  # foreign keys are on, SQLite included

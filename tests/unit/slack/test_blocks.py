@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from tests.factories import sample_report
 from trustbot.core.catalogue import Language, score_label, text
-from trustbot.core.periods import recent_periods
-from trustbot.core.ports import Prompt
-from trustbot.core.reports import RuleTrend, SharedStory, TrustReport, WeekFigures
+from trustbot.core.ports import Prompt, Visibility
+from trustbot.core.reports import SharedStory, TrustReport
 from trustbot.core.rules import CALL_ME_WAY, MAX_RULE_LENGTH, Rule
-from trustbot.db.models import Visibility
 from trustbot.slack.blocks.ids import (
     PROMPT_ANSWER_BLOCK,
     SCORE_ACTION,
@@ -27,7 +25,11 @@ from trustbot.slack.blocks.prompt import (
     render_prompt_blocks,
     render_score_confirmation,
 )
-from trustbot.slack.blocks.report import render_trust_report_blocks, report_fallback_text
+from trustbot.slack.blocks.report import (
+    render_digest_messages,
+    render_trust_report_blocks,
+    report_fallback_text,
+)
 from trustbot.slack.blocks.story import (
     StoryContext,
     render_story_modal,
@@ -286,38 +288,9 @@ def test_story_errors() -> None:
 
 # --- report ---------------------------------------------------------------------------
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
-
-def _weeks(count: int) -> tuple[WeekFigures, ...]:
-    weeks = []
-    for index, period in enumerate(recent_periods("2026-W48", count)):
-        rule = CALL_ME_WAY[index % 5]
-        match index % 4:
-            case 0:
-                weeks.append(WeekFigures(period, None, 0, 0, None, False, 0, 0))
-            case 1:
-                weeks.append(WeekFigures(period, rule, 40, 3, None, True, 2, 9))
-            case _:
-                weeks.append(WeekFigures(period, rule, 9999, 9999, 4.57, False, 999, 99999))
-    return tuple(weeks)
-
-
-def _report(
-    weeks: tuple[WeekFigures, ...] | None = None,
-    stories: tuple[SharedStory, ...] = (),
-    trends: tuple[RuleTrend, ...] | None = None,
-) -> TrustReport:
-    weeks = _weeks(8) if weeks is None else weeks
-    if trends is None:
-        trends = tuple(
-            RuleTrend(rule, tuple(3.0 + 0.1 * i for i in range(52))) for rule in CALL_ME_WAY
-        )
-    return TrustReport(weeks=weeks, trends=trends, stories=stories, min_group_size=5)
-
-
-def _story(text_: str, author: str | None = None, period: str = "2026-W48") -> SharedStory:
-    return SharedStory(period, CALL_ME_WAY[0], text_, author, NOW)
+def _story(text_: str, author: str | None = None, period: str = "2026-W47") -> SharedStory:
+    return SharedStory(period, CALL_ME_WAY[0], text_, author)
 
 
 def _render(report: TrustReport, language: Language = "en") -> list[dict[str, Any]]:
@@ -325,148 +298,100 @@ def _render(report: TrustReport, language: Language = "en") -> list[dict[str, An
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_52_week_report_with_long_stories_fits(language: Language) -> None:
+def test_52_week_report_with_long_stories_fits_one_message(language: Language) -> None:
     stories = tuple(
         _story(("Lang historie om tillid. " * 100)[:2000], "U0NAMED" if i % 2 else None)
         for i in range(5)
     )
-    assert all(len(story.text) == 2000 for story in stories)
-    blocks = _render(_report(_weeks(52), stories), language)
-    assert_message_ok(blocks)
-    assert blocks[0]["text"]["text"] == text("report.title", language, weeks=52)
-    table = "\n".join(t for t in all_texts(blocks) if t.startswith("```"))
-    assert all(period in table for period in recent_periods("2026-W48", 52))
+    long_rules = tuple(
+        Rule(position, "Å" * MAX_RULE_LENGTH, "W" * MAX_RULE_LENGTH) for position in range(1, 21)
+    )
+    report = sample_report(weeks=52, stories=stories, rules=long_rules)
 
+    blocks = _render(report, language)
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_report_with_long_multiline_stories_fits(language: Language) -> None:
-    story = ("Linje med tekst.\n" * 200)[:2000]
-    blocks = _render(_report(_weeks(52), (_story(story),) * 5), language)
     assert_message_ok(blocks)
 
 
 @pytest.mark.parametrize(
-    "story", ["R&D " * 500, "<3 " * 666 + "ok", "a\n" * 999 + "a"], ids=["amp", "lt", "lines"]
+    "story", ["<" * 2000, "&" * 2000, "x" * 1999 + "&", "<!channel> " * 180, "a\n" * 999]
 )
-def test_report_story_escaping_stays_within_the_text_limit(story: str) -> None:
-    assert len(story.strip()) <= 2000
-    blocks = _render(_report(stories=(_story(story.strip()),)))
-    assert limit_problems(blocks) == []
-
-
-def test_report_trends_with_many_long_custom_rules_stay_within_the_text_limit() -> None:
-    rules = [Rule(n, "r" * MAX_RULE_LENGTH, "r" * MAX_RULE_LENGTH) for n in range(1, 7)]
-    trends = tuple(RuleTrend(rule, (3.0, 4.0)) for rule in rules)
-    blocks = _render(_report(trends=trends))
-    assert limit_problems(blocks) == []
+def test_escaped_stories_stay_within_the_text_limit(story: str) -> None:
+    blocks = _render(sample_report(stories=(_story(story[:2000], "U0X"),)))
+    assert_message_ok(blocks)
+    assert "<!channel>" not in json.dumps(blocks)
 
 
 def test_report_escapes_stories_and_names_authors() -> None:
-    stories = (
-        _story("Hey <!channel> and <!here>, ask <@U0BOSS> about R&D", None),
-        _story("Named story", "U0ALICE", "2026-W47"),
+    report = sample_report(
+        stories=(_story("Ping <!channel> & <@U0BOSS>", "U0ALICE"), _story("Quiet work."))
     )
-    blocks = _render(_report(stories=stories))
-    joined = "\n".join(all_texts(blocks))
-    assert "<!channel>" not in joined
-    assert "<!here>" not in joined
-    assert "<@U0BOSS>" not in joined
-    assert ">Hey &lt;!channel&gt; and &lt;!here&gt;, ask &lt;@U0BOSS&gt; about R&amp;D" in joined
-    assert "— _anonymous_ · 2026-W48 · #1" in joined
-    assert ">Named story\n— <@U0ALICE> · 2026-W47 · #1" in joined
 
+    text_ = json.dumps(_render(report))
 
-def test_report_escapes_rule_text_in_trends() -> None:
-    rule = Rule(1, "Vi <!channel> & co", "We <!channel> & co")
-    blocks = _render(_report(trends=(RuleTrend(rule, (3.0, 4.0)),)))
-    joined = "\n".join(all_texts(blocks))
-    assert "<!channel>" not in joined
-    assert "*#1* We &lt;!channel&gt; &amp; co" in joined
+    assert "&lt;!channel&gt; &amp; &lt;@U0BOSS&gt;" in text_
+    assert "<@U0ALICE>" in text_
+    assert "_anonymous_" in text_
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_report_week_rows(language: Language) -> None:
-    weeks = (
-        WeekFigures("2026-W45", None, 0, 0, None, False, 0, 0),
-        WeekFigures("2026-W46", CALL_ME_WAY[1], 10, 2, None, True, 1, 4),
-        WeekFigures("2026-W47", CALL_ME_WAY[2], 8, 6, 3.5, False, 3, 7),
-        WeekFigures("2026-W48", CALL_ME_WAY[3], 0, 0, None, True, 0, 0),
-    )
-    blocks = _render(_report(weeks=weeks), language)
-    tables = [t for t in all_texts(blocks) if t.startswith("```")]
-    assert len(tables) == 1
-    lines = tables[0].splitlines()
-    assert lines[0] == "```"
-    assert lines[-1] == "```"
-    rows = {line.split()[0]: line for line in lines[2:-1]}
-    assert text("report.col.week", language) in lines[1]
-    assert text("report.no_round", language) in rows["2026-W45"]
-    assert "#" not in rows["2026-W45"]
-    assert text("report.not_enough", language) in rows["2026-W46"]
-    assert "#2" in rows["2026-W46"]
-    assert text("report.not_enough", language) in rows["2026-W48"]
-    assert rows["2026-W47"].split() == ["2026-W47", "#3", "6/8", "75%", "3.50", "3", "7"]
-    assert text("report.not_enough", language) not in rows["2026-W47"]
+def test_report_shows_headline_alert_weeks_rules_and_teams(language: Language) -> None:
+    texts = "\n".join(all_texts(_render(sample_report(), language)))
+
+    assert text("report.title", language, weeks=8) in texts
+    assert "72" in texts
+    assert "▲ +2" in texts
+    assert "⚠️" in texts
+    assert "82" in texts
+    assert "66" in texts
+    assert text("report.not_enough", language) in texts  # a hidden week and a hidden team
+    assert text("report.open", language) in texts
+    assert "4321/9999" in texts  # the open week's participation so far
+    assert "▼ −12" in texts
+    assert "Customer care and support" in texts
+    assert text("report.weekly", language) in texts
+    assert text("report.rules", language) in texts
 
 
-def test_report_splits_a_long_table_into_code_blocks() -> None:
-    blocks = _render(_report(weeks=_weeks(52)))
-    tables = [t for t in all_texts(blocks) if t.startswith("```")]
-    assert len(tables) == 2
-    body_rows = sum(len(table.splitlines()) - 3 for table in tables)
-    assert body_rows == 52
+def test_a_hidden_week_shows_no_figure_at_all() -> None:
+    report = sample_report()
+    hidden = next(p for p in report.periods if p.figures.hidden)
+
+    table = next(t for t in all_texts(_render(report)) if hidden.period in t)
+    row = next(line for line in table.splitlines() if line.startswith(hidden.period))
+
+    assert "not enough answers" in row
+    assert not any(character.isdigit() for character in row.split("not enough answers")[1])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_report_trend_lines(language: Language) -> None:
-    trends = (
-        RuleTrend(CALL_ME_WAY[0], (2.0, 4.0)),
-        RuleTrend(CALL_ME_WAY[1], (4.0, 3.0)),
-        RuleTrend(CALL_ME_WAY[2], (3.0, 3.1)),
-        RuleTrend(CALL_ME_WAY[3], (4.25,)),
-        RuleTrend(CALL_ME_WAY[4], ()),
+def test_the_digest_fits_slack_messages(language: Language) -> None:
+    stories = tuple(_story("S" * 2000, "U0A") for _ in range(5))
+    messages = render_digest_messages(
+        sample_report(weeks=12, stories=stories), language=language, timezone="UTC"
     )
-    joined = "\n".join(all_texts(_render(_report(trends=trends), language)))
-    assert f"2.00 → 4.00 ↗ {text('report.trend.up', language)}" in joined
-    assert f"4.00 → 3.00 ↘ {text('report.trend.down', language)}" in joined
-    assert f"3.00 → 3.10 {text('report.trend.flat', language)}" in joined
-    assert f"4.25 {text('report.trend.single', language)}" in joined
-    assert f"*#5* {CALL_ME_WAY[4].text(language)}\n      {text('report.trend.none', language)}" in (
-        joined
-    )
-    assert "`▃▆` 2.00 → 4.00" in joined  # 2.0 and 4.0 as sparks
+
+    assert messages
+    for blocks in messages:
+        assert_message_ok(blocks)
+    texts = "\n".join(all_texts(messages[0]))
+    assert text("digest.title", language, period="2026-W48") in texts
+    assert text("digest.stories", language) in texts
+    assert sum("S" * 100 in t for m in messages for t in all_texts(m)) <= 3
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_report_without_stories(language: Language) -> None:
-    blocks = _render(_report(stories=()), language)
-    assert all_texts(blocks[-1]) == [text("report.no_stories", language)]
-    assert_message_ok(blocks)
-
-
-def test_danish_report_renders() -> None:
-    blocks = _render(_report(stories=(_story("En historie", None),)), "da")
-    joined = "\n".join(all_texts(blocks))
-    assert "Tillidsrapport: de seneste 8 uger" in joined
-    assert "Tal fra færre end 5 svar vises ikke. Tidszone Europe/Copenhagen." in joined
-    assert "ikke nok svar" in joined
-    assert "ingen runde" in joined
-    assert "_anonym_" in joined
-    assert "not enough answers" not in joined
-    assert_message_ok(blocks)
+def test_report_without_stories_says_so() -> None:
+    texts = all_texts(_render(sample_report()))
+    assert text("report.no_stories", "en") in texts
 
 
 def test_report_fallback_text() -> None:
-    assert report_fallback_text(_report(weeks=_weeks(12)), "en") == (
-        "Trust report: the last 12 weeks"
-    )
+    assert report_fallback_text(sample_report(), "en") == "Trust report: the last 8 weeks"
 
 
 def test_blocks_are_json_serialisable() -> None:
-    report = _report(stories=(_story("x", "U0A"),))
     for blocks in (
         render_prompt_blocks(_prompt("da"), answered=True),
-        render_story_modal(CALL_ME_WAY[0], "da", StoryContext(1, None, None)),
-        _render(report, "da"),
+        _render(sample_report(stories=(_story("x", "U0A"),))),
     ):
         assert json.loads(json.dumps(blocks)) == blocks

@@ -11,3 +11,5 @@ STORY_VISIBILITY_BLOCK, STORY_VISIBILITY_ACTION = "visibility", "choice"
 PROMPT_ANSWER_BLOCK = "pulse_answer"
 PROMPT_MENU_ACTION = "prompt_menu"  # the overflow menu on a prompt: pause prompts
 PAUSE_VALUE = "pause"
+HOME_PAUSE_ACTION = "home_pause"  # the home tab's pause / resume button
+HOME_LANGUAGE_ACTION = "home_language"  # the home tab's language menu

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import text
-from trustbot.core.people import set_paused
+from trustbot.core.people import language_of, set_paused
 from trustbot.core.prompts import Actor
 from trustbot.db.errors import describe_database_error
 from trustbot.slack.blocks.ids import PAUSE_VALUE
@@ -32,8 +32,8 @@ async def handle_prompt_menu(
 
 async def pause_from_menu(deps: ListenerDeps, client: AsyncWebClient, body: dict[str, Any]) -> None:
     """Pause the person's prompts when they chose it in the menu."""
-    language = deps.services.language
     click = PromptClick.from_body(body)
+    language = await language_of(deps.services, actor=click.actor)
     option = (body["actions"][0].get("selected_option") or {}).get("value")
     if option != PAUSE_VALUE:
         logger.warning("ignored an unknown prompt menu option")

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import text
+from trustbot.core.people import language_of
 from trustbot.core.prompts import ScoreOutcome, parse_action_time, prompt_state, record_score
 from trustbot.core.pulse import InvalidAnswerError, parse_score_value
 from trustbot.db.errors import describe_database_error
@@ -35,8 +36,8 @@ async def apply_score_click(
 ) -> None:
     """Store the score if it is the person's newest click, then confirm the stored score."""
     services = deps.services
-    language = services.language
     click = PromptClick.from_body(body)
+    language = await language_of(services, actor=click.actor)
     try:
         round_id, score = parse_score_value(click.value)
         acted_us = parse_action_time(click.action_ts)

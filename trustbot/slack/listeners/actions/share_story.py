@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import text
+from trustbot.core.people import language_of
 from trustbot.core.prompts import prompt_state
 from trustbot.db.errors import describe_database_error
 from trustbot.slack.blocks.story import StoryContext, render_story_modal
@@ -36,8 +37,8 @@ async def open_story_modal(
 ) -> None:
     """Open the modal for the round of the person's own prompt, or tell them why not."""
     services = deps.services
-    language = services.language
     click = PromptClick.from_body(body)
+    language = await language_of(services, actor=click.actor)
     state = None
     if click.value.isdecimal() and 0 < int(click.value) <= MAX_ROUND_ID:
         try:

@@ -11,7 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import text
-from trustbot.core.people import is_paused, set_paused
+from trustbot.core.people import is_paused, language_of, set_paused
 from trustbot.core.prompts import Actor
 from trustbot.db.errors import describe_database_error
 from trustbot.slack.listeners.context import ListenerDeps, deps_of
@@ -35,8 +35,8 @@ async def answer_trust_prompts(
 ) -> None:
     """`pause`, `resume`, or (no word) whether prompts are paused."""
     services = deps.services
-    language = services.language
     actor = Actor(PLATFORM, str(command["user_id"]))
+    language = await language_of(services, actor=actor)
     word = str(command.get("text", "")).strip().lower()
     try:
         if word in ("pause", "stop"):

@@ -15,6 +15,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.anecdotes import StoryOutcome, StoryProblem, parse_visibility, record_story
+from trustbot.core.people import language_of
 from trustbot.core.prompts import Actor
 from trustbot.db.errors import describe_database_error
 from trustbot.slack.blocks.ids import (
@@ -35,7 +36,8 @@ async def handle_story_submit(
 ) -> None:
     """Store the story with its round and rule, or keep the modal open with the reason."""
     services = deps_of(context).services
-    language = services.language
+    actor = Actor(PLATFORM, str(body["user"]["id"]))
+    language = await language_of(services, actor=actor)
     view = body["view"]
     values = (view.get("state") or {}).get("values") or {}
     story_text = (values.get(STORY_TEXT_BLOCK) or {}).get(STORY_TEXT_ACTION, {}).get("value")
@@ -47,7 +49,7 @@ async def handle_story_submit(
         where = StoryContext.decode(str(view.get("private_metadata") or ""))
         outcome = await record_story(
             services,
-            actor=Actor(PLATFORM, str(body["user"]["id"])),
+            actor=actor,
             round_id=where.round_id,
             visibility=visibility,
             text=story_text or "",

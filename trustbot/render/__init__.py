@@ -1,0 +1,1 @@
+"""Platform-neutral rendering of reports: text for terminals, charts as images."""

@@ -1,0 +1,34 @@
+"""The report's trend chart as a PNG: the report's chart series handed to the renderer."""
+
+from __future__ import annotations
+
+from trustbot.core.catalogue import Language, text
+from trustbot.core.reports import TrustReport
+from trustbot.render.chart import TrendChart, TrendSeries, render_trend_chart_png
+
+
+def report_chart(report: TrustReport, language: Language) -> TrendChart:
+    """One line per rule over the last periods; hidden points become visible gaps."""
+    return TrendChart(
+        title=text("report.chart_title", language, weeks=len(report.chart_periods)),
+        periods=report.chart_periods,
+        series=tuple(
+            TrendSeries(
+                label=f"#{series.rule.position} {series.rule.text(language)}",
+                points=series.points,
+                hidden=series.hidden,
+            )
+            for series in report.chart
+        ),
+        note=text("report.chart_note", language, min=report.min_group_size),
+        overall=report.chart_overall or None,
+    )
+
+
+def report_chart_png(report: TrustReport, language: Language) -> bytes:
+    """The chart as PNG bytes."""
+    return render_trend_chart_png(
+        report_chart(report, language),
+        empty_text=text("report.chart_empty", language),
+        overall_label=text("report.chart_overall", language),
+    )
