@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from trustbot.concurrency import BackgroundWork
 from trustbot.config import Settings
+from trustbot.core.ports import Notifier
 from trustbot.core.privacy import verify_pseudonym_key
 from trustbot.core.rules import load_rules
 from trustbot.core.services import Services, utc_now
@@ -33,30 +35,52 @@ from trustbot.slack.client import create_web_client
 from trustbot.slack.front_door import SlackFrontDoor
 from trustbot.slack.listeners.context import ListenerDeps
 from trustbot.slack.notifier import SlackNotifier
-from trustbot.web import create_web_app
+from trustbot.web import create_web_app, mount_slack
+
+if TYPE_CHECKING:
+    from microsoft_teams.apps import App
 
 SHUTDOWN_BUDGET_S = 10.0
 
 
 @dataclass(slots=True)
 class Runtime:
-    """Everything one trustbot process runs; `start()` before use, `aclose()` after."""
+    """Everything one trustbot process runs; `start()` before use, `aclose()` after.
+
+    Slack runs when SLACK_BOT_TOKEN is set, Teams when TEAMS_CLIENT_ID is (or in local mode);
+    both share the core, the outbox, the scheduler and one web app.
+    """
 
     services: Services
     engine: AsyncEngine
-    client: AsyncWebClient  # for listeners: slack_sdk's retry handlers wait out 429s
-    sender_client: AsyncWebClient  # for the outbox sender, which paces and retries itself
-    notifier: SlackNotifier
     work: BackgroundWork
     sender: OutboxSender
     jobs: Jobs
     scheduler: Scheduler
+    notifiers: dict[str, Notifier]
+    web: FastAPI
+    # Slack: listeners use `client` (slack_sdk's retry handlers wait out 429s); the outbox's
+    # notifier uses `sender_client`, whose retries the sender decides itself.
+    client: AsyncWebClient | None = None
+    sender_client: AsyncWebClient | None = None
+    teams: App | None = None
+
+    @property
+    def notifier(self) -> SlackNotifier:
+        """The Slack notifier (tests and the demo talk to Slack)."""
+        notifier = self.notifiers["slack"]
+        assert isinstance(notifier, SlackNotifier)
+        return notifier
 
     async def start(self) -> None:
-        """Open the one HTTP session every Web API call of this process goes through."""
-        if self.client.session is None:
+        """Open the one HTTP session Slack calls go through; initialise the Teams app."""
+        if self.client is not None and self.client.session is None:
             session = aiohttp.ClientSession()
-            self.client.session = self.sender_client.session = session
+            self.client.session = session
+            if self.sender_client is not None:
+                self.sender_client.session = session
+        if self.teams is not None:
+            await self.teams.initialize()
 
     async def aclose(self) -> None:
         """Let the after-ack work finish, then close the HTTP session and the database pool."""
@@ -64,10 +88,12 @@ class Runtime:
             await self.work.drain(SHUTDOWN_BUDGET_S)
             await self.scheduler.stop()
         finally:
-            session, self.client.session = self.client.session, None
-            self.sender_client.session = None
-            if session is not None:
-                await session.close()
+            if self.client is not None:
+                session, self.client.session = self.client.session, None
+                if self.sender_client is not None:
+                    self.sender_client.session = None
+                if session is not None:
+                    await session.close()
             await self.engine.dispose()
 
     async def run_rhythm(self, stop: asyncio.Event) -> None:
@@ -94,18 +120,13 @@ class Runtime:
 
     def slack_app(self, *, socket_mode: bool = False) -> AsyncApp:
         """The bolt app over this runtime's services."""
+        assert self.client is not None, "Slack is not configured (SLACK_BOT_TOKEN)"
         deps = ListenerDeps(services=self.services, work=self.work)
         return create_slack_app(deps, self.client, socket_mode=socket_mode)
 
     def web_app(self) -> FastAPI:
-        """The ASGI app serving Slack's request URL and the health checks."""
-        settings = self.services.settings
-        settings.require("SLACK_SIGNING_SECRET")
-        assert settings.slack_signing_secret is not None
-        front_door = SlackFrontDoor(
-            self.slack_app(), signing_secret=settings.slack_signing_secret.get_secret_value()
-        )
-        return create_web_app(front_door, self.engine)
+        """The ASGI app: Slack's request URL, Teams' messaging endpoint, health checks."""
+        return self.web
 
 
 def build_services(
@@ -134,30 +155,73 @@ async def prepare_database(engine: AsyncEngine, services: Services) -> None:
         await verify_pseudonym_key(session=session, key=services.pseudonym_key, now=services.now())
 
 
-def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
-    """Engine, services, Slack client and notifier for one process."""
-    settings.require("SLACK_BOT_TOKEN", "TRUSTBOT_PSEUDONYM_KEY")
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    teams_token: Any = None,
+) -> Runtime:
+    """Engine, services, platforms and the web app for one process.
+
+    `teams_token` stands in for Microsoft Entra (tests, the demo): a function of (scope,
+    tenant) giving the bot's outbound token.
+    """
+    settings.require("TRUSTBOT_PSEUDONYM_KEY")
+    if not (settings.slack_enabled or settings.teams_enabled):
+        settings.require("SLACK_BOT_TOKEN")
     engine = create_engine(settings.database_url)
     services = build_services(settings, engine, clock=clock)
-    client = create_web_client(settings)
-    sender_client = create_web_client(settings, retries=False)
-    notifier = SlackNotifier(
-        sender_client,
-        settings.audience,
-        language=settings.language,
-        timezone=settings.timezone,
-        teams=settings.teams,
-    )
-    sender = OutboxSender(services, {notifier.platform: notifier})
-    jobs = Jobs(services, {notifier.platform: notifier}, sender)
+    work = BackgroundWork()
+    notifiers: dict[str, Notifier] = {}
+    web = create_web_app(engine)
+    client = sender_client = None
+    if settings.slack_enabled:
+        client = create_web_client(settings)
+        sender_client = create_web_client(settings, retries=False)
+        notifiers["slack"] = SlackNotifier(
+            sender_client,
+            settings.audience,
+            language=settings.language,
+            timezone=settings.timezone,
+            teams=settings.teams,
+            leadership_channels=settings.leadership_channels,
+        )
+        if settings.slack_signing_secret is not None:
+            deps = ListenerDeps(services=services, work=work)
+            mount_slack(
+                web,
+                SlackFrontDoor(
+                    create_slack_app(deps, client),
+                    signing_secret=settings.slack_signing_secret.get_secret_value(),
+                ),
+            )
+    teams = None
+    if settings.teams_enabled:
+        from trustbot.teams.app import create_teams_app
+        from trustbot.teams.notifier import TeamsNotifier
+
+        teams = create_teams_app(services, web, token_provider=teams_token)
+        notifiers["teams"] = TeamsNotifier(
+            services,
+            teams,
+            audience=settings.teams_audience,
+            leadership_conversations=settings.teams_leadership_conversations,
+            default_service_url=settings.teams_service_url,
+            language=settings.language,
+            timezone=settings.timezone,
+        )
+    sender = OutboxSender(services, notifiers)
+    jobs = Jobs(services, notifiers, sender)
     return Runtime(
         services=services,
         engine=engine,
-        client=client,
-        sender_client=sender_client,
-        notifier=notifier,
-        work=BackgroundWork(),
+        work=work,
         sender=sender,
         jobs=jobs,
         scheduler=Scheduler(services, jobs),
+        notifiers=notifiers,
+        web=web,
+        client=client,
+        sender_client=sender_client,
+        teams=teams,
     )

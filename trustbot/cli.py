@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 from collections.abc import Callable, Coroutine
@@ -26,9 +27,8 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Settings without a default that the bot cannot run without (the signing secret is also
-# needed for HTTP, the app token for Socket Mode).
-SERVE_NEEDS = ("SLACK_BOT_TOKEN", "TRUSTBOT_PSEUDONYM_KEY")
+# What `prompt --now` needs besides the key: some platform to send through.
+PROMPT_NEEDS = ("TRUSTBOT_PSEUDONYM_KEY",)
 config_cli = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 cli.add_typer(config_cli, name="config")
 
@@ -83,8 +83,7 @@ def config_check(
     settings = _settings()
     for name, value in settings.effective().items():
         typer.echo(f"{name}={value}")
-    needs = (*SERVE_NEEDS, "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
-    _require(settings, *needs)
+    _require_for_serve(settings, socket_mode=socket_mode)
     typer.echo("configuration OK")
 
 
@@ -119,11 +118,22 @@ def serve(
     from trustbot.operations import serve_http, serve_socket_mode
 
     settings = _settings()
-    _require(settings, *SERVE_NEEDS, "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+    _require_for_serve(settings, socket_mode=socket_mode)
     if socket_mode:
         _run(settings, lambda: serve_socket_mode(settings))
     else:
         _run(settings, lambda: serve_http(settings))
+
+
+def _require_for_serve(settings: Settings, *, socket_mode: bool) -> None:
+    """What `serve` needs for the platforms configured, and no generic SDK variables."""
+    try:
+        settings.require(*settings.serve_needs(socket_mode=socket_mode))
+    except SettingsError as error:
+        _fail(error.lines, 2)
+    stray = settings.generic_sdk_variables(os.environ)
+    if stray:
+        _fail(stray, 2)
 
 
 def _require(settings: Settings, *names: str) -> None:
@@ -145,7 +155,9 @@ def prompt(
     if not now:
         _fail(["trustbot prompt: pass --now to send this week's prompts right away"], 2)
     settings = _settings()
-    _require(settings, *SERVE_NEEDS)
+    _require(settings, *PROMPT_NEEDS)
+    if not (settings.slack_enabled or settings.teams_enabled):
+        _fail(["SLACK_BOT_TOKEN: is required but not set (or configure Teams)"], 2)
     summary = _run(settings, lambda: prompt_now(settings))
     typer.echo(summary)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +19,13 @@ from trustbot.scheduler.cron import CronError, cron_trigger, parse_duration
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///trustbot.db"
+DEFAULT_TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
+DEFAULT_TEAMS_OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+# What Microsoft's Teams SDK would read from the environment behind trustbot's back.
+SDK_GENERIC_VARIABLES = ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "MANAGED_IDENTITY_CLIENT_ID")
+_AAD_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 MIN_PSEUDONYM_KEY_LENGTH = 32
 _PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "xxx", "todo"}
 
@@ -60,6 +68,21 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default=DEFAULT_SLACK_API_URL, alias="SLACK_API_URL")
+
+    # Microsoft Teams (all optional: Teams runs when TEAMS_CLIENT_ID is set, or in local mode)
+    teams_client_id: str | None = Field(default=None, alias="TEAMS_CLIENT_ID")
+    teams_client_secret: SecretStr | None = Field(default=None, alias="TEAMS_CLIENT_SECRET")
+    teams_tenant_id: str | None = Field(default=None, alias="TEAMS_TENANT_ID")
+    teams_local: bool = Field(default=False, alias="TRUSTBOT_TEAMS_LOCAL")
+    teams_audience: CommaList = Field(default_factory=list, alias="TRUSTBOT_TEAMS_AUDIENCE")
+    teams_report_viewers: CommaList = Field(
+        default_factory=list, alias="TRUSTBOT_TEAMS_REPORT_VIEWERS"
+    )
+    teams_leadership_conversations: CommaList = Field(
+        default_factory=list, alias="TRUSTBOT_TEAMS_LEADERSHIP_CONVERSATIONS"
+    )
+    teams_service_url: str = Field(default=DEFAULT_TEAMS_SERVICE_URL, alias="TEAMS_SERVICE_URL")
+    teams_openid_url: str = Field(default=DEFAULT_TEAMS_OPENID_URL, alias="TEAMS_OPENID_URL")
 
     # Storage
     database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="TRUSTBOT_DATABASE_URL")
@@ -106,7 +129,15 @@ class Settings(BaseSettings):
         default=5, ge=1, le=50, alias="TRUSTBOT_DELIVERY_MAX_ATTEMPTS"
     )
 
-    @field_validator("audience", "report_viewers", "leadership_channels", mode="before")
+    @field_validator(
+        "audience",
+        "report_viewers",
+        "leadership_channels",
+        "teams_audience",
+        "teams_report_viewers",
+        "teams_leadership_conversations",
+        mode="before",
+    )
     @classmethod
     def _split_comma_lists(cls, value: Any) -> Any:
         return _split_ids(value)
@@ -153,6 +184,31 @@ class Settings(BaseSettings):
                 raise ValueError(f"team {name!r} is named twice")
             teams[name] = slack_id
         return teams
+
+    @field_validator("teams_audience", "teams_report_viewers")
+    @classmethod
+    def _check_aad_ids(cls, value: list[str]) -> list[str]:
+        for aad_id in value:
+            if not _AAD_ID.match(aad_id):
+                raise ValueError(f"{aad_id!r} is not a Microsoft Entra object id (a GUID)")
+        return [aad_id.lower() for aad_id in value]
+
+    @field_validator("teams_client_id", "teams_tenant_id")
+    @classmethod
+    def _check_guid(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not _AAD_ID.match(value.strip()):
+            raise ValueError(f"{value!r} is not a GUID (Azure shows it on the bot's page)")
+        return value.strip()
+
+    @field_validator("teams_service_url", "teams_openid_url")
+    @classmethod
+    def _check_https_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -224,7 +280,13 @@ class Settings(BaseSettings):
             raise ValueError(str(error)) from None
         return value
 
-    @field_validator("pseudonym_key", "slack_bot_token", "slack_signing_secret", "slack_app_token")
+    @field_validator(
+        "pseudonym_key",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "teams_client_secret",
+    )
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
@@ -247,6 +309,32 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _check_teams_local(self) -> Settings:
+        if not self.teams_local:
+            return self
+        if self.host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(
+                "TRUSTBOT_TEAMS_LOCAL: accepts unauthenticated Teams requests, so it needs "
+                f"TRUSTBOT_HOST to be a loopback address, not {self.host!r}"
+            )
+        if self.teams_client_secret is not None:
+            raise ValueError(
+                "TRUSTBOT_TEAMS_LOCAL: refuses to run with TEAMS_CLIENT_SECRET set (an "
+                "unauthenticated caller could make the bot send its real token anywhere)"
+            )
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether this installation talks to Slack (a bot token is set)."""
+        return self.slack_bot_token is not None
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Whether this installation talks to Teams (an app id, or local mode)."""
+        return self.teams_client_id is not None or self.teams_local
+
+    @model_validator(mode="after")
     def _check_first_rule(self) -> Settings:
         count = len(load_rules(self.rules_file))
         if self.first_rule > count:
@@ -265,6 +353,28 @@ class Settings(BaseSettings):
         missing = [alias for alias in aliases if getattr(self, _FIELD_BY_ALIAS[alias]) is None]
         if missing:
             raise SettingsError([f"{alias}: is required but not set" for alias in missing])
+
+    def serve_needs(self, *, socket_mode: bool = False) -> list[str]:
+        """The settings `serve` cannot run without, given which platforms are configured."""
+        slack = self.slack_enabled or not self.teams_enabled  # neither: Slack is the default
+        needs = ["SLACK_BOT_TOKEN"] if slack else []
+        needs.append("TRUSTBOT_PSEUDONYM_KEY")
+        if slack:
+            needs.append("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+        if self.teams_enabled and not self.teams_local:
+            needs += ["TEAMS_CLIENT_SECRET", "TEAMS_TENANT_ID"]
+        return needs
+
+    def generic_sdk_variables(self, environ: Mapping[str, str]) -> list[str]:
+        """Lines for generic variables Microsoft's SDK would use behind trustbot's back."""
+        if not self.teams_enabled:
+            return []
+        return [
+            f"{name}: is set in the environment; trustbot reads TEAMS_* settings only, and "
+            "Microsoft's Teams SDK would use this one instead: unset it"
+            for name in SDK_GENERIC_VARIABLES
+            if environ.get(name)
+        ]
 
     def effective(self) -> dict[str, str]:
         """Every setting by variable name, secrets masked, for `trustbot config check`."""

@@ -1,4 +1,4 @@
-"""The ASGI app: Slack's single request URL plus health checks."""
+"""The ASGI app: health checks; Slack's request URL and Teams' endpoint are mounted on it."""
 
 from __future__ import annotations
 
@@ -13,13 +13,9 @@ from trustbot.slack.front_door import SlackFrontDoor
 SLACK_EVENTS_PATH = "/slack/events"
 
 
-def create_web_app(slack: SlackFrontDoor, engine: AsyncEngine) -> FastAPI:
-    """FastAPI serving /slack/events, /healthz and /readyz."""
+def create_web_app(engine: AsyncEngine) -> FastAPI:
+    """FastAPI serving /healthz and /readyz; Slack and Teams mount their endpoints on it."""
     web = FastAPI(title="trustbot", docs_url=None, redoc_url=None, openapi_url=None)
-
-    @web.post(SLACK_EVENTS_PATH)
-    async def slack_events(request: Request) -> Response:
-        return await slack.handle(request)
 
     @web.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -35,3 +31,11 @@ def create_web_app(slack: SlackFrontDoor, engine: AsyncEngine) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     return web
+
+
+def mount_slack(web: FastAPI, slack: SlackFrontDoor) -> None:
+    """Serve Slack's single request URL (events, commands, interactivity)."""
+
+    @web.post(SLACK_EVENTS_PATH)
+    async def slack_events(request: Request) -> Response:
+        return await slack.handle(request)

@@ -59,6 +59,7 @@ async def record_story(
     visibility: Visibility,
     text: str,
     source_id: str | None,
+    author_name: str | None = None,
 ) -> StoryOutcome:
     """Store a story told about the round whose prompt the author received.
 
@@ -76,6 +77,7 @@ async def record_story(
             Round.rule_id,
             literal(services.story_author_key(actor.user_id, round_id, actor.platform)),
             literal(actor.user_id if named else None, String()),
+            literal(author_name[:200] if named and author_name else None, String()),
             literal(visibility.value),
             literal(cleaned),
             literal(source_id, String()),
@@ -96,6 +98,7 @@ async def record_story(
                 "rule_id",
                 "author_key",
                 "author_user_id",
+                "author_name",
                 "visibility",
                 "text",
                 "source_id",

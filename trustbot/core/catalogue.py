@@ -62,6 +62,12 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "da": "Denne uges runde er lukket, så intet blev ændret. Tak for din interesse!",
         "en": "This week's round has closed, so nothing was changed. Thank you all the same!",
     },
+    "prompt.answered_teams": {
+        "da": "Besvaret, tak! Dit svar vises ikke her. Klik igen for at ændre det, så længe "
+        "runden er åben.",
+        "en": "Answered, thank you! Your score is not shown here. Click again to change it "
+        "while the round is open.",
+    },
     "prompt.answered": {
         "da": "Besvaret, tak! Kun du så dit svar. Klik igen for at ændre det.",
         "en": "Answered, thank you! Only you saw your score. Click again to change it.",
@@ -195,6 +201,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "report.stories": {"da": "Seneste historier", "en": "Latest stories"},
     "report.no_stories": {"da": "Ingen delte historier endnu.", "en": "No stories shared yet."},
     "report.anonymous": {"da": "anonym", "en": "anonymous"},
+    "report.colleague": {"da": "en kollega", "en": "a colleague"},
     "report.usage": {
         "da": "Brug: `/trust-report [uger] [rule=N] [team=NAVN]`, uger fra 1 til {max} "
         "(standard {default}).",
@@ -238,6 +245,16 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "home.pause": {"da": "Sæt på pause", "en": "Pause prompts"},
     "home.resume": {"da": "Genoptag", "en": "Resume prompts"},
     "home.language": {"da": "Sprog", "en": "Language"},
+    "teams.help": {
+        "da": "Jeg sender ugens spørgsmål her. Skriv `trust-prompts pause` eller "
+        "`trust-prompts resume`; ledere kan skrive `trust-report [uger] [rule=N] [team=NAVN]`.",
+        "en": "I send the weekly prompt here. Type `trust-prompts pause` or "
+        "`trust-prompts resume`; leaders can type `trust-report [weeks] [rule=N] [team=NAME]`.",
+    },
+    "teams.report_private": {
+        "da": "Rapporten er kun for dine øjne: spørg mig i en personlig chat.",
+        "en": "The report is for your eyes only: ask me in a personal chat.",
+    },
     "digest.title": {"da": "Tillidsoverblik, {period}", "en": "Trust digest, {period}"},
     "digest.stories": {"da": "Historier om ugens regel", "en": "Stories about this week's rule"},
     "report.failed": {

@@ -75,6 +75,7 @@ class Notifier(Protocol):
     """A chat platform that can find the audience and deliver the outbox's messages."""
 
     platform: str
+    digest_targets: list[str]  # where the leadership digest goes (channels, conversations)
 
     async def resolve_audience(self) -> list[Person]:
         """Every active human in the configured audience."""

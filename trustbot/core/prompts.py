@@ -14,11 +14,14 @@ Each use case is one short write transaction, and the platform is told nothing w
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import BigInteger, Integer, and_, bindparam, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import Executable
 
 from trustbot.core.pulse import MAX_SCORE, MIN_SCORE, InvalidAnswerError
 from trustbot.core.rounds import rule_of
@@ -106,8 +109,61 @@ def _delivered_to(
 
 
 def round_is_open(services: Services) -> ColumnElement[bool]:
-    """A round takes answers while its period lasts and until it is closed."""
-    return and_(Round.closed_at.is_(None), Round.period == services.current_period())
+    """A round takes answers until its period has ended and until it is closed (a round opened
+    early for people ahead of the workspace's time zone is open already)."""
+    return and_(Round.closed_at.is_(None), Round.period >= services.current_period())
+
+
+@functools.cache
+def _score_statements(dialect: str) -> tuple[Executable, Executable]:
+    """The click's upsert and its fallback read, built once per dialect with bound parameters.
+
+    A click is the hottest path in the bot: building and compiling these statements anew for
+    every click cost more than the database round trip itself.
+    """
+    delivered = and_(
+        Delivery.message_key == bindparam("message_key"),
+        Delivery.kind == DeliveryKind.PROMPT,
+        Delivery.recipient == bindparam("respondent"),
+        Delivery.round_id == bindparam("round_id"),
+    )
+    still_open = and_(Round.closed_at.is_(None), Round.period >= bindparam("current_period"))
+    source = (
+        select(
+            Delivery.round_id,
+            Delivery.recipient,
+            bindparam("score", type_=Integer),
+            bindparam("acted_us", type_=BigInteger),
+            literal(0),
+        )
+        .join(Round, Round.id == Delivery.round_id)
+        .where(delivered, still_open)
+    )
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PulseAnswer)
+    insert = insert.from_select(["round_id", "respondent", "score", "acted_us", "revision"], source)
+    upsert = insert.on_conflict_do_update(
+        index_elements=[PulseAnswer.round_id, PulseAnswer.respondent],
+        set_={
+            "score": insert.excluded.score,
+            "acted_us": insert.excluded.acted_us,
+            "revision": PulseAnswer.revision + 1,
+        },
+        where=PulseAnswer.acted_us < insert.excluded.acted_us,
+    ).returning(PulseAnswer.score, PulseAnswer.revision)
+    stored = (
+        select(PulseAnswer.score, still_open)
+        .select_from(Delivery)
+        .join(Round, Round.id == Delivery.round_id)
+        .outerjoin(
+            PulseAnswer,
+            and_(
+                PulseAnswer.round_id == Delivery.round_id,
+                PulseAnswer.respondent == Delivery.recipient,
+            ),
+        )
+        .where(delivered)
+    )
+    return upsert, stored
 
 
 async def record_score(
@@ -122,56 +178,35 @@ async def record_score(
     """Store a score if this click is the person's newest; the stored score either way.
 
     One statement does the delivery check and the write: the INSERT selects from the matching
-    delivery, so a click on anything but this person's own prompt inserts nothing.
+    delivery of a round still open, so a click on anything but this person's own prompt, or a
+    late one, inserts nothing.
     """
     if not MIN_SCORE <= score <= MAX_SCORE:
         raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
-    delivered = _delivered_to(services, actor, address, round_id)
-    source = (
-        select(Delivery.round_id, Delivery.recipient, literal(score), literal(acted_us), literal(0))
-        .join(Round, Round.id == Delivery.round_id)
-        .where(delivered, round_is_open(services))
-    )
-    async with services.transaction() as session:
-        insert = insert_for(session, PulseAnswer).from_select(
-            ["round_id", "respondent", "score", "acted_us", "revision"],
-            source,
-        )
-        upsert = insert.on_conflict_do_update(
-            index_elements=[PulseAnswer.round_id, PulseAnswer.respondent],
-            set_={
-                "score": insert.excluded.score,
-                "acted_us": insert.excluded.acted_us,
-                "revision": PulseAnswer.revision + 1,
-            },
-            where=PulseAnswer.acted_us < insert.excluded.acted_us,
-        ).returning(PulseAnswer.score, PulseAnswer.revision)
-        written = (await session.execute(upsert)).first()
+    parameters = {
+        "message_key": services.message_key(
+            actor.platform, address.conversation_id, address.message_id
+        ),
+        "respondent": services.pseudonym(actor.user_id, actor.platform),
+        "round_id": round_id,
+        "current_period": services.current_period(),
+        "score": score,
+        "acted_us": acted_us,
+    }
+    async with services.write_connection() as connection:
+        upsert, stored = _score_statements(connection.dialect.name)
+        written = (await connection.execute(upsert, parameters)).first()
         if written is not None:
             return ScoreResult(ScoreOutcome.APPLIED, written.score, written.revision == 0)
         # Nothing written: a later click is stored already, the round has closed, or this is
         # not the person's prompt.
-        found = (
-            await session.execute(
-                select(PulseAnswer.score, round_is_open(services))
-                .select_from(Delivery)
-                .join(Round, Round.id == Delivery.round_id)
-                .outerjoin(
-                    PulseAnswer,
-                    and_(
-                        PulseAnswer.round_id == Delivery.round_id,
-                        PulseAnswer.respondent == Delivery.recipient,
-                    ),
-                )
-                .where(delivered)
-            )
-        ).first()
+        found = (await connection.execute(stored, parameters)).first()
     if found is None:
         return ScoreResult(ScoreOutcome.REFUSED, None)
-    stored, still_open = found
+    score_now, still_open = found
     if not still_open:
-        return ScoreResult(ScoreOutcome.CLOSED, stored)
-    return ScoreResult(ScoreOutcome.SUPERSEDED, stored)
+        return ScoreResult(ScoreOutcome.CLOSED, score_now)
+    return ScoreResult(ScoreOutcome.SUPERSEDED, score_now)
 
 
 async def prompt_state(

@@ -148,6 +148,7 @@ class SharedStory:
     rule: Rule
     text: str
     author_user_id: str | None
+    author_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,7 +492,7 @@ async def _latest_stories(session: AsyncSession, round_ids: list[int]) -> tuple[
     if not round_ids:
         return ()
     rows = await session.execute(
-        select(Round.period, RuleRow, Anecdote.text, Anecdote.author_user_id)
+        select(Round.period, RuleRow, Anecdote.text, Anecdote.author_user_id, Anecdote.author_name)
         .join(Round, Anecdote.round_id == Round.id)
         .join(RuleRow, Anecdote.rule_id == RuleRow.id)
         .where(
@@ -502,8 +503,14 @@ async def _latest_stories(session: AsyncSession, round_ids: list[int]) -> tuple[
         .limit(STORY_LIMIT)
     )
     return tuple(
-        SharedStory(period=period, rule=rule_of(rule_row), text=text, author_user_id=author)
-        for period, rule_row, text, author in rows
+        SharedStory(
+            period=period,
+            rule=rule_of(rule_row),
+            text=text,
+            author_user_id=author,
+            author_name=name,
+        )
+        for period, rule_row, text, author, name in rows
     )
 
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from trustbot.config import Settings
 from trustbot.core.catalogue import Language
@@ -73,6 +73,17 @@ class Services:
     def settings_subject(self, user_id: str, platform: str = "slack") -> str:
         """The key of a person's own settings: a different handle from their pseudonym."""
         return keyed_hash("settings", f"{platform}:{user_id}", key=self.pseudonym_key)
+
+    @asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in a write transaction, for the hottest paths (no ORM session)."""
+        bind = self.writes.kw["bind"]
+        if self.write_lock is None:
+            async with bind.begin() as connection:
+                yield connection
+            return
+        async with self.write_lock, bind.begin() as connection:
+            yield connection
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -175,6 +175,9 @@ class Anecdote(Base):
         CheckConstraint(
             "(visibility = 'named') = (author_user_id IS NOT NULL)", name="name_only_when_named"
         ),
+        CheckConstraint(
+            "author_name IS NULL OR visibility = 'named'", name="display_name_only_when_named"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -182,6 +185,8 @@ class Anecdote(Base):
     rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
     author_key: Mapped[str] = mapped_column(String(64), index=True)
     author_user_id: Mapped[str | None] = mapped_column(String(64))
+    # The author's display name as their platform gave it, kept only for a named story.
+    author_name: Mapped[str | None] = mapped_column(String(200))
     visibility: Mapped[Visibility] = mapped_column(_enum(Visibility))
     text: Mapped[str] = mapped_column(Text)
     # The platform's id of the submission (Slack view id), so a re-sent submission is stored once.
@@ -272,3 +277,21 @@ class RoundAggregate(Base):
     reactions: Mapped[int] = mapped_column(Integer)
     stories_shared: Mapped[int] = mapped_column(Integer)
     stories_private: Mapped[int] = mapped_column(Integer)
+
+
+class TeamsConversation(Base):
+    """Where trustbot can reach a Teams user or conversation proactively.
+
+    Stored when the app is installed (conversationUpdate / installationUpdate) or first
+    messaged, not in the SDK's memory, so prompts, reminders and digests survive restarts and
+    reach any replica. `key` is a keyed hash (of the person's Entra object id, or of the
+    conversation id); `reference` (conversation id, service URL, tenant, user) is sealed.
+    """
+
+    __tablename__ = "teams_conversations"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "personal" or "channel"
+    reference: Mapped[str] = mapped_column(Text)
+    installed: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

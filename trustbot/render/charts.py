@@ -25,10 +25,14 @@ def report_chart(report: TrustReport, language: Language) -> TrendChart:
     )
 
 
-def report_chart_png(report: TrustReport, language: Language) -> bytes:
+def report_chart_png(
+    report: TrustReport, language: Language, *, width_px: int = 1200, height_px: int = 675
+) -> bytes:
     """The chart as PNG bytes."""
     return render_trend_chart_png(
         report_chart(report, language),
+        width_px=width_px,
+        height_px=height_px,
         empty_text=text("report.chart_empty", language),
         overall_label=text("report.chart_overall", language),
     )

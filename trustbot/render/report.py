@@ -52,6 +52,7 @@ class Quote:
     text: str
     author_user_id: str | None
     footer: str
+    author_name: str | None = None
 
 
 Part = Heading | Note | Paragraph | Table | Quote
@@ -236,7 +237,12 @@ def _stories(
         parts.append(Note(text("report.no_stories", language)))
     for story in stories[:limit]:
         parts.append(
-            Quote(story.text, story.author_user_id, f"{story.period} · #{story.rule.position}")
+            Quote(
+                story.text,
+                story.author_user_id,
+                f"{story.period} · #{story.rule.position}",
+                story.author_name,
+            )
         )
     return parts
 

@@ -34,7 +34,7 @@ def render_parts_text(parts: list[Part], language: Language) -> str:
                 )
             lines.append("")
         elif isinstance(part, Quote):
-            author = part.author_user_id or text("report.anonymous", language)
+            author = part.author_name or part.author_user_id or text("report.anonymous", language)
             lines += [f"  │ {line}" for line in part.text.splitlines()]
             lines += [f"  — {author} · {part.footer}", ""]
     return "\n".join(lines).rstrip() + "\n"

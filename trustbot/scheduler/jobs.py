@@ -72,7 +72,7 @@ def job_specs_for(settings: Settings) -> list[JobSpec]:
                 cron_trigger(settings.reminder_schedule, zone),
             )
         )
-    if settings.leadership_channels:
+    if settings.leadership_channels or settings.teams_leadership_conversations:
         specs.append(
             JobSpec(
                 "digest", settings.digest_schedule, cron_trigger(settings.digest_schedule, zone)
@@ -96,6 +96,18 @@ class Jobs:
         self._services = services
         self._notifiers = notifiers
         self._sender = sender
+
+    @property
+    def platforms(self) -> list[str]:
+        """The platforms this process sends through."""
+        return list(self._notifiers)
+
+    def run_names(self, job: str) -> list[str]:
+        """The job_runs names a job records: the prompt one per platform (keyed period:platform),
+        the digest one per platform with leadership targets (keyed by period)."""
+        if job == "digest":
+            return [f"digest:{p}" for p, n in self._notifiers.items() if n.digest_targets]
+        return ["prompt"] * len(self._notifiers) if job == "prompt" else [job]
 
     async def run(self, name: str, fire_time: datetime) -> None:
         """Run job `name` for the fire time it was scheduled at."""
@@ -185,16 +197,18 @@ class Jobs:
         self._sender.wake()
 
     async def digest(self, fire_time: datetime) -> None:
-        """Queue the period's digest to each leadership channel."""
-        settings = self._services.settings
-        period = period_of(fire_time, settings.zone)
-        count = await enqueue_digests(
-            self._services, period=period, platform="slack", channels=settings.leadership_channels
-        )
-        if count is None:
-            logger.info("the digest for %s was queued already", period)
-            return
-        logger.info("digest for %s: %d channels queued", period, count)
+        """Queue the period's digest to each leadership channel, on every platform."""
+        period = period_of(fire_time, self._services.settings.zone)
+        for platform, notifier in self._notifiers.items():
+            if not notifier.digest_targets:
+                continue
+            count = await enqueue_digests(
+                self._services, period=period, platform=platform, channels=notifier.digest_targets
+            )
+            if count is None:
+                logger.info("the %s digest for %s was queued already", platform, period)
+                continue
+            logger.info("%s digest for %s: %d conversations queued", platform, period, count)
         self._sender.wake()
 
     async def close(self) -> list[int]:

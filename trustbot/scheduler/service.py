@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from trustbot.core.periods import period_of
 from trustbot.core.services import Services
 from trustbot.db.errors import describe_database_error
 from trustbot.db.models import JobRun
@@ -118,13 +119,27 @@ class Scheduler:
         return ran
 
     async def _ran_since(self, spec: JobSpec, fire: datetime) -> bool:
-        """Whether the job ran for that fire: a run of its period recorded at or after it."""
-        name = "digest:slack" if spec.name == "digest" else spec.name
-        period = fire_period(fire) if spec.name == "prompt" else None
-        query = select(func.count()).select_from(JobRun).where(JobRun.name == name)
-        if period is not None:
-            query = query.where(JobRun.key.startswith(f"{period}:"))
-        else:
-            query = query.where(JobRun.ran_at >= fire - timedelta(minutes=1))
+        """Whether the job ran for that fire: the prompt and the digest once per period (on
+        every platform), a reminder at or after the fire time."""
+        if spec.name in ("prompt", "digest"):
+            period = (
+                fire_period(fire)
+                if spec.name == "prompt"
+                else period_of(fire, self._services.settings.zone)
+            )
+            names = self._jobs.run_names(spec.name)
+            keys = {f"{period}:{platform}" for platform in self._jobs.platforms} | {period}
+            query = (
+                select(func.count())
+                .select_from(JobRun)
+                .where(JobRun.name.in_(names), JobRun.key.in_(keys))
+            )
+            async with self._services.sessions() as session:
+                return int(await session.scalar(query) or 0) >= len(names)
+        query = (
+            select(func.count())
+            .select_from(JobRun)
+            .where(JobRun.name == spec.name, JobRun.ran_at >= fire - timedelta(minutes=1))
+        )
         async with self._services.sessions() as session:
             return bool(await session.scalar(query))

@@ -70,8 +70,10 @@ class SlackNotifier:
         language: Language,
         timezone: str,
         teams: dict[str, str] | None = None,
+        leadership_channels: list[str] | None = None,
     ) -> None:
         self._client = client
+        self.digest_targets = list(leadership_channels or [])
         self._audience = audience
         self._teams = teams or {}
         self._language: Language = language

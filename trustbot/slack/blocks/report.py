@@ -23,6 +23,7 @@ Block = dict[str, Any]
 TEXT_LIMIT = 3000  # Slack's limit for one text object
 HEADER_LIMIT = 150
 MESSAGE_BLOCKS = 50  # Slack's limit for one message
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def render_trust_report_blocks(
@@ -71,15 +72,20 @@ def render_parts(parts: list[Part], language: Language) -> list[Block]:
         elif isinstance(part, Table):
             blocks += _table(part)
         elif isinstance(part, Quote):
-            author = (
-                f"<@{part.author_user_id}>"
-                if part.author_user_id
-                else "_" + text("report.anonymous", language) + "_"
-            )
+            author = _author(part, language)
             footer = f"\n— {author} · {part.footer}"
             quoted = "\n".join(f">{line}" for line in escape_mrkdwn(part.text).splitlines())
             blocks.append(_section(_shorten(quoted, TEXT_LIMIT - len(footer)) + footer))
     return blocks
+
+
+def _author(quote: Quote, language: Language) -> str:
+    """A Slack author as a mention (Slack shows their name); one from Teams by their name."""
+    if quote.author_user_id and _SLACK_USER.match(quote.author_user_id):
+        return f"<@{quote.author_user_id}>"
+    if quote.author_user_id:
+        return escape_mrkdwn(quote.author_name or text("report.colleague", language))
+    return "_" + text("report.anonymous", language) + "_"
 
 
 def _table(table: Table) -> list[Block]:

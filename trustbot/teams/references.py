@@ -1,0 +1,115 @@
+"""Where trustbot can reach Teams users and conversations: stored, sealed, keyed.
+
+Teams has no "post to this user id": a proactive message goes to a conversation at a service URL,
+both learnt from an activity (the app's installation, or a message). They are kept in the
+database so every replica can send, and after restarts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import select, update
+
+from trustbot.core.privacy import keyed_hash
+from trustbot.core.services import Services
+from trustbot.db.models import TeamsConversation
+from trustbot.db.upsert import insert_for
+
+PERSONAL, CHANNEL = "personal", "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    """A Teams conversation the bot can post to."""
+
+    conversation_id: str
+    service_url: str
+    tenant_id: str | None = None
+    user_id: str | None = None  # the person's Entra object id, for a personal conversation
+
+
+def person_key(services: Services, aad_id: str) -> str:
+    """The key of a person's personal conversation."""
+    return keyed_hash("teams-person", aad_id.lower(), key=services.pseudonym_key)
+
+
+def conversation_key(services: Services, conversation_id: str) -> str:
+    """The key of a team or group conversation."""
+    return keyed_hash("teams-conversation", conversation_id, key=services.pseudonym_key)
+
+
+async def remember(services: Services, ref: ConversationRef, *, installed: bool = True) -> None:
+    """Store (or refresh) a conversation reference: personal when it names a user."""
+    kind = PERSONAL if ref.user_id else CHANNEL
+    key = (
+        person_key(services, ref.user_id)
+        if ref.user_id
+        else conversation_key(services, ref.conversation_id)
+    )
+    sealed = services.seal.seal(json.dumps(asdict(ref)))
+    async with services.transaction() as session:
+        insert = insert_for(session, TeamsConversation).values(
+            key=key, kind=kind, reference=sealed, installed=installed, updated_at=services.now()
+        )
+        await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[TeamsConversation.key],
+                set_={
+                    "reference": insert.excluded.reference,
+                    "installed": insert.excluded.installed,
+                    "updated_at": insert.excluded.updated_at,
+                },
+            )
+        )
+
+
+async def mark_unreachable(services: Services, aad_id: str) -> None:
+    """The app was uninstalled (or Teams said the person cannot be reached): stop prompting."""
+    async with services.transaction() as session:
+        await session.execute(
+            update(TeamsConversation)
+            .where(TeamsConversation.key == person_key(services, aad_id))
+            .values(installed=False, updated_at=services.now())
+        )
+
+
+async def reference_for_person(services: Services, aad_id: str) -> ConversationRef | None:
+    """The person's personal conversation, if the app is installed for them."""
+    return await _find(services, person_key(services, aad_id), installed_only=True)
+
+
+async def reference_for_conversation(
+    services: Services, conversation_id: str
+) -> ConversationRef | None:
+    """A team or group conversation the bot was added to, if it has seen it."""
+    return await _find(services, conversation_key(services, conversation_id), installed_only=False)
+
+
+async def installed_people(services: Services) -> list[str]:
+    """The Entra object ids of everyone with the app installed personally."""
+    async with services.sessions() as session:
+        sealed = list(
+            await session.scalars(
+                select(TeamsConversation.reference).where(
+                    TeamsConversation.kind == PERSONAL, TeamsConversation.installed
+                )
+            )
+        )
+    people = [_open(services, value).user_id for value in sealed]
+    return sorted(person for person in people if person)
+
+
+async def _find(services: Services, key: str, *, installed_only: bool) -> ConversationRef | None:
+    query = select(TeamsConversation.reference).where(TeamsConversation.key == key)
+    if installed_only:
+        query = query.where(TeamsConversation.installed)
+    async with services.sessions() as session:
+        sealed = await session.scalar(query)
+    return None if sealed is None else _open(services, sealed)
+
+
+def _open(services: Services, sealed: str) -> ConversationRef:
+    data = json.loads(services.seal.open(sealed))
+    return ConversationRef(**data)
