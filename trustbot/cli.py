@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import aiohttp
 import typer
@@ -29,6 +29,8 @@ cli = typer.Typer(
 )
 # What `prompt --now` needs besides the key: some platform to send through.
 PROMPT_NEEDS = ("TRUSTBOT_PSEUDONYM_KEY",)
+# The chat platforms `demo` can simulate.
+Platform = Literal["slack", "teams"]
 config_cli = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 cli.add_typer(config_cli, name="config")
 
@@ -235,11 +237,17 @@ def demo(
     weeks: Annotated[int, typer.Option(min=1, max=52)] = 8,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same run.")] = 7,
     language: Annotated[Language, typer.Option(help="Language of the prompts and report.")] = "en",
+    platform: Annotated[
+        Platform, typer.Option(help="Chat platform to simulate: slack or teams.")
+    ] = "slack",
 ) -> None:
-    """Simulate a workspace against a local Slack emulator and print the manager's report."""
-    from trustbot.devtools.demo import run_demo
+    """Simulate a company against a local Slack (or Teams) emulator and print the report."""
+    if platform == "teams":
+        from trustbot.devtools.demo_teams import run_teams_demo as run
+    else:
+        from trustbot.devtools.demo import run_demo as run
 
-    sys.exit(asyncio.run(run_demo(employees=employees, weeks=weeks, seed=seed, language=language)))
+    sys.exit(asyncio.run(run(employees=employees, weeks=weeks, seed=seed, language=language)))
 
 
 def main() -> None:

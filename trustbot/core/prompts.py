@@ -93,14 +93,18 @@ def parse_action_time(value: object) -> int:
     return micros
 
 
+_ANSWERABLE = (DeliveryKind.PROMPT, DeliveryKind.REMINDER)
+
+
 def _delivered_to(
     services: Services, actor: Actor, address: PromptAddress, round_id: int | None = None
 ) -> ColumnElement[bool]:
-    """The prompt (of `round_id`, if given) delivered to `actor` at `address`."""
+    """The prompt (of `round_id`, if given) delivered to `actor` at `address`: the prompt
+    message itself, or a reminder, which carries the same buttons."""
     conditions = [
         Delivery.message_key
         == services.message_key(actor.platform, address.conversation_id, address.message_id),
-        Delivery.kind == DeliveryKind.PROMPT,
+        Delivery.kind.in_(_ANSWERABLE),
         Delivery.recipient == services.pseudonym(actor.user_id, actor.platform),
     ]
     if round_id is not None:
@@ -123,7 +127,7 @@ def _score_statements(dialect: str) -> tuple[Executable, Executable]:
     """
     delivered = and_(
         Delivery.message_key == bindparam("message_key"),
-        Delivery.kind == DeliveryKind.PROMPT,
+        Delivery.kind.in_(_ANSWERABLE),
         Delivery.recipient == bindparam("respondent"),
         Delivery.round_id == bindparam("round_id"),
     )

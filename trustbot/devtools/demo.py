@@ -427,9 +427,13 @@ async def _share_story(
 
 
 def _rule_number(view: dict[str, Any]) -> int:
-    context_text = view["blocks"][0]["elements"][0]["text"]
+    return rule_in(view["blocks"][0]["elements"][0]["text"])
+
+
+def rule_in(shown: str) -> int:
+    """The position of the Call me rule a message shows (1 when it shows none)."""
     for rule in CALL_ME_WAY:
-        if rule.en in context_text or rule.da in context_text:
+        if rule.en in shown or rule.da in shown:
             return rule.position
     return 1
 

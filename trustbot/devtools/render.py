@@ -46,3 +46,54 @@ def render_blocks_as_text(
         elif kind == "divider":
             lines += ["", "─" * 72]
     return "\n".join(lines).strip("\n")
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\(.)")
+
+
+def render_card_as_text(card: Mapping[str, Any]) -> str:
+    """An Adaptive Card (as trustbot builds them) as lines of text: text blocks, tables,
+    quotes, images by their alt text and buttons by their titles."""
+    lines: list[str] = []
+    _card_lines(card.get("body", []), lines, indent="")
+    actions = card.get("actions", [])
+    if actions:
+        lines.append(_buttons(actions))
+    return "\n".join(lines).strip("\n")
+
+
+def _card_lines(elements: list[Mapping[str, Any]], lines: list[str], indent: str) -> None:
+    for element in elements:
+        kind = element.get("type")
+        if kind == "TextBlock":
+            value = _MARKDOWN_ESCAPE.sub(r"\1", str(element.get("text", "")))
+            if element.get("size") == "Large":
+                lines += ["", value, "═" * len(value)]
+            else:
+                lines += [indent + line for line in value.splitlines()]
+        elif kind == "Container":
+            lines.append("")
+            _card_lines(element.get("items", []), lines, indent=indent + "  │ ")
+        elif kind == "Table":
+            rows = [
+                [
+                    " ".join(str(item.get("text", "")) for item in cell.get("items", [])).strip()
+                    for cell in row.get("cells", [])
+                ]
+                for row in element.get("rows", [])
+            ]
+            widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(len(rows[0]))]
+            for row in rows:
+                lines.append(
+                    indent + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row))
+                )
+        elif kind == "Image":
+            lines.append(f"{indent}[image: {element.get('altText', 'chart')}]")
+        elif kind == "ActionSet":
+            lines.append(indent + _buttons(element.get("actions", [])))
+        elif kind and kind.startswith("Input."):
+            lines.append(f"{indent}[{element.get('label', kind)}: ________ ]")
+
+
+def _buttons(actions: list[Mapping[str, Any]]) -> str:
+    return " ".join(f"[ {action.get('title', '')} ]" for action in actions)

@@ -11,3 +11,11 @@ generic variables are set.
 import os
 
 os.environ["PYTHON_DOTENV_DISABLED"] = "1"
+
+import warnings
+
+# The SDK warns, on import and on every client it builds, about its own preview and deprecated
+# internals (HtmlWidgetSecurityPolicy, BotClient) that trustbot does not use; an operator can do
+# nothing about them, so they stay out of the log.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"microsoft_teams(\.|$)")
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"microsoft_teams(\.|$)")

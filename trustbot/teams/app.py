@@ -48,7 +48,6 @@ from trustbot.core.reports import (
 )
 from trustbot.core.services import Services
 from trustbot.db.errors import describe_database_error
-from trustbot.render.charts import report_chart_png
 from trustbot.render.report import compose_report
 from trustbot.teams.cards import (
     SCORE_VERB,
@@ -58,12 +57,12 @@ from trustbot.teams.cards import (
     Card,
     invoke_card_response,
     invoke_message_response,
-    render_parts_card,
     render_prompt_card,
+    render_report_card,
     render_text_card,
 )
 from trustbot.teams.front_door import TeamsFrontDoor
-from trustbot.teams.notifier import CHART_HEIGHT, CHART_WIDTH, PLATFORM
+from trustbot.teams.notifier import PLATFORM
 from trustbot.teams.references import ConversationRef, mark_unreachable, remember
 
 logger = logging.getLogger(__name__)
@@ -263,8 +262,7 @@ class TeamsHandlers:
             await ctx.send(_card_message(render_text_card(text("report.failed", language))))
             return
         parts = compose_report(report, language=language, timezone=settings.timezone)
-        chart = report_chart_png(report, language, width_px=CHART_WIDTH, height_px=CHART_HEIGHT)
-        await ctx.send(_card_message(render_parts_card(parts, language, chart_png=chart)))
+        await ctx.send(_card_message(render_report_card(parts, report, language)))
 
     async def _pause(
         self, ctx: ActivityContext[MessageActivity], actor: Actor, word: str, language: Language

@@ -15,6 +15,8 @@ from trustbot.core.anecdotes import MAX_STORY_LENGTH
 from trustbot.core.catalogue import Language, score_label, text
 from trustbot.core.ports import Prompt, Visibility
 from trustbot.core.pulse import MAX_SCORE, MIN_SCORE
+from trustbot.core.reports import TrustReport
+from trustbot.render.charts import report_chart_png
 from trustbot.render.report import Heading, Note, Paragraph, Part, Quote, Table
 
 Card = dict[str, Any]
@@ -22,6 +24,7 @@ Element = dict[str, Any]
 CARD_VERSION = "1.5"
 SCORE_VERB, STORY_VERB = "trustbot.score", "trustbot.story"
 STORY_INPUT, VISIBILITY_INPUT = "story", "visibility"
+CHART_WIDTH, CHART_HEIGHT = 1024, 576  # Teams renders card images up to 1024 x 1024
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!>|~<])")
 
 
@@ -127,10 +130,17 @@ def render_text_card(message: str) -> Card:
     return card([_text(message)])
 
 
+def render_report_card(parts: list[Part], report: TrustReport, language: Language) -> Card:
+    """A report or digest (the neutral composition) as a card, ending with its trend chart."""
+    chart = report_chart_png(report, language, width_px=CHART_WIDTH, height_px=CHART_HEIGHT)
+    title = text("report.chart_title", language, weeks=len(report.chart_periods))
+    return render_parts_card(parts, language, chart=(chart, title))
+
+
 def render_parts_card(
-    parts: list[Part], language: Language, *, chart_png: bytes | None = None
+    parts: list[Part], language: Language, *, chart: tuple[bytes, str] | None = None
 ) -> Card:
-    """A report or digest (the neutral composition) as a card, with the trend chart if given."""
+    """A composition as a card, with a PNG image (and its alt text) at the end if given."""
     body: list[Element] = []
     for part in parts:
         if isinstance(part, Heading):
@@ -160,12 +170,13 @@ def render_parts_card(
                     ],
                 }
             )
-    if chart_png is not None:
+    if chart is not None:
+        png, alt_text = chart
         body.append(
             {
                 "type": "Image",
-                "url": "data:image/png;base64," + base64.b64encode(chart_png).decode(),
-                "altText": text("report.chart_title", language, weeks=12),
+                "url": "data:image/png;base64," + base64.b64encode(png).decode(),
+                "altText": alt_text,
                 "size": "Stretch",
             }
         )

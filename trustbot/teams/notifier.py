@@ -17,9 +17,8 @@ from trustbot.core.catalogue import Language
 from trustbot.core.ports import DeliveryError, Person, Prompt, SentMessage
 from trustbot.core.reports import TrustReport
 from trustbot.core.services import Services
-from trustbot.render.charts import report_chart_png
 from trustbot.render.report import compose_digest
-from trustbot.teams.cards import Card, render_parts_card, render_prompt_card
+from trustbot.teams.cards import Card, render_prompt_card, render_report_card
 from trustbot.teams.references import (
     ConversationRef,
     installed_people,
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 PLATFORM = "teams"
-CHART_WIDTH, CHART_HEIGHT = 1024, 576  # Teams renders card images up to 1024 x 1024
 RETRIED_STATUSES = frozenset({408, 412, 500, 502, 503, 504})
 GONE_STATUSES = frozenset({403, 404})
 
@@ -86,10 +84,7 @@ class TeamsNotifier:
             conversation_id=channel_id, service_url=self._default_service_url
         )
         parts = compose_digest(report, language=self._language, timezone=self._timezone)
-        chart = report_chart_png(
-            report, self._language, width_px=CHART_WIDTH, height_px=CHART_HEIGHT
-        )
-        return await self._send(ref, render_parts_card(parts, self._language, chart_png=chart))
+        return await self._send(ref, render_report_card(parts, report, self._language))
 
     async def _send(
         self, ref: ConversationRef, content: Card, *, person: str | None = None

@@ -1,0 +1,30 @@
+"""`trustbot demo` on both platforms, small: it runs to the end and shows what it promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trustbot.devtools.demo import run_demo
+from trustbot.devtools.demo_teams import run_teams_demo
+
+
+@pytest.mark.parametrize("platform", ["slack", "teams"])
+async def test_the_demo_ends_with_a_report_a_refusal_and_a_digest(
+    platform: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the chart lands in ./demo-output, and no .env is read
+    run = run_teams_demo if platform == "teams" else run_demo
+
+    assert await run(employees=10, weeks=3, seed=3, language="en") == 0
+
+    shown = capsys.readouterr().out
+    assert "only available to selected leaders" in shown
+    assert "Trust report: the last 3 weeks" in shown
+    assert "Trust digest" in shown
+    assert "nothing new to send" in shown  # prompting twice in a week sends nothing twice
+    assert (tmp_path / "demo-output" / "trend-chart.png").read_bytes().startswith(b"\x89PNG")

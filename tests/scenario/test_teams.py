@@ -1,0 +1,344 @@
+"""Microsoft Teams end to end over real HTTP with real JWTs: Microsoft's side is the local Teams
+emulator, trustbot is built exactly as `serve` builds it (Teams only)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import FixedClock, make_settings
+from tests.teams_cards import cards_in, validate_adaptive_card
+from trustbot.app import Runtime, build_runtime
+from trustbot.core.ports import Visibility
+from trustbot.db.models import Anecdote, Delivery, DeliveryStatus, PulseAnswer
+from trustbot.devtools.emulator import LoopbackServer
+from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser, new_signing_key
+from trustbot.operations import run_prompt_now
+
+APP_ID = "0b7c3f1e-2d4a-4e5b-8c6d-7e8f9a0b1c2d"
+TENANT = "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
+PEOPLE = [
+    TeamsUser(aad_object_id=f"aaaaaaaa-1111-4111-8111-{index:012d}", name=f"Person {index}")
+    for index in range(1, 6)
+]
+BOSS = TeamsUser(aad_object_id="bbbbbbbb-2222-4222-8222-000000000001", name="Birgit Boss")
+
+
+@dataclass
+class TeamsStack:
+    emulator: TeamsEmulator
+    driver: TeamsDriver
+    runtime: Runtime
+    clock: FixedClock
+
+    async def prompt(self) -> Any:
+        return await run_prompt_now(self.runtime)
+
+    def prompt_for(self, user: TeamsUser) -> Any:
+        sent = self.emulator.activities_in(self.emulator.personal_conversation(user))
+        assert sent, f"{user.name} got no prompt"
+        return sent[-1]
+
+    async def answers(self) -> dict[str, int]:
+        async with self.runtime.services.sessions() as session:
+            rows = await session.execute(select(PulseAnswer.respondent, PulseAnswer.score))
+            return {respondent: score for respondent, score in rows}
+
+    def pseudonym(self, user: TeamsUser) -> str:
+        return self.runtime.services.pseudonym(user.aad_object_id, "teams")
+
+
+@pytest.fixture
+async def teams(engine: AsyncEngine, database_url: str) -> AsyncIterator[TeamsStack]:
+    del engine  # an emptied database
+    clock = FixedClock(datetime(2026, 11, 26, 10, tzinfo=UTC), ticking=True)
+    async with TeamsEmulator(app_id=APP_ID, users=[*PEOPLE, BOSS]) as emulator:
+        settings = make_settings(
+            database_url,
+            SLACK_BOT_TOKEN="",
+            SLACK_SIGNING_SECRET="",
+            TEAMS_CLIENT_ID=APP_ID,
+            TEAMS_TENANT_ID=TENANT,
+            TEAMS_OPENID_URL=emulator.openid_url,
+            TEAMS_SERVICE_URL=emulator.service_url,
+            TRUSTBOT_TEAMS_REPORT_VIEWERS=BOSS.aad_object_id,
+            TRUSTBOT_TEAMS_LEADERSHIP_CONVERSATIONS=emulator.channel_conversation("Leadership"),
+            TRUSTBOT_MIN_GROUP_SIZE=3,
+            TRUSTBOT_SEND_RATE=1000,
+            TRUSTBOT_SEND_BURST=100,
+        )
+        runtime = build_runtime(
+            settings,
+            clock=clock,
+            teams_token=lambda scope, tenant=None: emulator.mint(
+                audience="https://api.botframework.com"
+            ),
+        )
+        await runtime.start()
+        bot = LoopbackServer(runtime.web_app())
+        await bot.start()
+        driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
+        try:
+            yield TeamsStack(emulator, driver, runtime, clock)
+            # Every card the bot sent in the test, whatever the test looked at, is valid 1.5.
+            for sent in _all_cards(emulator):
+                assert validate_adaptive_card(sent) == [], json.dumps(sent)[:300]
+        finally:
+            await driver.aclose()
+            await bot.stop()
+            await runtime.aclose()
+
+
+def _all_cards(emulator: TeamsEmulator) -> list[dict[str, Any]]:
+    cards = []
+    for call in emulator.connector_calls():
+        body = call.body if isinstance(call.body, dict) else {}
+        cards += cards_in(body)
+    return cards
+
+
+async def test_install_proactive_prompt_click_once_and_the_card_refreshes(
+    teams: TeamsStack,
+) -> None:
+    for user in PEOPLE:
+        assert (await teams.driver.install(user)).status_code == 200
+    summary = await teams.prompt()
+    assert (summary.sent, summary.failed) == (len(PEOPLE), 0)
+    prompt = teams.prompt_for(PEOPLE[0])
+    [card] = cards_in(prompt.activity)
+    assert validate_adaptive_card(card) == []
+    assert "We build our successes" in json.dumps(card)
+
+    first = await teams.driver.execute(
+        PEOPLE[0], verb="trustbot.score", reply_to_id=prompt.id, data={**_score_data(card, 2)}
+    )
+    again = await teams.driver.execute(
+        PEOPLE[0], verb="trustbot.score", reply_to_id=prompt.id, data={**_score_data(card, 4)}
+    )
+
+    assert await teams.answers() == {teams.pseudonym(PEOPLE[0]): 4}
+    for response in (first, again):
+        assert response["statusCode"] == 200
+        assert response["type"] == "application/vnd.microsoft.card.adaptive"
+        refreshed = response["value"]
+        assert validate_adaptive_card(refreshed) == []
+        shown = json.dumps(refreshed)
+        assert "Answered, thank you" in shown
+        # the score is never written into the card: its buttons are the prompt's, unmarked
+        assert _action_sets(refreshed) == _action_sets(card)
+
+
+def _action_sets(card: dict[str, Any]) -> list[Any]:
+    return [element for element in card["body"] if element.get("type") == "ActionSet"]
+
+
+def _score_data(card: dict[str, Any], score: int) -> dict[str, Any]:
+    for element in card["body"]:
+        for action in element.get("actions", []):
+            if action.get("data", {}).get("score") == score:
+                return dict(action["data"])
+    raise AssertionError(f"no score {score} button")
+
+
+@pytest.mark.parametrize("visibility", list(Visibility))
+async def test_a_story_with_each_sharing_choice(teams: TeamsStack, visibility: Visibility) -> None:
+    await teams.driver.install(PEOPLE[1])
+    await teams.prompt()
+    prompt = teams.prompt_for(PEOPLE[1])
+    [card] = cards_in(prompt.activity)
+    story_action = card["actions"][0]
+
+    response = await teams.driver.execute(
+        PEOPLE[1],
+        verb="trustbot.story",
+        reply_to_id=prompt.id,
+        data=dict(story_action["data"]),
+        inputs={"story": "Ida *untangled* the [router](http://x).", "visibility": visibility.value},
+    )
+
+    assert validate_adaptive_card(response["value"]) == []
+    async with teams.runtime.services.sessions() as session:
+        [story] = (await session.scalars(select(Anecdote))).all()
+    assert story.visibility is visibility
+    assert story.text == "Ida *untangled* the [router](http://x)."
+    named = visibility is Visibility.NAMED
+    assert story.author_user_id == (PEOPLE[1].aad_object_id if named else None)
+    assert story.author_name == (PEOPLE[1].name if named else None)
+
+
+async def test_the_action_submit_fallback_records_the_score_too(teams: TeamsStack) -> None:
+    await teams.driver.install(PEOPLE[2])
+    await teams.prompt()
+    prompt = teams.prompt_for(PEOPLE[2])
+    [card] = cards_in(prompt.activity)
+    data = dict(_score_data(card, 5))
+
+    response = await teams.driver.submit(PEOPLE[2], data, reply_to_id=prompt.id)
+
+    assert response.status_code == 200
+    assert await teams.answers() == {teams.pseudonym(PEOPLE[2]): 5}
+
+
+async def test_trust_report_for_a_viewer_and_a_polite_refusal_for_anyone_else(
+    teams: TeamsStack,
+) -> None:
+    for user in [*PEOPLE, BOSS]:
+        await teams.driver.install(user)
+    teams.clock.now -= timedelta(weeks=1)
+    await teams.prompt()
+    for index, user in enumerate(PEOPLE):
+        prompt = teams.prompt_for(user)
+        [card] = cards_in(prompt.activity)
+        await teams.driver.execute(
+            user,
+            verb="trustbot.score",
+            reply_to_id=prompt.id,
+            data=_score_data(card, 3 + index % 3),
+        )
+    teams.clock.now += timedelta(weeks=1)
+    await teams.runtime.jobs.close()
+
+    boss_chat = teams.emulator.personal_conversation(BOSS)
+    before = len(teams.emulator.activities_in(boss_chat))
+    assert (await teams.driver.message(BOSS, "trust-report 4")).status_code == 200
+    await teams.emulator.wait_for(lambda: len(teams.emulator.activities_in(boss_chat)) > before)
+    [report] = cards_in(teams.emulator.activities_in(boss_chat)[-1].activity)
+    assert validate_adaptive_card(report) == []
+    shown = json.dumps(report)
+    assert "Trust report: the last 4 weeks" in shown
+    assert "data:image/png;base64," in shown  # the trend chart, as an image Teams renders
+
+    outsider_chat = teams.emulator.personal_conversation(PEOPLE[0])
+    before = len(teams.emulator.activities_in(outsider_chat))
+    await teams.driver.message(PEOPLE[0], "trust-report")
+    await teams.emulator.wait_for(lambda: len(teams.emulator.activities_in(outsider_chat)) > before)
+    [refusal] = cards_in(teams.emulator.activities_in(outsider_chat)[-1].activity)
+    assert "only available to selected leaders" in json.dumps(refusal)
+    assert "Trust report" not in json.dumps(refusal)
+
+
+async def test_the_digest_with_its_chart_reaches_the_leadership_conversation(
+    teams: TeamsStack,
+) -> None:
+    await teams.driver.install_in_channel("Leadership", by_user=BOSS)
+    await teams.runtime.jobs.digest(teams.clock.now)
+    await teams.runtime.sender.drain()
+
+    sent = teams.emulator.activities_in(teams.emulator.channel_conversation("Leadership"))
+    digests = [card for activity in sent for card in cards_in(activity.activity)]
+    assert len(digests) == 1
+    assert validate_adaptive_card(digests[0]) == []
+    assert "Trust digest" in json.dumps(digests[0])
+    assert "data:image/png;base64," in json.dumps(digests[0])
+    await teams.runtime.jobs.digest(teams.clock.now)  # the same period again: nothing new
+    await teams.runtime.sender.drain()
+    assert len(teams.emulator.activities_in(teams.emulator.channel_conversation("Leadership"))) == 1
+
+
+async def test_a_429_storm_loses_nobody_and_duplicates_nobody(teams: TeamsStack) -> None:
+    for user in PEOPLE:
+        await teams.driver.install(user)
+    teams.emulator.fail_next(429, times=8, retry_after=1, method="POST")
+
+    summary = await teams.prompt()
+
+    assert (summary.sent, summary.failed) == (len(PEOPLE), 0)
+    for user in PEOPLE:
+        assert len(teams.emulator.activities_in(teams.emulator.personal_conversation(user))) == 1
+
+
+async def test_an_uninstalled_person_is_marked_not_retried_forever(teams: TeamsStack) -> None:
+    for user in PEOPLE[:2]:
+        await teams.driver.install(user)
+    teams.emulator.set_installed(PEOPLE[1], installed=False)  # Teams forgot the app, we did not
+
+    summary = await teams.prompt()
+    again = await teams.prompt()
+
+    assert (summary.sent, summary.failed) == (1, 1)
+    assert (again.sent, again.audience) == (0, 1)  # no longer in the audience
+    async with teams.runtime.services.sessions() as session:
+        errors = list(
+            await session.scalars(
+                select(Delivery.last_error).where(Delivery.status == DeliveryStatus.FAILED)
+            )
+        )
+    assert errors == ["BotNotInConversationRoster"]
+
+
+@pytest.mark.parametrize("token", ["missing", "forged", "expired", "wrong audience"])
+async def test_a_request_without_a_valid_token_is_refused_and_changes_nothing(
+    teams: TeamsStack, token: str
+) -> None:
+    emulator = teams.emulator
+    bearer = {
+        "missing": None,
+        "forged": emulator.mint(key=new_signing_key()),
+        "expired": emulator.mint(expires_in=-600),
+        "wrong audience": emulator.mint(audience="someone-else"),
+    }[token]
+    activity = teams.driver.activity("installationUpdate", PEOPLE[0], action="add")
+
+    response = await teams.driver.post(activity, token=bearer)
+
+    assert response.status_code == 401
+    summary = await teams.prompt()
+    assert summary.audience == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [(b"{not json", 400), (b"[1, 2]", 400), (b"x" * (1024 * 1024 + 1), 413)],
+)
+async def test_the_front_door_refuses_unreadable_bodies(
+    teams: TeamsStack, body: bytes, status: int
+) -> None:
+    response = await teams.driver.post(body)
+    assert response.status_code == status
+
+
+async def test_an_upgrade_and_an_unknown_activity_are_not_server_errors(teams: TeamsStack) -> None:
+    upgrade = teams.driver.activity("installationUpdate", PEOPLE[3], action="add-upgrade")
+    unknown = teams.driver.activity("messageReaction", PEOPLE[3])
+
+    for activity in (upgrade, unknown):
+        assert (await teams.driver.post(activity)).status_code == 200
+    await asyncio.sleep(0)
+    assert (await teams.prompt()).audience == 1  # the upgrade counts as an installation
+
+
+async def test_a_reminder_reaches_only_who_has_not_answered_and_its_buttons_count(
+    teams: TeamsStack,
+) -> None:
+    for user in PEOPLE[:2]:
+        await teams.driver.install(user)
+    summary = await teams.prompt()
+    prompt = teams.prompt_for(PEOPLE[0])
+    [card] = cards_in(prompt.activity)
+    await teams.driver.execute(
+        PEOPLE[0], verb="trustbot.score", reply_to_id=prompt.id, data=_score_data(card, 4)
+    )
+
+    teams.clock.now += timedelta(days=2)
+    await teams.runtime.jobs.remind(teams.clock.now)
+    reminded = await teams.runtime.sender.drain(period=summary.period)
+
+    assert reminded.sent == 1
+    assert len(teams.emulator.activities_in(teams.emulator.personal_conversation(PEOPLE[0]))) == 1
+    reminder = teams.prompt_for(PEOPLE[1])
+    [reminder_card] = cards_in(reminder.activity)
+    await teams.driver.execute(
+        PEOPLE[1],
+        verb="trustbot.score",
+        reply_to_id=reminder.id,
+        data=_score_data(reminder_card, 2),
+    )
+    assert await teams.answers() == {teams.pseudonym(PEOPLE[0]): 4, teams.pseudonym(PEOPLE[1]): 2}
