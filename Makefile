@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12; do \
 	  for p in $$(ls -d $$root/versions/3.1[3-9]*/bin/python3 $$root/versions/3.12*/bin/python3 2>/dev/null | sort -rV); do \
 	    if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; exit; fi; done)
 
-.PHONY: setup demo test run lint clean
+.PHONY: setup demo test run lint clean teams-package
 
 setup: $(STAMP)
 
@@ -36,8 +36,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check trustbot tests bench migrations
 	$(VENV)/bin/mypy
 
+# The Teams app to upload: needs TEAMS_CLIENT_ID and TEAMS_APP_* (environment or .env).
+teams-package: $(STAMP)
+	$(VENV)/bin/trustbot teams-package --from deploy/teams --out dist/trustbot-teams.zip
+
 run: $(STAMP)
 	$(VENV)/bin/trustbot serve
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache dist

@@ -250,6 +250,30 @@ def demo(
     sys.exit(asyncio.run(run(employees=employees, weeks=weeks, seed=seed, language=language)))
 
 
+@cli.command("teams-package")
+def teams_package(
+    source: Annotated[
+        Path, typer.Option("--from", help="Directory with manifest.json and the icons.")
+    ] = Path("deploy/teams"),
+    out: Annotated[Path, typer.Option("--out", help="Where to write the zip.")] = Path(
+        "dist/trustbot-teams.zip"
+    ),
+) -> None:
+    """Build the Teams app package (manifest with this bot's id, icons) to upload in Teams."""
+    from trustbot.teams.package import PACKAGE_NEEDS, PackageError, build_package
+
+    settings = _settings()
+    _require(settings, *PACKAGE_NEEDS)
+    try:
+        package = build_package(settings, source, out)
+    except PackageError as error:
+        _fail([f"trustbot teams-package: {error}"], 1)
+    typer.echo(
+        f"wrote {package.path} (app {package.manifest['id']}, version "
+        f"{package.manifest['version']}): upload it in Teams or the Teams admin center"
+    )
+
+
 def main() -> None:
     """Entry point of the console script."""
     cli()

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     )
     teams_service_url: str = Field(default=DEFAULT_TEAMS_SERVICE_URL, alias="TEAMS_SERVICE_URL")
     teams_openid_url: str = Field(default=DEFAULT_TEAMS_OPENID_URL, alias="TEAMS_OPENID_URL")
+    # Only for `trustbot teams-package`: who publishes the app inside the company.
+    teams_app_publisher: str | None = Field(default=None, alias="TEAMS_APP_PUBLISHER")
+    teams_app_website_url: str | None = Field(default=None, alias="TEAMS_APP_WEBSITE_URL")
+    teams_app_privacy_url: str | None = Field(default=None, alias="TEAMS_APP_PRIVACY_URL")
+    teams_app_terms_url: str | None = Field(default=None, alias="TEAMS_APP_TERMS_URL")
 
     # Storage
     database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="TRUSTBOT_DATABASE_URL")
@@ -209,6 +214,25 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
+
+    @field_validator("teams_app_publisher")
+    @classmethod
+    def _check_publisher(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value.strip()) > 32:
+            raise ValueError("at most 32 characters (Teams shows it as the app's publisher)")
+        return value.strip()
+
+    @field_validator("teams_app_website_url", "teams_app_privacy_url", "teams_app_terms_url")
+    @classmethod
+    def _check_public_https_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "https" or not parts.netloc:
+            raise ValueError(f"{value!r} is not an https URL (Teams accepts no other)")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
