@@ -55,6 +55,26 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class Floor(logging.Filter):
+    """Drops records below a level: unlike setLevel, it holds when a library resets the level
+    (Microsoft's Teams SDK sets the httpx logger's level each time it builds a client)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
+
+
+def _hold_at(name: str, level: int) -> None:
+    log = logging.getLogger(name)
+    log.setLevel(level)
+    for old in [f for f in log.filters if isinstance(f, Floor)]:
+        log.removeFilter(old)
+    log.addFilter(Floor(level))
+
+
 class RedactingFormatter(logging.Formatter):
     """Masks secrets in the finished line, traceback and all (a filter sees only the message)."""
 
@@ -75,6 +95,7 @@ def configure_logging(settings: Settings) -> None:
             settings.slack_signing_secret,
             settings.slack_app_token,
             settings.pseudonym_key,
+            settings.teams_client_secret,
         )
         if value is not None
     ]
@@ -87,8 +108,10 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
-    for noisy in ("sqlalchemy.engine", "httpx", "uvicorn.access", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     for talker in BODY_LOGGERS:
         if logging.getLogger(talker).getEffectiveLevel() < logging.INFO:
-            logging.getLogger(talker).setLevel(logging.INFO)
+            _hold_at(talker, logging.INFO)
+    # httpx logs each request's URL at INFO (a Teams conversation id is an address); the
+    # scheduler logs every job it adds; a per-request access line costs at 200 clicks/s.
+    for noisy in ("sqlalchemy.engine", "httpx", "uvicorn.access", "alembic", "apscheduler"):
+        _hold_at(noisy, logging.WARNING)

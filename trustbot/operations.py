@@ -70,10 +70,11 @@ async def serve_http(settings: Settings) -> None:
             log_level=settings.log_level,
             log_config=None,
             proxy_headers=True,
+            access_log=False,
         )
         stop = asyncio.Event()
         rhythm = asyncio.create_task(runtime.run_rhythm(stop))
-        logger.info("trustbot listening on http://%s:%s/slack/events", settings.host, settings.port)
+        logger.info("trustbot listening on %s", _endpoints(settings))
         try:
             await uvicorn.Server(config).serve()
         finally:
@@ -83,6 +84,17 @@ async def serve_http(settings: Settings) -> None:
     finally:
         if single is not None:
             single.release()
+
+
+def _endpoints(settings: Settings) -> str:
+    """Where each enabled platform posts to (Slack over Socket Mode posts nowhere)."""
+    base = f"http://{settings.host}:{settings.port}"
+    paths = []
+    if settings.slack_enabled or not settings.teams_enabled:
+        paths.append(f"{base}/slack/events (Slack)")
+    if settings.teams_enabled:
+        paths.append(f"{base}/api/messages (Teams)")
+    return ", ".join(paths)
 
 
 def _file_exists(path: str) -> bool:

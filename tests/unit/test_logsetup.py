@@ -38,3 +38,31 @@ def test_log_records_are_cleaned_before_any_handler_writes_them(
     assert "request with *** and ***" in err
     assert "very-secret-signing-value" not in err
     assert "xoxb-test-token" not in err
+
+
+def test_request_lines_stay_out_even_when_a_library_resets_their_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Microsoft's SDK sets the httpx logger's level each time it builds a client; the URL it
+    would log at INFO holds a Teams conversation id (an address), so it must stay out."""
+    from microsoft_teams.common.http.client import Client
+
+    settings = make_settings(TEAMS_CLIENT_SECRET="teams-client-secret-value")
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    httpx_log = logging.getLogger("httpx")
+    saved_filters, saved_httpx_level = httpx_log.filters[:], httpx_log.level
+    try:
+        configure_logging(settings)
+        Client()  # resets logging.getLogger("httpx") to the SDK's own level
+        httpx_log.info('HTTP Request: POST http://x/v3/conversations/a:1secret/activities "201"')
+        httpx_log.warning("httpx warns about %s", "teams-client-secret-value")
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        httpx_log.filters[:] = saved_filters
+        httpx_log.setLevel(saved_httpx_level)
+
+    err = capsys.readouterr().err
+    assert "a:1secret" not in err
+    assert "httpx warns about ***" in err

@@ -69,6 +69,8 @@ logger = logging.getLogger(__name__)
 
 TokenProvider = Any  # (scope, tenant_id) -> str | Awaitable[str]: the SDK's own type
 LOCAL_APP_ID = "trustbot-local"
+# Signs the placeholder token of local mode; nothing checks it (32 bytes: jwt warns below that).
+LOCAL_SIGNING_KEY = "trustbot-local-mode-placeholder-key"
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
 
 
@@ -141,9 +143,7 @@ def create_teams_app(
 def _placeholder_token(scope: str | list[str], tenant_id: str | None = None) -> str:
     """A JWT-shaped token that authorises nothing (the SDK parses what it sends)."""
     del scope, tenant_id
-    return jwt.encode(
-        {"aud": LOCAL_APP_ID, "local": True}, "trustbot-local-mode", algorithm="HS256"
-    )
+    return jwt.encode({"aud": LOCAL_APP_ID, "local": True}, LOCAL_SIGNING_KEY, algorithm="HS256")
 
 
 def _reference(activity: Any, *, personal: bool) -> ConversationRef:
