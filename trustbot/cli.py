@@ -51,8 +51,13 @@ def _settings(**overrides: object) -> Settings:
 
 def _run[T](settings: Settings, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run async work; turn what users can fix (settings, database, Slack) into one line."""
+    return _run_sync(settings, lambda: asyncio.run(work()))
+
+
+def _run_sync[T](settings: Settings, work: Callable[[], T]) -> T:
+    """Run work; turn what users can fix (settings, database, Slack) into one line."""
     try:
-        return asyncio.run(work())
+        return work()
     except SettingsError as error:
         _fail(error.lines, 2)
     except SchemaNotCurrentError as error:
@@ -115,14 +120,29 @@ def serve(
     socket_mode: Annotated[
         bool, typer.Option("--socket-mode", help="Connect over Socket Mode (SLACK_APP_TOKEN).")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Processes sharing the port (PostgreSQL only; one runs the scheduler).",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the bot: Slack's request URL, health checks."""
-    from trustbot.operations import serve_http, serve_socket_mode
+    """Run the bot: Slack's request URL, Teams' messaging endpoint, health checks."""
+    from trustbot.operations import serve_http, serve_http_workers, serve_socket_mode
 
     settings = _settings()
     _require_for_serve(settings, socket_mode=socket_mode)
+    if workers > 1 and socket_mode:
+        _fail(["--workers: Socket Mode takes one process (Slack balances its connections)"], 2)
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        _fail(["--workers: needs PostgreSQL (TRUSTBOT_DATABASE_URL); SQLite takes one process"], 2)
     if socket_mode:
         _run(settings, lambda: serve_socket_mode(settings))
+    elif workers > 1:
+        _run_sync(settings, lambda: serve_http_workers(settings, workers))
     else:
         _run(settings, lambda: serve_http(settings))
 
