@@ -425,6 +425,11 @@ async def forget_text(settings: Settings, user_id: str) -> str:
         gone = await forget_person(services, user_id=user_id)
     finally:
         await engine.dispose()
+    if not any((gone.answers, gone.stories, gone.deliveries, gone.reactions, gone.settings)):
+        return (
+            f"nothing stored for {user_id}: no answers, stories, deliveries, reactions or "
+            "settings (nothing was removed)"
+        )
     return (
         f"forgot {user_id}: {gone.answers} answers, {gone.stories} stories, "
         f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings "
