@@ -99,7 +99,8 @@ async def test_a_team_with_enough_answers_shows_its_own_figures(stack: Stack) ->
     # The mover's answer stays in Sales, where they were when prompted: 4/4 and 62, not 3/3
     # and 75 (and Support's week stays 3/5 and 100, not 4/6 and 81).
     assert re.fullmatch(r"2026-W46\s+#1\s+4/4 100%\s+62\s+75%\s+0", _row(sales, "2026-W46"))
-    assert "Trust index 62" in sales  # the headline: the team's shown weeks only
+    # The headline: the team's shown weeks only (one: no change to show).
+    assert "Trust index 62 · 75% favourable · participation 100% (4 answers)" in sales
     support = await _report(stack, "12 team=support")  # any case
     assert re.fullmatch(r"2026-W46\s+#1\s+3/5 60%\s+100\s+100%\s+0", _row(support, "2026-W46"))
     # A team report shows no story: a team's story would point at a handful of people.

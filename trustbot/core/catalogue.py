@@ -166,9 +166,9 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "figures once it has closed. Time zone {tz}.",
     },
     "report.headline": {
-        "da": "Tillidsindeks {index} {change} · {favourable} positive · deltagelse "
+        "da": "Tillidsindeks {index}{change} · {favourable} positive · deltagelse "
         "{participation} ({answers} svar)",
-        "en": "Trust index {index} {change} · {favourable} favourable · participation "
+        "en": "Trust index {index}{change} · {favourable} favourable · participation "
         "{participation} ({answers} answers)",
     },
     "report.headline.none": {
