@@ -243,6 +243,33 @@ async def test_the_digest_with_its_chart_reaches_the_leadership_conversation(
     assert len(teams.emulator.activities_in(teams.emulator.channel_conversation("Leadership"))) == 1
 
 
+async def test_the_digest_chart_is_drawn_off_the_event_loop(
+    teams: TeamsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawing takes a tenth of a second or more (the first chart also imports matplotlib):
+    on the event loop it would hold up every request meanwhile."""
+    from trustbot.teams import cards
+
+    on_the_loop: list[bool] = []
+    draw = cards.report_chart_png
+
+    def watched(*args: Any, **kwargs: Any) -> bytes:
+        try:
+            asyncio.get_running_loop()
+            on_the_loop.append(True)
+        except RuntimeError:
+            on_the_loop.append(False)
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(cards, "report_chart_png", watched)
+    await teams.driver.install_in_channel("Leadership", by_user=BOSS)
+
+    await teams.runtime.jobs.digest(teams.clock.now)
+    await teams.runtime.sender.drain()
+
+    assert on_the_loop == [False]
+
+
 async def test_a_429_storm_loses_nobody_and_duplicates_nobody(teams: TeamsStack) -> None:
     for user in PEOPLE:
         await teams.driver.install(user)

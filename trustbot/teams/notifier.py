@@ -8,6 +8,7 @@ once and the person is no longer prompted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +85,9 @@ class TeamsNotifier:
             conversation_id=channel_id, service_url=self._default_service_url
         )
         parts = compose_digest(report, language=self._language, timezone=self._timezone)
-        return await self._send(ref, render_report_card(parts, report, self._language))
+        # The chart is drawn in a worker thread, off the event loop that answers requests.
+        card = await asyncio.to_thread(render_report_card, parts, report, self._language)
+        return await self._send(ref, card)
 
     async def _send(
         self, ref: ConversationRef, content: Card, *, person: str | None = None
