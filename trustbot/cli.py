@@ -137,7 +137,7 @@ def serve(
     _require_for_serve(settings, socket_mode=socket_mode)
     if workers > 1 and socket_mode:
         _fail(["--workers: Socket Mode takes one process (Slack balances its connections)"], 2)
-    if workers > 1 and not settings.database_url.startswith("postgresql"):
+    if workers > 1 and not settings.database_url.startswith(("postgresql", "postgres://")):
         _fail(["--workers: needs PostgreSQL (TRUSTBOT_DATABASE_URL); SQLite takes one process"], 2)
     if socket_mode:
         _run(settings, lambda: serve_socket_mode(settings))

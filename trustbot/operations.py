@@ -259,15 +259,16 @@ class PromptSummary:
 
 async def run_prompt_now(runtime: Runtime) -> PromptSummary:
     """Queue this period's prompts (retrying failed ones) and send until none is waiting."""
-    [enqueued] = await runtime.jobs.prompt(now=True)
+    per_platform = await runtime.jobs.prompt(now=True)  # one round, queued per platform
+    enqueued = per_platform[0]
     stats = await runtime.sender.drain(period=enqueued.period)
     counts = await outbox_counts(runtime.services, period=enqueued.period)
     return PromptSummary(
         period=enqueued.period,
         rule_position=enqueued.rule_position,
-        round_opened=enqueued.round_opened,
-        audience=enqueued.audience,
-        paused=enqueued.paused,
+        round_opened=any(each.round_opened for each in per_platform),
+        audience=sum(each.audience for each in per_platform),
+        paused=sum(each.paused for each in per_platform),
         sent=stats.sent,
         already_sent=counts.count(DeliveryStatus.SENT) - stats.sent,
         failed=counts.count(DeliveryStatus.FAILED),

@@ -37,7 +37,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from trustbot.core.catalogue import Language
 from trustbot.core.ports import DeliveryError, Notifier, Prompt, SentMessage
 from trustbot.core.privacy import SealError
-from trustbot.core.reports import DEFAULT_WEEKS, TrustReport, current_trust_report
+from trustbot.core.reports import (
+    DEFAULT_WEEKS,
+    DIGEST_EXTRA_THRESHOLD,
+    TrustReport,
+    current_trust_report,
+)
 from trustbot.core.rounds import rule_of
 from trustbot.core.services import Services
 from trustbot.db.errors import describe_database_error
@@ -299,7 +304,11 @@ class OutboxSender:
     async def _digest(self, period: str) -> TrustReport:
         report = self._digests.get(period)
         if report is None:
-            report = await current_trust_report(self._services, DEFAULT_WEEKS)
+            # A channel's readers may include people who answered: each needs k others, so
+            # every group needs k + 1 respondents (as /trust-report asks of a viewer who answered).
+            report = await current_trust_report(
+                self._services, DEFAULT_WEEKS, extra_threshold=DIGEST_EXTRA_THRESHOLD
+            )
             self._digests = {period: report}
         return report
 
