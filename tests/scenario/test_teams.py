@@ -448,3 +448,27 @@ def _week_row(card: dict[str, Any], week: str) -> list[str]:
             if cells[0] == week:
                 return cells
     raise AssertionError(f"no row for {week}")
+
+
+async def test_a_bug_while_sending_counts_as_an_attempt_and_ends_failed(
+    teams: TeamsStack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception that is not the platform's answer (a bug) must not leave the row to be
+    claimed again forever: it is an attempt like any other, and the row fails with its name."""
+    await teams.driver.install(PEOPLE[0])
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("what someone wrote")
+
+    monkeypatch.setattr(teams.runtime.notifiers["teams"], "send_prompt", broken)
+    monkeypatch.setattr(teams.runtime.sender, "_max_attempts", 2)
+    monkeypatch.setattr("trustbot.delivery.sender.BACKOFF_BASE_S", 0.05)
+
+    summary = await teams.prompt()
+
+    assert (summary.sent, summary.failed) == (0, 1)
+    async with teams.runtime.services.sessions() as session:
+        row = (await session.execute(select(Delivery.status, Delivery.attempts))).one()
+    assert (row.status, row.attempts) == (DeliveryStatus.FAILED, 2)
+    assert summary.last_errors == ["internal error: KeyError"]
+    assert "what someone wrote" not in caplog.text

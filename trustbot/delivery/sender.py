@@ -263,6 +263,13 @@ class OutboxSender:
         except DeliveryError as error:
             await self._refused(item, error)
             return
+        except (SQLAlchemyError, asyncio.CancelledError):
+            raise
+        except Exception as error:  # a bug, not the platform: count it as an attempt
+            where = _where(error)
+            logger.error("could not send a %s: %s at %s", item.kind.value, _name(error), where)
+            await self._refused(item, DeliveryError(f"internal error: {_name(error)}"))
+            return
         await self._sent(item, sent)
 
     async def _prompt_to_send(self, item: Claimed, user_id: str) -> Prompt | None:
@@ -396,3 +403,18 @@ class OutboxSender:
                 .where(Delivery.id == item.id, Delivery.claimed_by == self._owner)
                 .values(**values)
             )
+
+
+def _name(error: BaseException) -> str:
+    return type(error).__name__
+
+
+def _where(error: BaseException) -> str:
+    """Where an exception was raised (file and line), without its message, which may hold
+    what a person wrote."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return "?"
+    return f"{frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno}"
