@@ -417,19 +417,26 @@ async def status_text(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-async def forget_text(settings: Settings, user_id: str) -> str:
-    """Erase one person's data; what was removed."""
+async def forget_text(settings: Settings, user_id: str, *, platform: str = "slack") -> str:
+    """Erase one person's data (a Slack user id, or a Teams person's Entra object id)."""
     engine = create_engine(settings.database_url)
     try:
         services = build_services(settings, engine)
         await prepare_database(engine, services)
-        gone = await forget_person(services, user_id=user_id)
+        gone = await forget_person(services, user_id=user_id, platform=platform)
+        conversations = 0
+        if platform == "teams":
+            from trustbot.teams.references import forget_conversation
+
+            conversations = await forget_conversation(services, user_id)
     finally:
         await engine.dispose()
+    chat = f", {conversations} Teams conversations" if platform == "teams" else ""
     return (
         f"forgot {user_id}: {gone.answers} answers, {gone.stories} stories, "
-        f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings "
-        "(closed weeks' aggregates stay: they count many people and cannot be taken apart)"
+        f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings"
+        f"{chat} (closed weeks' aggregates stay: they count many people and cannot be taken "
+        "apart)"
     )
 
 

@@ -472,3 +472,33 @@ async def test_a_bug_while_sending_counts_as_an_attempt_and_ends_failed(
     assert (row.status, row.attempts) == (DeliveryStatus.FAILED, 2)
     assert summary.last_errors == ["internal error: KeyError"]
     assert "what someone wrote" not in caplog.text
+
+
+async def test_forget_erases_a_teams_person_and_where_to_reach_them(teams: TeamsStack) -> None:
+    from trustbot.db.models import TeamsConversation
+    from trustbot.operations import forget_text
+
+    for user in PEOPLE[:2]:
+        await teams.driver.install(user)
+    await teams.prompt()
+    for user in PEOPLE[:2]:
+        prompt = teams.prompt_for(user)
+        [card] = cards_in(prompt.activity)
+        await teams.driver.execute(
+            user, verb="trustbot.score", reply_to_id=prompt.id, data=_score_data(card, 4)
+        )
+
+    said = await forget_text(
+        teams.runtime.services.settings, PEOPLE[0].aad_object_id, platform="teams"
+    )
+
+    assert said.startswith(
+        f"forgot {PEOPLE[0].aad_object_id}: 1 answers, 0 stories, 1 deliveries, 0 reactions, "
+        "0 settings, 1 Teams conversations"
+    )
+    assert await teams.answers() == {teams.pseudonym(PEOPLE[1]): 4}
+    async with teams.runtime.services.sessions() as session:
+        left = list(await session.scalars(select(TeamsConversation.key)))
+    assert len(left) == 1
+    again = await teams.prompt()
+    assert again.audience == 1  # not prompted again unless they reinstall
