@@ -258,19 +258,26 @@ class PromptSummary:
 
 
 async def run_prompt_now(runtime: Runtime) -> PromptSummary:
-    """Queue this period's prompts (retrying failed ones) and send until none is waiting."""
+    """Queue this period's prompts (retrying failed ones) and send until none is waiting.
+
+    Any process may send the queued rows (a running `serve` drains the outbox too), so what
+    this run sent is counted in the database, not by this process's sender.
+    """
+    period = runtime.services.current_period()
+    before = (await outbox_counts(runtime.services, period=period)).count(DeliveryStatus.SENT)
     per_platform = await runtime.jobs.prompt(now=True)  # one round, queued per platform
     enqueued = per_platform[0]
-    stats = await runtime.sender.drain(period=enqueued.period)
+    await runtime.sender.drain(period=enqueued.period)
     counts = await outbox_counts(runtime.services, period=enqueued.period)
+    sent = counts.count(DeliveryStatus.SENT) - (before if enqueued.period == period else 0)
     return PromptSummary(
         period=enqueued.period,
         rule_position=enqueued.rule_position,
         round_opened=any(each.round_opened for each in per_platform),
         audience=sum(each.audience for each in per_platform),
         paused=sum(each.paused for each in per_platform),
-        sent=stats.sent,
-        already_sent=counts.count(DeliveryStatus.SENT) - stats.sent,
+        sent=sent,
+        already_sent=counts.count(DeliveryStatus.SENT) - sent,
         failed=counts.count(DeliveryStatus.FAILED),
         last_errors=counts.last_errors,
     )
