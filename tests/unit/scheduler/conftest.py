@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from trustbot.app import build_services
 from trustbot.core.ports import Person, Prompt, SentMessage
 from trustbot.core.reports import TrustReport
 from trustbot.core.services import Services
+from trustbot.db.session import create_engine
 from trustbot.delivery.sender import OutboxSender
 from trustbot.scheduler.jobs import Jobs
 from trustbot.scheduler.service import Scheduler
@@ -81,17 +82,31 @@ async def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float 
 
 
 @pytest.fixture
-def rhythm(engine: AsyncEngine, database_url: str, clock: FixedClock) -> RhythmFactory:
+async def rhythm(
+    engine: AsyncEngine, database_url: str, clock: FixedClock
+) -> AsyncIterator[RhythmFactory]:
     """Build a process's jobs and scheduler: `rhythm(people, **settings)`; each call is a fresh
-    process (as after a restart) over the same database and clock."""
+    process (as after a restart) over the same database and clock. `own_engine=True` gives it
+    its own connection pool, as a separate process has."""
+    engines: list[AsyncEngine] = []
 
     def build(
-        people: list[Person], *, digest_targets: list[str] | None = None, **overrides: Any
+        people: list[Person],
+        *,
+        digest_targets: list[str] | None = None,
+        own_engine: bool = False,
+        **overrides: Any,
     ) -> Rhythm:
-        services = build_services(make_settings(database_url, **overrides), engine, clock=clock)
+        bind = engine
+        if own_engine:
+            bind = create_engine(database_url)
+            engines.append(bind)
+        services = build_services(make_settings(database_url, **overrides), bind, clock=clock)
         notifier = RecordingNotifier(people, digest_targets)
         sender = OutboxSender(services, {"slack": notifier})
         jobs = Jobs(services, {"slack": notifier}, sender)
         return Rhythm(services, notifier, sender, jobs, Scheduler(services, jobs), clock)
 
-    return build
+    yield build
+    for bind in engines:
+        await bind.dispose()
