@@ -123,6 +123,7 @@ class Scheduler:
             )
             await self._run(spec, fire)
             ran.append(spec.name)
+        logger.info("catch-up done: %s", ", ".join(ran) if ran else "nothing was missed")
         return ran
 
     async def _ran_since(self, spec: JobSpec, fire: datetime) -> bool:
