@@ -10,6 +10,7 @@ except Monday's first prompt, which the start-up catch-up sends.
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -183,13 +184,16 @@ async def test_a_week_of_rhythm_reaches_each_person_as_it_should(serving: Stack)
     await fire(stack, "close", PERIOD_END)
     assert await stack.count_where(Round, Round.closed_at.is_not(None)) == 1
     late = silent[1]
-    await stack.driver.click_button(
-        user_id=late, message=stack.prompt_for(late), action_id="pulse_score:5"
-    )
+    as_delivered = copy.deepcopy(stack.prompt_for(late))  # the click turns it into "closed"
+    await stack.driver.click_button(user_id=late, message=as_delivered, action_id="pulse_score:5")
+    await stack.settle()
+    await stack.driver.click_button(user_id=late, message=as_delivered, action_id="share_story")
     await stack.settle()
     assert [e["text"] for e in emulator.ephemerals if e["user"] == late] == [
-        text("error.round_closed", "en")
+        text("error.round_closed", "en"),
+        text("error.round_closed", "en"),
     ]
+    assert emulator.opened_views == []  # no story form for a closed round
     assert "has closed" in all_text(stack.prompt_for(late))
     assert "pulse_score" not in all_text(stack.prompt_for(late))  # no buttons any more
     assert await stack.count(PulseAnswer) == 2

@@ -29,12 +29,14 @@ def env_without_settings(**values: str) -> dict[str, str]:
     return env
 
 
-def coming(weekday: int, at: time, after: datetime, count: int) -> list[datetime]:
-    """The next `count` moments on ISO `weekday` at wall-clock `at` in Copenhagen."""
+def coming(
+    weekday: int, at: time, after: datetime, count: int, zone: ZoneInfo = CPH
+) -> list[datetime]:
+    """The next `count` moments on ISO `weekday` at wall-clock `at` in `zone`."""
     found: list[datetime] = []
-    day: date = after.astimezone(CPH).date()
+    day: date = after.astimezone(zone).date()
     while len(found) < count:
-        moment = datetime.combine(day, at, tzinfo=CPH)
+        moment = datetime.combine(day, at, tzinfo=zone)
         if day.isoweekday() == weekday and moment > after:
             found.append(moment)
         day += timedelta(days=1)
@@ -54,7 +56,7 @@ def sections(out: str) -> dict[str, list[tuple[str, str]]]:
     blocks: dict[str, list[tuple[str, str]]] = {}
     current: list[tuple[str, str]] | None = None
     for line in out.splitlines():
-        if line and not line.startswith(" ") and not line.startswith("Schedules"):
+        if line.split(" ")[0] in ("prompt", "close", "reminder", "digest"):
             current = blocks.setdefault(line.split()[0], [])
         elif (match := LINE.match(line)) is not None:
             assert current is not None
@@ -113,6 +115,7 @@ async def test_schedule_follows_the_settings_over_the_example_file(tmp_path: Pat
         TRUSTBOT_LANGUAGE="en",
         TRUSTBOT_FIRST_RULE="3",
         TRUSTBOT_FIRST_WEEK=f"{iso.year}-W{iso.week:02d}",
+        TRUSTBOT_DELIVERY_TIME="local",
     )
 
     code, out, err = await trustbot("schedule", env=env, cwd=tmp_path)
@@ -122,7 +125,16 @@ async def test_schedule_follows_the_settings_over_the_example_file(tmp_path: Pat
     assert list(blocks) == ["prompt", "close", "digest", "reminder"]
     assert blocks["reminder"] == []
     assert "reminder  off (TRUSTBOT_MAX_REMINDERS=0)" in out.splitlines()
+    # Each person gets it at 07:30 in their own zone: the times shown are the workspace's, and
+    # the run starts when it is Tuesday 07:30 at UTC+14 (Monday evening in Copenhagen).
     assert either_window(coming(2, time(7, 30), before, 6), [w for w, _ in blocks["prompt"]])
+    first_anywhere = coming(2, time(7, 30), before, 2, ZoneInfo("Etc/GMT-14"))
+    assert any(
+        out.splitlines()[-1]
+        == f"The next run starts at {shown(m.astimezone(CPH))}, for people at UTC+14."
+        for m in first_anywhere
+    )
+    assert "in their own Slack time zone" in out
     assert either_window(coming(5, time(8), before, 6), [w for w, _ in blocks["digest"]])
     assert {what for _, what in blocks["digest"]} == {"to C0LEADS, C0BOARD"}
     # Rotation by the calendar: rule 3 in the first week, one rule per week either side.
