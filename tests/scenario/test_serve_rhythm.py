@@ -206,8 +206,9 @@ async def test_on_postgresql_one_serve_leads_and_another_takes_over_when_it_dies
     )
     serves.append(first)
     await first.wait_for_line("this process leads the scheduler")
-    second = await Serve.start(
-        serve_env(database_url, emulator, TRUSTBOT_LEADER_RETRY="1s"), tmp_path
+    second, (code, out, err) = await asyncio.gather(
+        Serve.start(serve_env(database_url, emulator, TRUSTBOT_LEADER_RETRY="1s"), tmp_path),
+        trustbot("status", env=serve_env(database_url, emulator), cwd=tmp_path),
     )
     serves.append(second)
     await second.wait_for_line("another process leads the scheduler; this one")
@@ -215,7 +216,6 @@ async def test_on_postgresql_one_serve_leads_and_another_takes_over_when_it_dies
 
     assert await leader() == first.holder
     assert await advisory_locks_held() == 1
-    code, out, err = await trustbot("status", env=serve_env(database_url, emulator), cwd=tmp_path)
     assert code == 0, err
     assert f"scheduler: led by {first.holder}, last seen" in out
     assert "(alive)" in out
