@@ -86,6 +86,84 @@ async def serve_http(settings: Settings) -> None:
             single.release()
 
 
+def serve_http_workers(settings: Settings, workers: int) -> None:
+    """`serve --workers N` on PostgreSQL: N processes share one listening socket.
+
+    uvicorn's supervisor binds the socket, starts the workers and replaces one that dies. Each
+    worker builds its own runtime when uvicorn starts it (worker_app); they elect one scheduler
+    leader through the advisory lock and all drain the outbox. The schema is checked (or
+    migrated, with TRUSTBOT_AUTO_MIGRATE) once, here, before any worker starts.
+    """
+    configure_logging(settings)
+    asyncio.run(_prepare_once(settings))
+    logger.info("trustbot starting %d workers on %s", workers, _endpoints(settings))
+    uvicorn.run(
+        "trustbot.operations:worker_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,
+    )
+
+
+async def _prepare_once(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await prepare_database(engine, build_services(settings, engine))
+    finally:
+        await engine.dispose()
+
+
+def worker_app() -> WorkerApp:
+    """The ASGI app of one `serve --workers` process (uvicorn calls this in the worker)."""
+    from trustbot.config import load_settings
+
+    return WorkerApp(load_settings())
+
+
+class WorkerApp:
+    """Builds the runtime at ASGI lifespan start-up, runs the weekly rhythm beside the
+    requests, and closes both at shutdown: `serve_http`, for a process uvicorn started."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._runtime: Runtime | None = None
+        self._stop = asyncio.Event()
+        self._rhythm: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        assert self._runtime is not None, "requests arrive only after lifespan start-up"
+        await self._runtime.web_app()(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self._runtime = await _start(self._settings)
+                except Exception as error:  # uvicorn logs the message and stops the worker
+                    reason = (str(error).splitlines() or [type(error).__name__])[0]
+                    await send({"type": "lifespan.startup.failed", "message": reason})
+                    return
+                self._rhythm = asyncio.create_task(self._runtime.run_rhythm(self._stop))
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self._stop.set()
+                if self._rhythm is not None:
+                    await self._rhythm
+                if self._runtime is not None:
+                    await self._runtime.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
 def _endpoints(settings: Settings) -> str:
     """Where each enabled platform posts to (Slack over Socket Mode posts nowhere)."""
     base = f"http://{settings.host}:{settings.port}"
@@ -180,18 +258,26 @@ class PromptSummary:
 
 
 async def run_prompt_now(runtime: Runtime) -> PromptSummary:
-    """Queue this period's prompts (retrying failed ones) and send until none is waiting."""
-    [enqueued] = await runtime.jobs.prompt(now=True)
-    stats = await runtime.sender.drain(period=enqueued.period)
+    """Queue this period's prompts (retrying failed ones) and send until none is waiting.
+
+    Any process may send the queued rows (a running `serve` drains the outbox too), so what
+    this run sent is counted in the database, not by this process's sender.
+    """
+    period = runtime.services.current_period()
+    before = (await outbox_counts(runtime.services, period=period)).count(DeliveryStatus.SENT)
+    per_platform = await runtime.jobs.prompt(now=True)  # one round, queued per platform
+    enqueued = per_platform[0]
+    await runtime.sender.drain(period=enqueued.period)
     counts = await outbox_counts(runtime.services, period=enqueued.period)
+    sent = counts.count(DeliveryStatus.SENT) - (before if enqueued.period == period else 0)
     return PromptSummary(
         period=enqueued.period,
         rule_position=enqueued.rule_position,
-        round_opened=enqueued.round_opened,
-        audience=enqueued.audience,
-        paused=enqueued.paused,
-        sent=stats.sent,
-        already_sent=counts.count(DeliveryStatus.SENT) - stats.sent,
+        round_opened=any(each.round_opened for each in per_platform),
+        audience=sum(each.audience for each in per_platform),
+        paused=sum(each.paused for each in per_platform),
+        sent=sent,
+        already_sent=counts.count(DeliveryStatus.SENT) - sent,
         failed=counts.count(DeliveryStatus.FAILED),
         last_errors=counts.last_errors,
     )
@@ -348,19 +434,26 @@ async def status_text(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-async def forget_text(settings: Settings, user_id: str) -> str:
-    """Erase one person's data; what was removed."""
+async def forget_text(settings: Settings, user_id: str, *, platform: str = "slack") -> str:
+    """Erase one person's data (a Slack user id, or a Teams person's Entra object id)."""
     engine = create_engine(settings.database_url)
     try:
         services = build_services(settings, engine)
         await prepare_database(engine, services)
-        gone = await forget_person(services, user_id=user_id)
+        gone = await forget_person(services, user_id=user_id, platform=platform)
+        conversations = 0
+        if platform == "teams":
+            from trustbot.teams.references import forget_conversation
+
+            conversations = await forget_conversation(services, user_id)
     finally:
         await engine.dispose()
+    chat = f", {conversations} Teams conversations" if platform == "teams" else ""
     return (
         f"forgot {user_id}: {gone.answers} answers, {gone.stories} stories, "
-        f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings "
-        "(closed weeks' aggregates stay: they count many people and cannot be taken apart)"
+        f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings"
+        f"{chat} (closed weeks' aggregates stay: they count many people and cannot be taken "
+        "apart)"
     )
 
 
