@@ -34,7 +34,7 @@ from trustbot.db.session import create_engine, create_session_factory
 from trustbot.delivery.outbox import outbox_counts
 from trustbot.logsetup import configure_logging
 from trustbot.render.text import render_report_text
-from trustbot.scheduler.cron import next_fire_times
+from trustbot.scheduler.cron import cron_trigger, next_fire_times
 from trustbot.scheduler.jobs import fire_period, job_specs_for
 from trustbot.scheduler.leader import LEASE, SingleProcessLock
 
@@ -319,11 +319,17 @@ async def schedule_text(settings: Settings, *, count: int = 5) -> str:
     current = period_of(now, zone)
     rules = load_rules(settings.rules_file)
     lines = [f"Schedules in {settings.timezone} (TRUSTBOT_TIMEZONE); {note}"]
+    first_local: datetime | None = None
     for spec in job_specs_for(settings):
         lines.append("")
         lines.append(f"{spec.name:<9}{spec.expression}")
         new_rounds = 0  # each coming prompt run opens a round, but this week's exists already
-        for fire in next_fire_times(spec.trigger, now, count):
+        trigger = spec.trigger
+        if spec.name == "prompt" and settings.delivery_time == "local":
+            # The job starts where the time comes first (UTC+14); people see the wall clock.
+            first_local = spec.trigger.get_next_fire_time(None, now)
+            trigger = cron_trigger(spec.expression, zone)
+        for fire in next_fire_times(trigger, now, count):
             local = fire.astimezone(zone)
             when = local.strftime("%a %Y-%m-%d %H:%M %Z")
             if spec.name == "prompt":
@@ -353,8 +359,12 @@ async def schedule_text(settings: Settings, *, count: int = 5) -> str:
     if settings.delivery_time == "local":
         lines += [
             "",
-            "Prompts reach each person at the scheduled time in their own Slack time zone.",
+            "Prompts reach each person at the scheduled time in their own Slack time zone",
+            "(TRUSTBOT_DELIVERY_TIME=local); the times above are those in TRUSTBOT_TIMEZONE.",
         ]
+        if first_local is not None:
+            first = first_local.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
+            lines.append(f"The next run starts at {first}, for people at UTC+14.")
     return "\n".join(lines)
 
 
