@@ -34,7 +34,7 @@ from trustbot.db.session import create_engine, create_session_factory
 from trustbot.delivery.outbox import outbox_counts
 from trustbot.logsetup import configure_logging
 from trustbot.render.text import render_report_text
-from trustbot.scheduler.cron import next_fire_times
+from trustbot.scheduler.cron import cron_trigger, next_fire_times
 from trustbot.scheduler.jobs import fire_period, job_specs_for
 from trustbot.scheduler.leader import LEASE, SingleProcessLock
 
@@ -258,18 +258,26 @@ class PromptSummary:
 
 
 async def run_prompt_now(runtime: Runtime) -> PromptSummary:
-    """Queue this period's prompts (retrying failed ones) and send until none is waiting."""
-    [enqueued] = await runtime.jobs.prompt(now=True)
-    stats = await runtime.sender.drain(period=enqueued.period)
+    """Queue this period's prompts (retrying failed ones) and send until none is waiting.
+
+    Any process may send the queued rows (a running `serve` drains the outbox too), so what
+    this run sent is counted in the database, not by this process's sender.
+    """
+    period = runtime.services.current_period()
+    before = (await outbox_counts(runtime.services, period=period)).count(DeliveryStatus.SENT)
+    per_platform = await runtime.jobs.prompt(now=True)  # one round, queued per platform
+    enqueued = per_platform[0]
+    await runtime.sender.drain(period=enqueued.period)
     counts = await outbox_counts(runtime.services, period=enqueued.period)
+    sent = counts.count(DeliveryStatus.SENT) - (before if enqueued.period == period else 0)
     return PromptSummary(
         period=enqueued.period,
         rule_position=enqueued.rule_position,
-        round_opened=enqueued.round_opened,
-        audience=enqueued.audience,
-        paused=enqueued.paused,
-        sent=stats.sent,
-        already_sent=counts.count(DeliveryStatus.SENT) - stats.sent,
+        round_opened=any(each.round_opened for each in per_platform),
+        audience=sum(each.audience for each in per_platform),
+        paused=sum(each.paused for each in per_platform),
+        sent=sent,
+        already_sent=counts.count(DeliveryStatus.SENT) - sent,
         failed=counts.count(DeliveryStatus.FAILED),
         last_errors=counts.last_errors,
     )
@@ -311,11 +319,17 @@ async def schedule_text(settings: Settings, *, count: int = 5) -> str:
     current = period_of(now, zone)
     rules = load_rules(settings.rules_file)
     lines = [f"Schedules in {settings.timezone} (TRUSTBOT_TIMEZONE); {note}"]
+    first_local: datetime | None = None
     for spec in job_specs_for(settings):
         lines.append("")
         lines.append(f"{spec.name:<9}{spec.expression}")
         new_rounds = 0  # each coming prompt run opens a round, but this week's exists already
-        for fire in next_fire_times(spec.trigger, now, count):
+        trigger = spec.trigger
+        if spec.name == "prompt" and settings.delivery_time == "local":
+            # The job starts where the time comes first (UTC+14); people see the wall clock.
+            first_local = spec.trigger.get_next_fire_time(None, now)
+            trigger = cron_trigger(spec.expression, zone)
+        for fire in next_fire_times(trigger, now, count):
             local = fire.astimezone(zone)
             when = local.strftime("%a %Y-%m-%d %H:%M %Z")
             if spec.name == "prompt":
@@ -345,8 +359,12 @@ async def schedule_text(settings: Settings, *, count: int = 5) -> str:
     if settings.delivery_time == "local":
         lines += [
             "",
-            "Prompts reach each person at the scheduled time in their own Slack time zone.",
+            "Prompts reach each person at the scheduled time in their own Slack time zone",
+            "(TRUSTBOT_DELIVERY_TIME=local); the times above are those in TRUSTBOT_TIMEZONE.",
         ]
+        if first_local is not None:
+            first = first_local.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
+            lines.append(f"The next run starts at {first}, for people at UTC+14.")
     return "\n".join(lines)
 
 
@@ -416,24 +434,33 @@ async def status_text(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-async def forget_text(settings: Settings, user_id: str) -> str:
-    """Erase one person's data; what was removed."""
+async def forget_text(settings: Settings, user_id: str, *, platform: str = "slack") -> str:
+    """Erase one person's data (a Slack user id, or a Teams person's Entra object id)."""
     engine = create_engine(settings.database_url)
     try:
         services = build_services(settings, engine)
         await prepare_database(engine, services)
-        gone = await forget_person(services, user_id=user_id)
+        gone = await forget_person(services, user_id=user_id, platform=platform)
+        conversations = 0
+        if platform == "teams":
+            from trustbot.teams.references import forget_conversation
+
+            conversations = await forget_conversation(services, user_id)
     finally:
         await engine.dispose()
-    if not any((gone.answers, gone.stories, gone.deliveries, gone.reactions, gone.settings)):
-        return (
-            f"nothing stored for {user_id}: no answers, stories, deliveries, reactions or "
-            "settings (nothing was removed)"
-        )
+    if not any(
+        (gone.answers, gone.stories, gone.deliveries, gone.reactions, gone.settings, conversations)
+    ):
+        kinds = "answers, stories, deliveries, reactions or settings"
+        if platform == "teams":
+            kinds = "answers, stories, deliveries, reactions, settings or Teams conversations"
+        return f"nothing stored for {user_id}: no {kinds} (nothing was removed)"
+    chat = f", {conversations} Teams conversations" if platform == "teams" else ""
     return (
         f"forgot {user_id}: {gone.answers} answers, {gone.stories} stories, "
-        f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings "
-        "(closed weeks' aggregates stay: they count many people and cannot be taken apart)"
+        f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings"
+        f"{chat} (closed weeks' aggregates stay: they count many people and cannot be taken "
+        "apart)"
     )
 
 

@@ -16,12 +16,11 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock
-from tests.scenario.conftest import EMPLOYEES, MANAGER, Stack, running_stack
+from tests.scenario.conftest import MANAGER, Stack, running_stack
 from trustbot.devtools.emulator import StoredMessage
-from trustbot.slack import charts
+from trustbot.render import charts
 
 LEADERSHIP = ["C0LEAD", "C0BOARD"]
-E1, E2, E3, E4, E5, E6 = EMPLOYEES
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -32,13 +31,19 @@ def _weeks_pass_in_milliseconds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
 
 
+TEN = [f"U0TEN{index:02d}" for index in range(1, 11)]
+E1, E2, E3, E4, E5, E6, E7, E8, E9, E10 = TEN
+
+
 @pytest.fixture
 async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> AsyncIterator[Stack]:
-    """The scenario's six employees (k = 3) and two leadership channels."""
+    """Ten employees, k = 3 (a digest, read by several people, needs k + 1 = 4 answers a
+    group), and two leadership channels."""
     del engine
     async with running_stack(
         database_url,
         clock,
+        employees=TEN,
         channels={channel: [MANAGER] for channel in LEADERSHIP},
         TRUSTBOT_LEADERSHIP_CHANNELS=",".join(LEADERSHIP),
     ) as running:
@@ -88,12 +93,12 @@ def _assert_within_block_kit(blocks: list[dict[str, Any]]) -> None:
 
 async def test_each_leadership_channel_gets_the_digest_and_its_chart(stack: Stack) -> None:
     stack.clock.now -= timedelta(weeks=2)
-    await stack.prompt()  # 2026-W46, rule 1: everyone answers
-    await _answer(stack, {E1: 5, E2: 5, E3: 4, E4: 4, E5: 4, E6: 3})
+    await stack.prompt()  # 2026-W46, rule 1: everyone answers (40 / 10: index 75)
+    await _answer(stack, {E1: 5, E2: 5, E3: 5, E4: 4, E5: 4, E6: 4, E7: 4, E8: 3, E9: 3, E10: 3})
     await stack.share_story(E1, "An older story, of rule 1", "anonymous")
     await _next_week(stack)
-    await stack.prompt()  # 2026-W47, rule 2: half answer, and lower
-    await _answer(stack, {E1: 2, E2: 3, E3: 3})
+    await stack.prompt()  # 2026-W47, rule 2: half answer, and lower (14 / 5: index 45)
+    await _answer(stack, {E1: 2, E2: 3, E3: 3, E4: 3, E5: 3})
     await _next_week(stack)
     await stack.prompt()  # 2026-W48, rule 3: open, four answers so far
     await _answer(stack, {E1: 3, E2: 3, E3: 3, E4: 3})
@@ -113,15 +118,16 @@ async def test_each_leadership_channel_gets_the_digest_and_its_chart(stack: Stac
         _assert_within_block_kit(digest.blocks)
         text = "\n".join(_texts(digest.blocks))
         assert text.startswith("Trust digest, 2026-W48")
-        # The headline: closed weeks only (9 answers: 33 / 9 = 3.67, index 67), the change
-        # from W46 (79) to W47 (42), favourable answers and participation (9 of 12).
-        assert "Trust index 67 ▼ −38 · 56% favourable · participation 75% (9 answers)" in text
+        assert "Figures from fewer than 4 answers are not shown" in text  # k + 1
+        # The headline: closed weeks only (15 answers: 54 / 15 = 3.6, index 65), the change
+        # from W46 (75) to W47 (45), favourable answers (7) and participation (15 of 20).
+        assert "Trust index 65 ▼ −30 · 47% favourable · participation 75% (15 answers)" in text
         assert "⚠️ Participation fell to 50% from 100% on average (2026-W47)" in text
         rules = text.split("Per rule")[1].split("```")[1]
-        assert re.search(r"#1 .+\s79\s+79\s", rules)
-        assert re.search(r"#2 .+\s42\s+42\s", rules)
+        assert re.search(r"#1 .+\s75\s+75\s", rules)
+        assert re.search(r"#2 .+\s45\s+45\s", rules)
         assert re.search(r"#3 .+\s—\s+—", rules)  # asked this week: no figure while open
-        assert re.search(r"2026-W48\s+#3\s+4/6 67%\s+open", text)
+        assert re.search(r"2026-W48\s+#3\s+4/10 40%\s+open", text)
         # Up to three stories, all of this week's rule, newest first; never a private one.
         stories = text.split("Stories about this week's rule")[1]
         assert re.findall(r"(\w+) story of the week", stories) == ["Fourth", "Third", "Second"]
@@ -211,7 +217,7 @@ async def test_a_long_digest_stays_within_block_kit_in_every_message(big_stack: 
     await _answer(stack, dict.fromkeys(people[:5], 4))
     await _next_week(stack)
     await stack.prompt()
-    await _answer(stack, dict.fromkeys(people[:3], 5))
+    await _answer(stack, dict.fromkeys(people[:4], 5))  # k + 1: the week's stories are shown
     # Stories as long as the modal allows, of characters Slack makes longer when escaped.
     for number, person in enumerate(people[:4]):
         words = (f"Story {number}: <!channel> & <@U0BOSS> > " * 60)[:2000]

@@ -7,7 +7,6 @@ builders. A person is the pseudonym of their Entra object id under the same key.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from datetime import UTC, datetime
@@ -263,9 +262,7 @@ class TeamsHandlers:
             await ctx.send(_card_message(render_text_card(text("report.failed", language))))
             return
         parts = compose_report(report, language=language, timezone=settings.timezone)
-        # The chart is drawn in a worker thread, off the event loop that answers requests.
-        card = await asyncio.to_thread(render_report_card, parts, report, language)
-        await ctx.send(_card_message(card))
+        await ctx.send(_card_message(await render_report_card(parts, report, language)))
 
     async def _pause(
         self, ctx: ActivityContext[MessageActivity], actor: Actor, word: str, language: Language

@@ -8,7 +8,6 @@ once and the person is no longer prompted.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -85,9 +84,7 @@ class TeamsNotifier:
             conversation_id=channel_id, service_url=self._default_service_url
         )
         parts = compose_digest(report, language=self._language, timezone=self._timezone)
-        # The chart is drawn in a worker thread, off the event loop that answers requests.
-        card = await asyncio.to_thread(render_report_card, parts, report, self._language)
-        return await self._send(ref, card)
+        return await self._send(ref, await render_report_card(parts, report, self._language))
 
     async def _send(
         self, ref: ConversationRef, content: Card, *, person: str | None = None
