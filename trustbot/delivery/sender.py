@@ -258,6 +258,7 @@ class OutboxSender:
         except DeliveryError as error:
             await self._refused(item, error)
             return
+        self._pacer.succeeded()
         await self._sent(item, sent)
 
     async def _prompt_to_send(self, item: Claimed, user_id: str) -> Prompt | None:
