@@ -15,8 +15,12 @@ What can go wrong, and what happens:
 * the app's token refused: the sender pauses for a minute instead of failing everyone;
 * the process dies: its claims expire and another sender (or the restarted one) takes the rows
   over. A message the platform accepted just before the death, but whose row was not yet marked
-  sent, is sent again: at most one duplicate per message in flight at that moment. It cannot be
-  stronger: chat.postMessage has no idempotency key, so "sent" and "recorded" cannot be one step.
+  sent, is sent again: at most one duplicate per message in flight at that moment (at most
+  TRUSTBOT_SEND_CONCURRENCY). It cannot be stronger: chat.postMessage has no idempotency key, so
+  "sent" and "recorded" cannot be one step;
+* a claimed row waited so long for its turn (a long pause after the platform refused the app)
+  that its claim ran out: the sender renews the claim before sending, and leaves the row alone
+  if another sender took it over meanwhile.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,6 +58,8 @@ from trustbot.delivery.pacing import Pacer
 logger = logging.getLogger(__name__)
 
 CLAIM_TTL = timedelta(seconds=60)  # longer than any one send (the client times out at 15 s)
+# A claim with less than this left is renewed before its row is sent: enough for one send.
+CLAIM_RENEW_BEFORE = timedelta(seconds=20)
 IDLE_POLL_S = 2.0  # how often an idle sender looks for due rows another process queued
 DRAIN_POLL_S = 0.05  # how often `drain` checks whether anything is still waiting
 BACKOFF_BASE_S, BACKOFF_CAP_S = 2.0, 300.0
@@ -72,6 +78,7 @@ class Claimed:
     seq: int
     address: str | None
     attempts: int
+    claimed_until: datetime
 
 
 @dataclass(slots=True)
@@ -190,13 +197,14 @@ class OutboxSender:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        until = now + CLAIM_TTL
         claim = (
             update(Delivery)
             .where(Delivery.id.in_(due.scalar_subquery()))
             .values(
                 status=DeliveryStatus.SENDING,
                 claimed_by=self._owner,
-                claimed_until=now + CLAIM_TTL,
+                claimed_until=until,
             )
             .returning(
                 Delivery.id,
@@ -217,13 +225,41 @@ class OutboxSender:
             logger.error("could not claim outbox rows: %s", describe_database_error(error))
             await asyncio.sleep(IDLE_POLL_S)
             return []
-        return [Claimed(*row) for row in rows]
+        return [Claimed(**row._mapping, claimed_until=until) for row in rows]
 
     async def _send_in_slot(self, item: Claimed, slots: asyncio.Semaphore) -> None:
         """At most TRUSTBOT_SEND_CONCURRENCY in flight, each started when the pacer allows."""
         async with slots:
             await self._pacer.acquire(channel=f"{item.platform}:{item.recipient}")
+            try:
+                if not await self._still_ours(item):
+                    return
+            except SQLAlchemyError as error:
+                logger.error("could not renew a claim: %s", describe_database_error(error))
+                return
             await self._send(item)
+
+    async def _still_ours(self, item: Claimed) -> bool:
+        """Whether this sender may send the row now: its claim has time left, or is renewed.
+
+        A row another sender took over (its claim ran out while it waited here) is not ours
+        any more, and is left to that sender.
+        """
+        now = self._services.now()
+        if item.claimed_until - now > CLAIM_RENEW_BEFORE:
+            return True
+        async with self._services.transaction() as session:
+            renewed = await session.scalar(
+                update(Delivery)
+                .where(
+                    Delivery.id == item.id,
+                    Delivery.claimed_by == self._owner,
+                    Delivery.status == DeliveryStatus.SENDING,
+                )
+                .values(claimed_until=now + CLAIM_TTL)
+                .returning(Delivery.id)
+            )
+        return renewed is not None
 
     async def _send(self, item: Claimed) -> None:
         try:
