@@ -26,6 +26,7 @@ What can go wrong, and what happens:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
@@ -35,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import Language
@@ -92,6 +93,10 @@ class SenderStats:
     last_errors: list[str] = field(default_factory=list)
 
 
+def _release(held: set[int], row: int, _task: asyncio.Task[None]) -> None:
+    held.discard(row)
+
+
 def sender_owner() -> str:
     """This sender's name on its claims: host, process and a random part."""
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -126,6 +131,7 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Send due rows until `stop` is set; rows in flight then finish."""
         in_flight: set[asyncio.Task[None]] = set()
+        held: set[int] = set()  # rows a task of this sender is working on
         slots = asyncio.Semaphore(self._concurrency)
         try:
             while not stop.is_set():
@@ -133,9 +139,15 @@ class OutboxSender:
                 free = 2 * self._concurrency - len(in_flight)
                 batch = await self._claim(free) if free > 0 else []
                 for item in batch:
+                    if item.id in held:
+                        # Its claim ran out while it waited here, and this sender took it again:
+                        # the task that holds it goes on (the claim is only extended).
+                        continue
+                    held.add(item.id)
                     task = asyncio.create_task(self._send_in_slot(item, slots))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
+                    task.add_done_callback(functools.partial(_release, held, item.id))
                 if batch:
                     continue
                 if free <= 0:  # every slot busy: go on when one frees up
@@ -147,9 +159,14 @@ class OutboxSender:
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Nothing due: wait for a wake-up, a stop, or the next poll."""
+        """Nothing due: wait for a wake-up, a stop, the next poll, or the moment the next row
+        falls due (a retry, or a claim running out), whichever comes first."""
+        timeout = IDLE_POLL_S
+        soonest = await self._next_due()
+        if soonest is not None:
+            timeout = min(timeout, max((soonest - self._services.now()).total_seconds(), 0.0))
         waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
-        await asyncio.wait(waiters, timeout=IDLE_POLL_S, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters:
             waiter.cancel()
         self._wake.clear()
@@ -170,15 +187,34 @@ class OutboxSender:
             await runner
         return self.stats
 
-    async def waiting(self, *, period: str | None = None) -> int:
-        """Rows still to be sent or retried (of `period`, if given)."""
+    async def _next_due(self) -> datetime | None:
+        """When the next row falls due: the earliest retry, or the earliest claim to run out."""
+        try:
+            async with self._services.sessions() as session:
+                retry = await session.scalar(
+                    select(func.min(Delivery.next_attempt_at)).where(
+                        Delivery.status == DeliveryStatus.PENDING
+                    )
+                )
+                expiry = await session.scalar(
+                    select(func.min(Delivery.claimed_until)).where(
+                        Delivery.status == DeliveryStatus.SENDING
+                    )
+                )
+        except SQLAlchemyError:
+            return None  # the next claim says what is wrong
+        moments = [moment for moment in (retry, expiry) if moment is not None]
+        return min(moments) if moments else None
+
+    async def waiting(self, *, period: str | None = None) -> bool:
+        """Whether any row is still to be sent or retried (of `period`, if given)."""
         query = select(Delivery.id).where(
             Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
         )
         if period is not None:
             query = query.where(Delivery.period == period)
         async with self._services.sessions() as session:
-            return len((await session.scalars(query.limit(1000))).all())
+            return await session.scalar(query.limit(1)) is not None
 
     async def _claim(self, limit: int) -> list[Claimed]:
         now = self._services.now()
