@@ -182,6 +182,7 @@ def build_runtime(
         notifiers["slack"] = SlackNotifier(
             sender_client,
             settings.audience,
+            directory=client,
             language=settings.language,
             timezone=settings.timezone,
             teams=settings.teams,

@@ -95,7 +95,8 @@ async def running_stack(
     **settings: str,
 ) -> AsyncIterator[Stack]:
     """The bot built exactly as `trustbot serve` builds it, served on a loopback port;
-    `channels` are more channels in the workspace, `settings` more TRUSTBOT_* settings."""
+    `channels` are more channels in the workspace, `settings` (TRUSTBOT_… names) override the
+    defaults."""
     users = [
         EmulatedUser(id=user, name=user.lower(), real_name=f"Person {user}") for user in employees
     ]
@@ -113,17 +114,16 @@ async def running_stack(
         page_size=3,
     )
     await emulator.start()
-    settings = make_settings(
+    config = make_settings(
         database_url,
         SLACK_API_URL=emulator.base_url,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         TRUSTBOT_AUDIENCE="C0TEAM,S0CREW",
         TRUSTBOT_REPORT_VIEWERS="S0LEADERS",
-        TRUSTBOT_MIN_GROUP_SIZE=3,
-        **settings,
+        **{"TRUSTBOT_MIN_GROUP_SIZE": "3", **settings},
     )
-    runtime = build_runtime(settings, clock=clock)
+    runtime = build_runtime(config, clock=clock)
     await runtime.start()
     bot = LoopbackServer(runtime.web_app())
     await bot.start()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause, bindparam, text
+from sqlalchemy import ColumnElement, Table, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.sql.expression import Executable, TextualSelect
 
 
-def insert_for(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
-    """A dialect insert() for `model` that supports on_conflict_do_update/nothing."""
+def insert_for(session: AsyncSession, model: type[DeclarativeBase] | Table) -> Any:
+    """A dialect insert() for `model` (a mapped class or its table) that supports
+    on_conflict_do_update/nothing."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(model)

@@ -13,8 +13,9 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, func, literal, select, update
+from sqlalchemy import Table, and_, false, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trustbot.core.rounds import open_round
@@ -123,6 +124,37 @@ async def enqueue_prompts(
             first_rule=settings.first_rule,
             first_week=settings.first_week,
         )
+        # On the table, not the ORM class: the ORM would send an upsert with RETURNING one row
+        # at a time; Core sends the rows in a few multi-row statements ("insertmanyvalues").
+        insert = insert_for(session, cast(Table, Delivery.__table__))
+        retry = Delivery.status == DeliveryStatus.FAILED if retry_failed else false()
+        upsert = insert.on_conflict_do_update(
+            index_elements=[
+                Delivery.period,
+                Delivery.kind,
+                Delivery.platform,
+                Delivery.recipient,
+                Delivery.seq,
+            ],
+            # A row from before sealed addresses existed gets one; a failed row is retried
+            # when an operator asks. Every value comes from the row offered (`excluded`): with
+            # no bound value in SET, the rows go in batches, not one statement per row.
+            set_={
+                column: insert.excluded[column]
+                for column in (
+                    "address",
+                    "team",
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "last_error",
+                )
+            },
+            where=and_(
+                Delivery.status != DeliveryStatus.SENT,
+                (Delivery.address.is_(None)) | retry,
+            ),
+        ).returning(Delivery.id)
         queued = 0
         for start in range(0, len(active), INSERT_BATCH):
             rows = [
@@ -137,38 +169,13 @@ async def enqueue_prompts(
                     "address": services.seal.seal(recipient.user_id),
                     "team": recipient.team,
                     "attempts": 0,
+                    "last_error": None,
                     "next_attempt_at": recipient.due_at,
                     "created_at": now,
                 }
                 for recipient in active[start : start + INSERT_BATCH]
             ]
-            insert = insert_for(session, Delivery).values(rows)
-            retry = Delivery.status == DeliveryStatus.FAILED if retry_failed else literal(False)
-            result = await session.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[
-                        Delivery.period,
-                        Delivery.kind,
-                        Delivery.platform,
-                        Delivery.recipient,
-                        Delivery.seq,
-                    ],
-                    # A row from before sealed addresses existed gets one; a failed row is
-                    # retried when an operator asks.
-                    set_={
-                        "address": insert.excluded.address,
-                        "team": insert.excluded.team,
-                        "status": DeliveryStatus.PENDING.value,
-                        "attempts": 0,
-                        "next_attempt_at": insert.excluded.next_attempt_at,
-                        "last_error": None,
-                    },
-                    where=and_(
-                        Delivery.status != DeliveryStatus.SENT,
-                        (Delivery.address.is_(None)) | retry,
-                    ),
-                ).returning(Delivery.id)
-            )
+            result = await session.execute(upsert, rows)
             queued += len(result.all())
     return Enqueued(
         round_id=round_.id,

@@ -3,9 +3,10 @@
 Slack allows chat.postMessage about one message per second per channel and a workspace-wide
 rate on top; it answers 429 with Retry-After beyond them. The sender starts each message only
 when `Pacer.acquire` lets it: a token bucket at the configured rate, plus one message per second
-per channel. A 429 cuts the rate (multiplicative decrease) and it climbs back while sends
-succeed (additive increase), so a burst of 429s slows everyone down while a stray one costs
-little.
+per channel. A 429 cuts the rate (multiplicative decrease) and it climbs back with each send
+that succeeds (additive increase), so a burst of 429s slows everyone down while a stray one costs
+little. Counting the climb in sends rather than seconds makes it the same at any rate: after a
+cut, about (1 - SLOWDOWN) / RECOVERY_PER_SEND = 13 sends bring the rate back.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import time
 from collections.abc import Awaitable, Callable
 
 PER_CHANNEL_INTERVAL_S = 1.0
-SLOWDOWN = 0.8  # a 429 cuts the rate to this share
-RECOVERY_PER_S = 0.1  # share of the configured rate regained per second without a 429
+SLOWDOWN = 0.9  # a 429 cuts the rate to this share
+RECOVERY_PER_SEND = 0.0075  # share of the configured rate regained with each send that succeeds
 FLOOR = 0.1  # never slower than this share of the configured rate
+_EPSILON = 1e-9  # float dust: ten refills of a tenth of a token make a whole one
 
 
 class Pacer:
@@ -55,7 +57,7 @@ class Pacer:
                 wait = max(0.0, self._paused_until - now)
                 if channel is not None:
                     wait = max(wait, self._channel_next.get(channel, 0.0) - now)
-                if wait == 0.0 and self._tokens >= 1.0:
+                if wait == 0.0 and self._tokens >= 1.0 - _EPSILON:
                     self._tokens -= 1.0
                     if channel is not None:
                         self._channel_next[channel] = now + PER_CHANNEL_INTERVAL_S
@@ -74,11 +76,15 @@ class Pacer:
         if retry_after is not None:
             self._paused_until = max(self._paused_until, now + retry_after)
 
+    def succeeded(self) -> None:
+        """A send went through: climb back towards the configured rate."""
+        self._refill()
+        self._rate = min(self._max_rate, self._rate + self._max_rate * RECOVERY_PER_SEND)
+
     def _refill(self) -> float:
         now = self._clock()
         elapsed = max(0.0, now - self._updated)
         self._updated = now
-        self._rate = min(self._max_rate, self._rate + self._max_rate * RECOVERY_PER_S * elapsed)
         self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
         return now
 

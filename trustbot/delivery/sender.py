@@ -15,13 +15,18 @@ What can go wrong, and what happens:
 * the app's token refused: the sender pauses for a minute instead of failing everyone;
 * the process dies: its claims expire and another sender (or the restarted one) takes the rows
   over. A message the platform accepted just before the death, but whose row was not yet marked
-  sent, is sent again: at most one duplicate per message in flight at that moment. It cannot be
-  stronger: chat.postMessage has no idempotency key, so "sent" and "recorded" cannot be one step.
+  sent, is sent again: at most one duplicate per message in flight at that moment (at most
+  TRUSTBOT_SEND_CONCURRENCY). It cannot be stronger: chat.postMessage has no idempotency key, so
+  "sent" and "recorded" cannot be one step;
+* a claimed row waited so long for its turn (a long pause after the platform refused the app)
+  that its claim ran out: the sender renews the claim before sending, and leaves the row alone
+  if another sender took it over meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
@@ -29,9 +34,9 @@ import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import Language
@@ -59,6 +64,8 @@ from trustbot.delivery.pacing import Pacer
 logger = logging.getLogger(__name__)
 
 CLAIM_TTL = timedelta(seconds=60)  # longer than any one send (the client times out at 15 s)
+# A claim with less than this left is renewed before its row is sent: enough for one send.
+CLAIM_RENEW_BEFORE = timedelta(seconds=20)
 IDLE_POLL_S = 2.0  # how often an idle sender looks for due rows another process queued
 DRAIN_POLL_S = 0.05  # how often `drain` checks whether anything is still waiting
 BACKOFF_BASE_S, BACKOFF_CAP_S = 2.0, 300.0
@@ -77,6 +84,7 @@ class Claimed:
     seq: int
     address: str | None
     attempts: int
+    claimed_until: datetime
 
 
 @dataclass(slots=True)
@@ -88,6 +96,10 @@ class SenderStats:
     retried: int = 0
     skipped: int = 0
     last_errors: list[str] = field(default_factory=list)
+
+
+def _release(held: set[int], row: int, _task: asyncio.Task[None]) -> None:
+    held.discard(row)
 
 
 def sender_owner() -> str:
@@ -124,6 +136,7 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Send due rows until `stop` is set; rows in flight then finish."""
         in_flight: set[asyncio.Task[None]] = set()
+        held: set[int] = set()  # rows a task of this sender is working on
         slots = asyncio.Semaphore(self._concurrency)
         try:
             while not stop.is_set():
@@ -131,9 +144,15 @@ class OutboxSender:
                 free = 2 * self._concurrency - len(in_flight)
                 batch = await self._claim(free) if free > 0 else []
                 for item in batch:
+                    if item.id in held:
+                        # Its claim ran out while it waited here, and this sender took it again:
+                        # the task that holds it goes on (the claim is only extended).
+                        continue
+                    held.add(item.id)
                     task = asyncio.create_task(self._send_in_slot(item, slots))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
+                    task.add_done_callback(functools.partial(_release, held, item.id))
                 if batch:
                     continue
                 if free <= 0:  # every slot busy: go on when one frees up
@@ -145,9 +164,14 @@ class OutboxSender:
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Nothing due: wait for a wake-up, a stop, or the next poll."""
+        """Nothing due: wait for a wake-up, a stop, the next poll, or the moment the next row
+        falls due (a retry, or a claim running out), whichever comes first."""
+        timeout = IDLE_POLL_S
+        soonest = await self._next_due()
+        if soonest is not None:
+            timeout = min(timeout, max((soonest - self._services.now()).total_seconds(), 0.0))
         waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
-        await asyncio.wait(waiters, timeout=IDLE_POLL_S, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters:
             waiter.cancel()
         self._wake.clear()
@@ -168,15 +192,34 @@ class OutboxSender:
             await runner
         return self.stats
 
-    async def waiting(self, *, period: str | None = None) -> int:
-        """Rows still to be sent or retried (of `period`, if given)."""
+    async def _next_due(self) -> datetime | None:
+        """When the next row falls due: the earliest retry, or the earliest claim to run out."""
+        try:
+            async with self._services.sessions() as session:
+                retry = await session.scalar(
+                    select(func.min(Delivery.next_attempt_at)).where(
+                        Delivery.status == DeliveryStatus.PENDING
+                    )
+                )
+                expiry = await session.scalar(
+                    select(func.min(Delivery.claimed_until)).where(
+                        Delivery.status == DeliveryStatus.SENDING
+                    )
+                )
+        except SQLAlchemyError:
+            return None  # the next claim says what is wrong
+        moments = [moment for moment in (retry, expiry) if moment is not None]
+        return min(moments) if moments else None
+
+    async def waiting(self, *, period: str | None = None) -> bool:
+        """Whether any row is still to be sent or retried (of `period`, if given)."""
         query = select(Delivery.id).where(
             Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
         )
         if period is not None:
             query = query.where(Delivery.period == period)
         async with self._services.sessions() as session:
-            return len((await session.scalars(query.limit(1000))).all())
+            return await session.scalar(query.limit(1)) is not None
 
     async def _claim(self, limit: int) -> list[Claimed]:
         now = self._services.now()
@@ -195,13 +238,14 @@ class OutboxSender:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        until = now + CLAIM_TTL
         claim = (
             update(Delivery)
             .where(Delivery.id.in_(due.scalar_subquery()))
             .values(
                 status=DeliveryStatus.SENDING,
                 claimed_by=self._owner,
-                claimed_until=now + CLAIM_TTL,
+                claimed_until=until,
             )
             .returning(
                 Delivery.id,
@@ -222,13 +266,41 @@ class OutboxSender:
             logger.error("could not claim outbox rows: %s", describe_database_error(error))
             await asyncio.sleep(IDLE_POLL_S)
             return []
-        return [Claimed(*row) for row in rows]
+        return [Claimed(**row._mapping, claimed_until=until) for row in rows]
 
     async def _send_in_slot(self, item: Claimed, slots: asyncio.Semaphore) -> None:
         """At most TRUSTBOT_SEND_CONCURRENCY in flight, each started when the pacer allows."""
         async with slots:
             await self._pacer.acquire(channel=f"{item.platform}:{item.recipient}")
+            try:
+                if not await self._still_ours(item):
+                    return
+            except SQLAlchemyError as error:
+                logger.error("could not renew a claim: %s", describe_database_error(error))
+                return
             await self._send(item)
+
+    async def _still_ours(self, item: Claimed) -> bool:
+        """Whether this sender may send the row now: its claim has time left, or is renewed.
+
+        A row another sender took over (its claim ran out while it waited here) is not ours
+        any more, and is left to that sender.
+        """
+        now = self._services.now()
+        if item.claimed_until - now > CLAIM_RENEW_BEFORE:
+            return True
+        async with self._services.transaction() as session:
+            renewed = await session.scalar(
+                update(Delivery)
+                .where(
+                    Delivery.id == item.id,
+                    Delivery.claimed_by == self._owner,
+                    Delivery.status == DeliveryStatus.SENDING,
+                )
+                .values(claimed_until=now + CLAIM_TTL)
+                .returning(Delivery.id)
+            )
+        return renewed is not None
 
     async def _send(self, item: Claimed) -> None:
         try:
@@ -270,6 +342,7 @@ class OutboxSender:
             logger.error("could not send a %s: %s at %s", item.kind.value, _name(error), where)
             await self._refused(item, DeliveryError(f"internal error: {_name(error)}"))
             return
+        self._pacer.succeeded()
         await self._sent(item, sent)
 
     async def _prompt_to_send(self, item: Claimed, user_id: str) -> Prompt | None:

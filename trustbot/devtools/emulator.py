@@ -3,8 +3,10 @@
 It serves the Web API methods trustbot calls on a loopback port, so that a real
 ``slack_sdk.web.async_client.AsyncWebClient(token=..., base_url=emulator.base_url)`` can talk
 to it. It records every call, keeps the messages, views, App Home views and files the bot
-created, and can be told to answer the next calls of a method with a rate limit (HTTP 429) or
-an error (:meth:`SlackEmulator.rate_limit_next`, :meth:`SlackEmulator.fail_next`).
+created, and can be told to answer the next calls of a method with a rate limit (HTTP 429), an
+error, a server error (5xx) or a dropped connection (:meth:`SlackEmulator.rate_limit_next`,
+:meth:`SlackEmulator.fail_next`, :meth:`SlackEmulator.server_error_next`,
+:meth:`SlackEmulator.drop_next`).
 
 For benchmarks it can also behave like a loaded Slack, both off by default: token-bucket rate
 limits per method and per channel (:meth:`SlackEmulator.limit_rate`), and seeded random 429s and
@@ -196,7 +198,8 @@ class ApiCall:
     error: str | None = None
     response: dict[str, Any] = field(default_factory=dict)
     status: int = 200
-    """The HTTP status of the answer (429 when rate-limited, 5xx for an injected failure)."""
+    """The HTTP status of the answer (429 when rate-limited, 5xx for an injected failure, 0
+    when the connection was dropped without an answer)."""
 
 
 class SlackApiFailure(Exception):
@@ -273,6 +276,18 @@ class _RateLimit:
     per_channel_burst: int
     workspace: _TokenBucket
     channels: dict[str, _TokenBucket] = field(default_factory=dict)
+
+
+class _DroppedConnection(Response):
+    """Sends a 200's headers, promising a body, then ends without it: the server closes the
+    connection, and the client sees it broken mid-answer (uvicorn logs that the app did not
+    complete its response)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200, headers={"content-length": "64"})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
 
 
 class LoopbackServer:
@@ -422,6 +437,8 @@ class SlackEmulator:
         self._limits: dict[str, _RateLimit] = {}
         self._random_failures: dict[str, _RandomFailures] = {}
         self._failures: dict[str, deque[str]] = defaultdict(deque)
+        self._server_errors: dict[str, deque[int]] = defaultdict(deque)
+        self._drops: dict[str, int] = defaultdict(int)
         self.call_observers: list[Callable[[str], None]] = []
         """Called with the method name as each Web API call arrives (tests watch the bot)."""
 
@@ -636,6 +653,22 @@ class SlackEmulator:
         """Answer the next ``times`` calls of ``method`` with HTTP 200 ``{"ok": false}``."""
         self._failures[method].extend([error] * times)
 
+    def server_error_next(self, method: str, status: int = 503, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with a server error, not performed:
+        500 as JSON ``internal_error``, 502 and 503 as the load balancer's HTML page (as
+        :meth:`inject_random_failures` does)."""
+        if status not in _SERVER_ERROR_STATUSES:
+            raise ValueError(f"status must be one of {_SERVER_ERROR_STATUSES}")
+        self._server_errors[method].extend([status] * times)
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Drop the connection of the next ``times`` calls of ``method``, not performed: the
+        answer's headers go out, then the connection closes before its body (a client sees a
+        broken connection). Recorded with status 0 and the error ``connection_dropped``."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._drops[method] += times
+
     def calls_to(self, method: str) -> list[ApiCall]:
         """The recorded calls of one method, in order."""
         return list(self._calls_by_method.get(method, ()))
@@ -750,9 +783,18 @@ class SlackEmulator:
             status = 429
             extra_headers["Retry-After"] = str(wait_seconds)
             body = {"ok": False, "error": "ratelimited"}
+        elif self._drops.get(method):
+            self._drops[method] -= 1
+            status, body = 0, {"ok": False, "error": "connection_dropped"}
         elif self._failures.get(method):
             body = {"ok": False, "error": self._failures[method].popleft()}
-        elif (injected := self._random_failure(method)) is not None:
+        elif (
+            injected := (
+                (self._server_errors[method].popleft(), None)
+                if self._server_errors.get(method)
+                else self._random_failure(method)
+            )
+        ) is not None:
             status, retry_after_header = injected
             if status == 429:
                 extra_headers["Retry-After"] = str(retry_after_header)
@@ -781,6 +823,8 @@ class SlackEmulator:
                 status=status,
             )
         )
+        if status == 0:
+            return _DroppedConnection()
         if page is not None:
             return HTMLResponse(page, status_code=status, headers=extra_headers)
         return JSONResponse(body, status_code=status, headers=extra_headers)

@@ -56,8 +56,11 @@ APP_ERROR_PAUSE_S = 60.0
 class SlackNotifier:
     """Prompts people in Slack as direct messages; posts digests to leadership channels.
 
-    Its client has no retry handlers of its own: the outbox sender decides how to retry, so that
-    a 429 slows the whole sender instead of stalling one send.
+    Its client for messages has no retry handlers of its own: the outbox sender decides how to
+    retry, so that a 429 slows the whole sender instead of stalling one send. Reading the
+    directory (users.list, conversations.members, usergroups.users.list: Tier 2, about 20 calls a
+    minute) goes through `directory`, a client that waits out 429s and retries blips: a large
+    workspace takes many pages, and one refused page must not end the prompt run.
     """
 
     platform = "slack"
@@ -67,12 +70,14 @@ class SlackNotifier:
         client: AsyncWebClient,
         audience: list[str],
         *,
+        directory: AsyncWebClient | None = None,
         language: Language,
         timezone: str,
         teams: dict[str, str] | None = None,
         leadership_channels: list[str] | None = None,
     ) -> None:
         self._client = client
+        self._directory = directory or client
         self.digest_targets = list(leadership_channels or [])
         self._audience = audience
         self._teams = teams or {}
@@ -81,11 +86,11 @@ class SlackNotifier:
 
     async def resolve_audience(self) -> list[Person]:
         """Active humans in the configured audience, with their own time zones."""
-        return await resolve_audience(self._client, self._audience)
+        return await resolve_audience(self._directory, self._audience)
 
     async def resolve_teams(self) -> dict[str, str]:
         """Each person's team under TRUSTBOT_TEAMS, taken when the prompt is queued."""
-        return await teams_of(self._client, self._teams) if self._teams else {}
+        return await teams_of(self._directory, self._teams) if self._teams else {}
 
     async def send_prompt(self, user_id: str, prompt: Prompt, *, reminder: bool) -> SentMessage:
         """Post the prompt (or a reminder carrying it) into the person's DM with the app."""

@@ -950,3 +950,43 @@ async def test_file_upload_errors(emulator: SlackEmulator, client: AsyncWebClien
     assert await error_of(complete, files=json.dumps([{"id": file_id}])) == "file_not_found"
     async with httpx.AsyncClient() as http:
         assert (await http.post(ticket["upload_url"], content=b"abc")).status_code == 404
+
+
+async def test_server_errors_and_dropped_connections_on_demand(emulator: SlackEmulator) -> None:
+    emulator.server_error_next("chat.postMessage", status=502)
+    emulator.server_error_next("chat.postMessage", status=500)
+    emulator.drop_next("chat.postMessage")
+    emulator.fail_next("chat.postMessage", "not_in_channel")
+    client = AsyncWebClient(token=TOKEN, base_url=emulator.base_url)
+
+    # a drop first, then fail_next's answer, then the server errors in the order asked
+    with pytest.raises(aiohttp.ClientError):  # the answer breaks off after its headers
+        await client.chat_postMessage(channel="U001", text="x")
+    assert await _refusal(client.chat_postMessage(channel="U001", text="x")) == (
+        200,
+        "not_in_channel",
+        "",
+    )
+    with pytest.raises(SlackApiError) as exc:  # an HTML page: no Slack error code
+        await client.chat_postMessage(channel="U001", text="x")
+    assert (exc.value.response.status_code, exc.value.response.data) == (502, {})
+    assert await _refusal(client.chat_postMessage(channel="U001", text="x")) == (
+        500,
+        "internal_error",
+        "",
+    )
+    sent = await client.chat_postMessage(channel="U001", text="y")
+
+    assert sent["ok"] is True
+    assert [(c.status, c.error) for c in emulator.calls_to("chat.postMessage")] == [
+        (0, "connection_dropped"),
+        (200, "not_in_channel"),
+        (502, "http_502"),
+        (500, "internal_error"),
+        (200, None),
+    ]
+    assert [m.text for m in emulator.messages] == ["y"]  # refused calls were not performed
+    with pytest.raises(ValueError, match="status"):
+        emulator.server_error_next("chat.postMessage", status=504)
+    with pytest.raises(ValueError, match="times"):
+        emulator.drop_next("chat.postMessage", times=0)
