@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
-from sqlalchemy import Table, bindparam, select, text
+from sqlalchemy import Table, TextClause, bindparam, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -57,7 +57,7 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday: 2026-W48 in Copen
 KEY = "bench-report-pseudonym-key-0123456789abcdef0123"
 SEED = 20261126
 DATASET = "bench_report_dataset"  # the installation row naming a complete build
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 VIEWER = "U000000001"  # the reader of /trust-report: someone who answers now and then
 TARGET_MS, TARGET_RATIO, TARGET_RSS_MB = 200.0, 2.0, 200.0
@@ -102,6 +102,14 @@ class Person:
     message_ref: str  # a sealed "channel ts", the size the outbox stores
 
 
+class Size(NamedTuple):
+    """What a bench database holds."""
+
+    people: int
+    weeks: int
+    open_rounds: int
+
+
 # --- building the database ------------------------------------------------------------------
 
 
@@ -133,9 +141,9 @@ def services_for(url: str, engine: AsyncEngine) -> Services:
     )
 
 
-def dataset_name(people: int, weeks: int) -> str:
+def dataset_name(people: int, weeks: int, open_rounds: int) -> str:
     """What a complete build records, so that --keep reuses only a matching one."""
-    return f"v{DATASET_VERSION} people={people} weeks={weeks} seed={SEED}"
+    return f"v{DATASET_VERSION} people={people} weeks={weeks} open={open_rounds} seed={SEED}"
 
 
 async def stored_dataset(engine: AsyncEngine) -> str | None:
@@ -229,8 +237,8 @@ class Filler:
             self._pg.commit()
 
 
-async def build(url: str, people_count: int, weeks: int) -> None:
-    """Migrate an empty database and fill it."""
+async def build(url: str, people_count: int, weeks: int, open_rounds: int) -> None:
+    """Migrate an empty database and fill it; the last `open_rounds` rounds stay open."""
     rng = random.Random(SEED)
     engine = create_engine(url)
     try:
@@ -277,7 +285,6 @@ async def build(url: str, people_count: int, weeks: int) -> None:
                     rule_id=rule_at[period][1],
                     team_shift=team_shift,
                     participation=participation * (0.6 if is_open else 1.0),
-                    is_open=is_open,
                     first_id=delivery_id + 1,
                     stories=round(len(people) * STORIES_PER_PERSON_WEEK),
                 )
@@ -296,11 +303,14 @@ async def build(url: str, people_count: int, weeks: int) -> None:
             await filler.finish()
         # Close the past rounds and aggregate them as the scheduler does.
         async with services.transaction() as session:
-            await close_ended_rounds(session=session, current_period=current, now=NOW)
+            still_open = periods[-open_rounds]  # rounds before it close
+            await close_ended_rounds(session=session, current_period=still_open, now=NOW)
             await finalize_closed_rounds(session=session)
             session.add(
                 InstallationSetting(
-                    name=DATASET, value=dataset_name(people_count, weeks), created_at=NOW
+                    name=DATASET,
+                    value=dataset_name(people_count, weeks, open_rounds),
+                    created_at=NOW,
                 )
             )
         await _settle(engine)
@@ -341,7 +351,6 @@ def _week_rows(
     mean: float,
     team_shift: dict[str | None, float],
     participation: float,
-    is_open: bool,
     first_id: int,
     stories: int,
 ) -> WeekRows:
@@ -430,7 +439,7 @@ def _week_rows(
         next_id += 1
     written = []
     tellers = answered_by or list(people)
-    for number in range(stories if not is_open else stories // 2):
+    for number in range(stories):
         author = rng.choice(tellers)
         draw = rng.random()
         visibility = (
@@ -512,25 +521,51 @@ async def _settle(engine: AsyncEngine) -> None:
 
 # --- measuring -------------------------------------------------------------------------------
 
-# The floor: the same rows' figures in one hand-written SELECT, straight from the raw rows.
+# The floor: the 8 weeks' figures per week, rule and team in one hand-written SELECT over the
+# raw rows. Answers are restricted to the window's rounds as well, or PostgreSQL hashes the whole
+# answers table (it does not carry `period IN (...)` over the join).
+WINDOW = "SELECT id FROM rounds WHERE period IN :periods AND kind = 'pulse'"
 FLOOR = text(
-    """
+    f"""
     SELECT r.period, r.rule_id, COALESCE(d.team, '') AS team,
            COUNT(*) AS delivered, COUNT(a.score) AS answered, AVG(a.score) AS average
-    FROM deliveries d
-    JOIN rounds r ON r.id = d.round_id
-    LEFT JOIN pulse_answers a ON a.round_id = d.round_id AND a.respondent = d.recipient
-    WHERE r.period IN :periods AND r.kind = 'pulse'
+    FROM rounds r
+    JOIN deliveries d ON d.round_id = r.id
+    LEFT JOIN (
+        SELECT round_id, respondent, score FROM pulse_answers WHERE round_id IN ({WINDOW})
+    ) a ON a.round_id = r.id AND a.respondent = d.recipient
+    WHERE r.period IN :periods AND r.kind = 'pulse' AND d.kind = 'prompt' AND d.status = 'sent'
+    GROUP BY r.period, r.rule_id, COALESCE(d.team, '')
+    """  # noqa: S608 - constant text
+).bindparams(bindparam("periods", expanding=True))
+# For information: the same figures from what the report reads, the closed rounds' aggregates
+# and the open rounds' raw rows, also in one SELECT.
+OPEN = "SELECT id FROM rounds WHERE period IN :periods AND kind = 'pulse' AND closed_at IS NULL"
+FLOOR_AGGREGATES = text(
+    f"""
+    SELECT r.period, r.rule_id, g.team, g.delivered, g.answered, g.score_sum
+    FROM round_aggregates g JOIN rounds r ON r.id = g.round_id
+    WHERE r.period IN :periods AND r.kind = 'pulse' AND g.team <> '*'
+    UNION ALL
+    SELECT r.period, r.rule_id, COALESCE(d.team, ''), COUNT(*), COUNT(a.score), SUM(a.score)
+    FROM rounds r
+    JOIN deliveries d ON d.round_id = r.id
+    LEFT JOIN (
+        SELECT round_id, respondent, score FROM pulse_answers WHERE round_id IN ({OPEN})
+    ) a ON a.round_id = r.id AND a.respondent = d.recipient
+    WHERE r.period IN :periods AND r.kind = 'pulse' AND r.closed_at IS NULL
       AND d.kind = 'prompt' AND d.status = 'sent'
     GROUP BY r.period, r.rule_id, COALESCE(d.team, '')
-    """
+    """  # noqa: S608 - constant text
 ).bindparams(bindparam("periods", expanding=True))
 
 
-async def floor_rows(services: Services, periods: list[str]) -> list[Any]:
+async def floor_rows(
+    services: Services, periods: list[str], query: TextClause = FLOOR
+) -> list[Any]:
     """Delivered, answered and the average score per week, rule and team."""
     async with services.sessions() as session:
-        return list((await session.execute(FLOOR, {"periods": periods})).all())
+        return list((await session.execute(query, {"periods": periods})).all())
 
 
 def check(report: TrustReport, rows: list[Any]) -> list[str]:
@@ -578,7 +613,8 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
         await current_trust_report(services, request, viewer=viewer)
         problems = check(digest, rows)
         rss_ready = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        times: dict[str, list[float]] = {"report": [], "digest": [], "floor": []}
+        await floor_rows(services, periods, FLOOR_AGGREGATES)
+        times: dict[str, list[float]] = {"report": [], "digest": [], "floor": [], "aggregates": []}
         for _ in range(runs):
             started = time.perf_counter()
             await current_trust_report(services, request, viewer=viewer)
@@ -589,6 +625,9 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
             started = time.perf_counter()
             await floor_rows(services, periods)
             times["floor"].append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            await floor_rows(services, periods, FLOOR_AGGREGATES)
+            times["aggregates"].append((time.perf_counter() - started) * 1000)
         teams_shown = sum(
             1 for week in digest.periods for _, figures in week.teams if figures.shown
         )
@@ -638,11 +677,11 @@ def drop_postgres_database(postgres_url: str, name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def reusable(url: str, people: int, weeks: int) -> bool:
+async def reusable(url: str, size: Size) -> bool:
     """Whether the database holds a complete build of this size (brought to the newest schema)."""
     engine = create_engine(url)
     try:
-        if await stored_dataset(engine) != dataset_name(people, weeks):
+        if await stored_dataset(engine) != dataset_name(*size):
             return False
         await upgrade_to_head(engine, pseudonym_key=KEY)  # a migration added since, say
         return True
@@ -677,17 +716,23 @@ def vm_hwm_kb() -> int | None:
     return None
 
 
+def database_name(size: Size) -> str:
+    """The PostgreSQL database (and SQLite file) of a bench of this size."""
+    name = f"trustbot_bench_report_{size.people}x{size.weeks}"
+    return name if size.open_rounds == 1 else f"{name}_open{size.open_rounds}"
+
+
 async def prepare(
-    backend: str, people: int, weeks: int, *, keep: bool, postgres_url: str, data_dir: Path
+    backend: str, size: Size, *, keep: bool, postgres_url: str, data_dir: Path
 ) -> dict[str, Any]:
     """The database of this size, built (or reused with --keep); its URL and row counts."""
-    name = database_name(people, weeks)
+    name = database_name(size)
     if backend == "sqlite":
         path = data_dir / f"{name}.db"
         url = f"sqlite:///{path}"
     else:
         url = postgres_database(postgres_url, name, create=True)
-    if keep and await reusable(url, people, weeks):
+    if keep and await reusable(url, size):
         prepared = "reused (--keep)"
     else:
         if backend == "sqlite":  # start from an empty file or database
@@ -696,14 +741,9 @@ async def prepare(
             drop_postgres_database(postgres_url, name)
             postgres_database(postgres_url, name, create=True)
         started = time.perf_counter()
-        await build(url, people, weeks)
+        await build(url, *size)
         prepared = f"built in {time.perf_counter() - started:.0f} s"
     return {"url": url, "prepared": prepared, "counts": await row_counts(url)}
-
-
-def database_name(people: int, weeks: int) -> str:
-    """The PostgreSQL database (and SQLite file) of a bench of this size."""
-    return f"trustbot_bench_report_{people}x{weeks}"
 
 
 def main(argv: list[str]) -> None:
@@ -714,6 +754,7 @@ def main(argv: list[str]) -> None:
     step.add_argument("backend", choices=("sqlite", "postgresql"))
     step.add_argument("people", type=int)
     step.add_argument("weeks", type=int)
+    step.add_argument("open_rounds", type=int)
     step.add_argument("--keep", action="store_true")
     step.add_argument("--postgres-url", required=True)
     step.add_argument("--data-dir", type=Path, required=True)
@@ -724,14 +765,14 @@ def main(argv: list[str]) -> None:
     step.add_argument("postgres_url")
     step.add_argument("people", type=int)
     step.add_argument("weeks", type=int)
+    step.add_argument("open_rounds", type=int)
     args = parser.parse_args(argv)
     result: Any
     if args.step == "prepare":
         result = asyncio.run(
             prepare(
                 args.backend,
-                args.people,
-                args.weeks,
+                Size(args.people, args.weeks, args.open_rounds),
                 keep=args.keep,
                 postgres_url=args.postgres_url,
                 data_dir=args.data_dir,
@@ -740,7 +781,8 @@ def main(argv: list[str]) -> None:
     elif args.step == "measure":
         result = asyncio.run(measure(args.url, args.runs))
     else:
-        drop_postgres_database(args.postgres_url, database_name(args.people, args.weeks))
+        size = Size(args.people, args.weeks, args.open_rounds)
+        drop_postgres_database(args.postgres_url, database_name(size))
         result = {}
     print(json.dumps(result))
 
