@@ -357,7 +357,11 @@ async def _load_rounds(
 async def _load_open_counts(
     session: AsyncSession, rounds: dict[int, _Round], open_ids: list[int]
 ) -> None:
-    """How many got and answered an open round's prompt so far, per team (SQL aggregates)."""
+    """How many got and answered an open round's prompt so far, per team (SQL aggregates).
+
+    The joined answers are restricted to the open rounds too: with more than one open round,
+    PostgreSQL does not carry `round_id IN (...)` over the join and would hash every answer.
+    """
     team = func.coalesce(Delivery.team, NO_TEAM)
     rows = await session.execute(
         select(Delivery.round_id, team, func.count(), func.count(PulseAnswer.score))
@@ -367,6 +371,7 @@ async def _load_open_counts(
             and_(
                 PulseAnswer.round_id == Delivery.round_id,
                 PulseAnswer.respondent == Delivery.recipient,
+                PulseAnswer.round_id.in_(open_ids),
             ),
         )
         .where(

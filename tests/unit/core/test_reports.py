@@ -81,8 +81,11 @@ class Week:
     reactions: int = 0
 
 
-async def _build(services: Services, clock: FixedClock, weeks: list[Week]) -> None:
-    """Each week's round with its prompts, answers, stories and reactions; past weeks closed."""
+async def _build(
+    services: Services, clock: FixedClock, weeks: list[Week], *, close: bool = True
+) -> None:
+    """Each week's round with its prompts, answers, stories and reactions; past weeks closed
+    unless `close` is false (the close job has not run)."""
     person = 0
     for week in sorted(weeks, key=lambda item: item.period):
         async with services.transaction() as session:
@@ -135,6 +138,8 @@ async def _build(services: Services, clock: FixedClock, weeks: list[Week]) -> No
                         created_at=clock.now,
                     )
                 )
+    if not close:
+        return
     async with services.transaction() as session:
         await close_ended_rounds(session=session, current_period=CURRENT, now=clock.now)
         await finalize_closed_rounds(session=session)
@@ -198,6 +203,43 @@ async def test_the_open_week_shows_participation_so_far_and_no_score(
     assert week.figures.index is None
     assert week.figures.average is None
     assert week.figures.favourable is None
+
+
+async def test_two_open_rounds_each_count_their_own_answers_per_team(
+    services: Services, clock: FixedClock
+) -> None:
+    """Last week's round is still open (its close job has not run): both open weeks show
+    their own participation, per team, from their own answers only."""
+    await _build(
+        services,
+        clock,
+        [
+            Week(
+                "2026-W47",
+                scores={"Sales": [4] * 6, "Support": [3] * 5},
+                silent={"Sales": 2, "Support": 1},
+            ),
+            Week(CURRENT, scores={"Sales": [5] * 5, "Support": [2] * 7}, silent={"Sales": 4}),
+        ],
+        close=False,
+    )
+
+    report = await _report(services)
+
+    last, this = _period(report, "2026-W47"), _period(report, CURRENT)
+    assert (last.open, this.open) == (True, True)
+    assert (last.figures.respondents, last.figures.delivered) == (11, 14)
+    assert (this.figures.respondents, this.figures.delivered) == (12, 16)
+    assert {team: (f.respondents, f.delivered) for team, f in last.teams} == {
+        "Sales": (6, 8),
+        "Support": (5, 6),
+    }
+    assert {team: (f.respondents, f.delivered) for team, f in this.teams} == {
+        "Sales": (5, 9),
+        "Support": (7, 7),
+    }
+    assert last.figures.index is None
+    assert this.figures.index is None
 
 
 async def test_a_small_week_hides_every_figure_and_its_stories(
