@@ -522,19 +522,22 @@ async def _settle(engine: AsyncEngine) -> None:
 # --- measuring -------------------------------------------------------------------------------
 
 # The floor: the 8 weeks' figures per week, rule and team in one hand-written SELECT over the
-# raw rows. Answers are restricted to the window's rounds as well, or PostgreSQL hashes the whole
-# answers table (it does not carry `period IN (...)` over the join).
+# raw rows, tuned for both databases: answers are restricted to the window's rounds as well, or
+# PostgreSQL hashes the whole answers table (it does not carry `period IN (...)` over the join),
+# and `rounds CROSS JOIN deliveries` keeps SQLite's loop on the rounds (SQLite does not reorder
+# a CROSS JOIN; without it, it reads every sent delivery through ix_deliveries_due).
 WINDOW = "SELECT id FROM rounds WHERE period IN :periods AND kind = 'pulse'"
 FLOOR = text(
     f"""
     SELECT r.period, r.rule_id, COALESCE(d.team, '') AS team,
            COUNT(*) AS delivered, COUNT(a.score) AS answered, AVG(a.score) AS average
     FROM rounds r
-    JOIN deliveries d ON d.round_id = r.id
+    CROSS JOIN deliveries d
     LEFT JOIN (
         SELECT round_id, respondent, score FROM pulse_answers WHERE round_id IN ({WINDOW})
     ) a ON a.round_id = r.id AND a.respondent = d.recipient
-    WHERE r.period IN :periods AND r.kind = 'pulse' AND d.kind = 'prompt' AND d.status = 'sent'
+    WHERE d.round_id = r.id AND r.period IN :periods AND r.kind = 'pulse'
+      AND d.kind = 'prompt' AND d.status = 'sent'
     GROUP BY r.period, r.rule_id, COALESCE(d.team, '')
     """  # noqa: S608 - constant text
 ).bindparams(bindparam("periods", expanding=True))
@@ -549,12 +552,12 @@ FLOOR_AGGREGATES = text(
     UNION ALL
     SELECT r.period, r.rule_id, COALESCE(d.team, ''), COUNT(*), COUNT(a.score), SUM(a.score)
     FROM rounds r
-    JOIN deliveries d ON d.round_id = r.id
+    CROSS JOIN deliveries d
     LEFT JOIN (
         SELECT round_id, respondent, score FROM pulse_answers WHERE round_id IN ({OPEN})
     ) a ON a.round_id = r.id AND a.respondent = d.recipient
-    WHERE r.period IN :periods AND r.kind = 'pulse' AND r.closed_at IS NULL
-      AND d.kind = 'prompt' AND d.status = 'sent'
+    WHERE d.round_id = r.id AND r.period IN :periods AND r.kind = 'pulse'
+      AND r.closed_at IS NULL AND d.kind = 'prompt' AND d.status = 'sent'
     GROUP BY r.period, r.rule_id, COALESCE(d.team, '')
     """  # noqa: S608 - constant text
 ).bindparams(bindparam("periods", expanding=True))
