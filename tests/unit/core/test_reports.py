@@ -242,6 +242,36 @@ async def test_two_open_rounds_each_count_their_own_answers_per_team(
     assert this.figures.index is None
 
 
+async def test_a_round_is_reported_with_its_rule_whether_or_not_it_has_aggregates(
+    services: Services, clock: FixedClock
+) -> None:
+    """Rounds, rules and aggregates come in one query: a closed round whose aggregates are not
+    written yet still shows its rule (hidden figures), beside aggregated and open rounds."""
+    await _build(
+        services,
+        clock,
+        [
+            Week("2026-W46", scores={"Sales": [4] * 5, "Support": [2] * 5}),
+            Week("2026-W47", scores={"": [5] * 6}),
+            Week(CURRENT, scores={"": [3] * 5}, silent={"": 1}),
+        ],
+        close=False,
+    )
+    async with services.transaction() as session:  # W46 aggregated; W47 closed after that
+        await close_ended_rounds(session=session, current_period="2026-W47", now=clock.now)
+        await finalize_closed_rounds(session=session)
+        await close_ended_rounds(session=session, current_period=CURRENT, now=clock.now)
+
+    report = await _report(services)
+
+    w46, w47, w48 = (_period(report, p) for p in ("2026-W46", "2026-W47", CURRENT))
+    assert [w.rule.position if w.rule else None for w in (w46, w47, w48)] == [1, 2, 3]
+    assert (w46.figures.respondents, w46.figures.index) == (10, 50.0)
+    assert {team: f.index for team, f in w46.teams} == {"Sales": 75.0, "Support": 25.0}
+    assert (w47.open, w47.figures.hidden) == (False, True)
+    assert (w48.open, w48.figures.respondents, w48.figures.delivered) == (True, 5, 6)
+
+
 async def test_a_small_week_hides_every_figure_and_its_stories(
     services: Services, clock: FixedClock
 ) -> None:
