@@ -4,9 +4,10 @@ bench/report.py runs each step in a fresh process of this script and reads one l
 from it; the measuring process is started by a parent that imported nothing heavy, so its
 `getrusage` peak RSS is its own (Linux carries a parent's peak RSS over fork and exec).
 
-    python bench/report_worker.py prepare BACKEND PEOPLE WEEKS --keep/--no-keep ...
+    python bench/report_worker.py prepare BACKEND PEOPLE WEEKS OPEN_ROUNDS [--keep]
+        --postgres-url URL --data-dir DIR
     python bench/report_worker.py measure URL RUNS
-    python bench/report_worker.py drop POSTGRES_URL NAME
+    python bench/report_worker.py drop POSTGRES_URL PEOPLE WEEKS OPEN_ROUNDS
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, NamedTuple
 import psycopg
 from sqlalchemy import Table, TextClause, bindparam, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from trustbot.config import Settings, load_settings
@@ -58,9 +60,7 @@ KEY = "bench-report-pseudonym-key-0123456789abcdef0123"
 SEED = 20261126
 DATASET = "bench_report_dataset"  # the installation row naming a complete build
 DATASET_VERSION = 2
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-VIEWER = "U000000001"  # the reader of /trust-report: someone who answers now and then
-TARGET_MS, TARGET_RATIO, TARGET_RSS_MB = 200.0, 2.0, 200.0
+VIEWER = "U000000001"  # the reader of /trust-report: one of the people, who answers some weeks
 # Teams and their share of the people; the rest are in no configured team. "Board" is tiny on
 # purpose: its figures are below the threshold most weeks and others get hidden to protect it.
 TEAMS = (
@@ -153,7 +153,7 @@ async def stored_dataset(engine: AsyncEngine) -> str | None:
             value = await connection.scalar(
                 select(InstallationSetting.value).where(InstallationSetting.name == DATASET)
             )
-    except Exception:  # no such table yet: a new database
+    except SQLAlchemyError:  # no such table yet: a new database
         return None
     return None if value is None else str(value)
 
@@ -214,6 +214,9 @@ class Filler:
         if not rows:
             return
         columns = list(rows[0])
+        unknown = set(columns) - set(table.c.keys())
+        if unknown:
+            raise ValueError(f"{table.name} has no column {sorted(unknown)}")
         if self._pg is not None:
             names = ", ".join(columns)
             with (
