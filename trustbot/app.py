@@ -108,6 +108,7 @@ class Runtime:
                     stop,
                     on_elected=self.scheduler.start,
                     on_deposed=self.scheduler.stop,
+                    retry_s=self.services.settings.leader_retry.total_seconds(),
                 )
             else:
                 await record_lease(self.services, holder=holder_name(), now=self.services.now())

@@ -51,8 +51,13 @@ def _settings(**overrides: object) -> Settings:
 
 def _run[T](settings: Settings, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run async work; turn what users can fix (settings, database, Slack) into one line."""
+    return _run_sync(settings, lambda: asyncio.run(work()))
+
+
+def _run_sync[T](settings: Settings, work: Callable[[], T]) -> T:
+    """Run work; turn what users can fix (settings, database, Slack) into one line."""
     try:
-        return asyncio.run(work())
+        return work()
     except SettingsError as error:
         _fail(error.lines, 2)
     except SchemaNotCurrentError as error:
@@ -115,14 +120,29 @@ def serve(
     socket_mode: Annotated[
         bool, typer.Option("--socket-mode", help="Connect over Socket Mode (SLACK_APP_TOKEN).")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Processes sharing the port (PostgreSQL only; one runs the scheduler).",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the bot: Slack's request URL, health checks."""
-    from trustbot.operations import serve_http, serve_socket_mode
+    """Run the bot: Slack's request URL, Teams' messaging endpoint, health checks."""
+    from trustbot.operations import serve_http, serve_http_workers, serve_socket_mode
 
     settings = _settings()
     _require_for_serve(settings, socket_mode=socket_mode)
+    if workers > 1 and socket_mode:
+        _fail(["--workers: Socket Mode takes one process (Slack balances its connections)"], 2)
+    if workers > 1 and not settings.database_url.startswith(("postgresql", "postgres://")):
+        _fail(["--workers: needs PostgreSQL (TRUSTBOT_DATABASE_URL); SQLite takes one process"], 2)
     if socket_mode:
         _run(settings, lambda: serve_socket_mode(settings))
+    elif workers > 1:
+        _run_sync(settings, lambda: serve_http_workers(settings, workers))
     else:
         _run(settings, lambda: serve_http(settings))
 
@@ -184,16 +204,31 @@ def report(
 
 @cli.command()
 def forget(
-    user_id: Annotated[str, typer.Argument(help="The person's Slack user id, e.g. U0123ABC.")],
+    user_id: Annotated[
+        str,
+        typer.Argument(
+            help="The person's Slack user id (U0123ABC) or, on Teams, Entra object id (a GUID)."
+        ),
+    ],
 ) -> None:
     """Erase a person's answers, stories, deliveries and settings; print what was removed."""
     from trustbot.operations import forget_text
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
-    if not re.match(r"^[UW][A-Z0-9]{2,}$", user_id):
-        _fail([f"trustbot forget: {user_id!r} is not a Slack user id (U… or W…)"], 2)
-    typer.echo(_run(settings, lambda: forget_text(settings, user_id)))
+    if re.match(r"^[UW][A-Z0-9]{2,}$", user_id):
+        platform = "slack"
+    elif re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", user_id):
+        platform, user_id = "teams", user_id.lower()
+    else:
+        _fail(
+            [
+                f"trustbot forget: {user_id!r} is neither a Slack user id (U… or W…) nor an "
+                "Entra object id (a GUID, for Teams)"
+            ],
+            2,
+        )
+    typer.echo(_run(settings, lambda: forget_text(settings, user_id, platform=platform)))
 
 
 @cli.command()

@@ -120,6 +120,7 @@ class Settings(BaseSettings):
     digest_schedule: str = Field(default="0 8 * * FRI", alias="TRUSTBOT_DIGEST_SCHEDULE")
     max_reminders: int = Field(default=1, ge=0, le=10, alias="TRUSTBOT_MAX_REMINDERS")
     misfire_grace: timedelta = Field(default=timedelta(hours=6), alias="TRUSTBOT_MISFIRE_GRACE")
+    leader_retry: timedelta = Field(default=timedelta(seconds=15), alias="TRUSTBOT_LEADER_RETRY")
     delivery_time: Literal["workspace", "local"] = Field(
         default="workspace", alias="TRUSTBOT_DELIVERY_TIME"
     )
@@ -252,10 +253,19 @@ class Settings(BaseSettings):
             raise ValueError(str(error)) from None
         return value.strip()
 
-    @field_validator("misfire_grace", mode="before")
+    @field_validator("misfire_grace", "leader_retry", mode="before")
     @classmethod
     def _parse_grace(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("leader_retry")
+    @classmethod
+    def _check_leader_retry(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=1):
+            raise ValueError(
+                "must be from 1s to 60s (a standby takes over within this after the leader dies)"
+            )
+        return value
 
     @field_validator("first_week")
     @classmethod

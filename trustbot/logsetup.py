@@ -75,6 +75,13 @@ def _hold_at(name: str, level: int) -> None:
     log.addFilter(Floor(level))
 
 
+def _release(name: str) -> None:
+    log = logging.getLogger(name)
+    log.setLevel(logging.NOTSET)
+    for old in [f for f in log.filters if isinstance(f, Floor)]:
+        log.removeFilter(old)
+
+
 class RedactingFormatter(logging.Formatter):
     """Masks secrets in the finished line, traceback and all (a filter sees only the message)."""
 
@@ -111,7 +118,13 @@ def configure_logging(settings: Settings) -> None:
     for talker in BODY_LOGGERS:
         if logging.getLogger(talker).getEffectiveLevel() < logging.INFO:
             _hold_at(talker, logging.INFO)
-    # httpx logs each request's URL at INFO (a Teams conversation id is an address); the
-    # scheduler logs every job it adds; a per-request access line costs at 200 clicks/s.
-    for noisy in ("sqlalchemy.engine", "httpx", "uvicorn.access", "alembic", "apscheduler"):
+    # httpx logs each request's URL at INFO (a Teams conversation id is an address); a
+    # per-request access line costs at 200 clicks/s.
+    for noisy in ("sqlalchemy.engine", "httpx", "uvicorn.access", "alembic"):
         _hold_at(noisy, logging.WARNING)
+    # APScheduler says at INFO that it adds each job (twice); its DEBUG lines (job names and
+    # times, nothing personal) are for someone who asked for debug.
+    if settings.log_level == "debug":
+        _release("apscheduler")
+    else:
+        _hold_at("apscheduler", logging.WARNING)

@@ -34,7 +34,7 @@ from trustbot.db.session import create_engine, create_session_factory
 from trustbot.delivery.outbox import outbox_counts
 from trustbot.logsetup import configure_logging
 from trustbot.render.text import render_report_text
-from trustbot.scheduler.cron import next_fire_times
+from trustbot.scheduler.cron import cron_trigger, next_fire_times
 from trustbot.scheduler.jobs import fire_period, job_specs_for
 from trustbot.scheduler.leader import LEASE, SingleProcessLock
 
@@ -84,6 +84,84 @@ async def serve_http(settings: Settings) -> None:
     finally:
         if single is not None:
             single.release()
+
+
+def serve_http_workers(settings: Settings, workers: int) -> None:
+    """`serve --workers N` on PostgreSQL: N processes share one listening socket.
+
+    uvicorn's supervisor binds the socket, starts the workers and replaces one that dies. Each
+    worker builds its own runtime when uvicorn starts it (worker_app); they elect one scheduler
+    leader through the advisory lock and all drain the outbox. The schema is checked (or
+    migrated, with TRUSTBOT_AUTO_MIGRATE) once, here, before any worker starts.
+    """
+    configure_logging(settings)
+    asyncio.run(_prepare_once(settings))
+    logger.info("trustbot starting %d workers on %s", workers, _endpoints(settings))
+    uvicorn.run(
+        "trustbot.operations:worker_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,
+    )
+
+
+async def _prepare_once(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await prepare_database(engine, build_services(settings, engine))
+    finally:
+        await engine.dispose()
+
+
+def worker_app() -> WorkerApp:
+    """The ASGI app of one `serve --workers` process (uvicorn calls this in the worker)."""
+    from trustbot.config import load_settings
+
+    return WorkerApp(load_settings())
+
+
+class WorkerApp:
+    """Builds the runtime at ASGI lifespan start-up, runs the weekly rhythm beside the
+    requests, and closes both at shutdown: `serve_http`, for a process uvicorn started."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._runtime: Runtime | None = None
+        self._stop = asyncio.Event()
+        self._rhythm: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        assert self._runtime is not None, "requests arrive only after lifespan start-up"
+        await self._runtime.web_app()(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self._runtime = await _start(self._settings)
+                except Exception as error:  # uvicorn logs the message and stops the worker
+                    reason = (str(error).splitlines() or [type(error).__name__])[0]
+                    await send({"type": "lifespan.startup.failed", "message": reason})
+                    return
+                self._rhythm = asyncio.create_task(self._runtime.run_rhythm(self._stop))
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self._stop.set()
+                if self._rhythm is not None:
+                    await self._rhythm
+                if self._runtime is not None:
+                    await self._runtime.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
 def _endpoints(settings: Settings) -> str:
@@ -180,18 +258,26 @@ class PromptSummary:
 
 
 async def run_prompt_now(runtime: Runtime) -> PromptSummary:
-    """Queue this period's prompts (retrying failed ones) and send until none is waiting."""
-    [enqueued] = await runtime.jobs.prompt(now=True)
-    stats = await runtime.sender.drain(period=enqueued.period)
+    """Queue this period's prompts (retrying failed ones) and send until none is waiting.
+
+    Any process may send the queued rows (a running `serve` drains the outbox too), so what
+    this run sent is counted in the database, not by this process's sender.
+    """
+    period = runtime.services.current_period()
+    before = (await outbox_counts(runtime.services, period=period)).count(DeliveryStatus.SENT)
+    per_platform = await runtime.jobs.prompt(now=True)  # one round, queued per platform
+    enqueued = per_platform[0]
+    await runtime.sender.drain(period=enqueued.period)
     counts = await outbox_counts(runtime.services, period=enqueued.period)
+    sent = counts.count(DeliveryStatus.SENT) - (before if enqueued.period == period else 0)
     return PromptSummary(
         period=enqueued.period,
         rule_position=enqueued.rule_position,
-        round_opened=enqueued.round_opened,
-        audience=enqueued.audience,
-        paused=enqueued.paused,
-        sent=stats.sent,
-        already_sent=counts.count(DeliveryStatus.SENT) - stats.sent,
+        round_opened=any(each.round_opened for each in per_platform),
+        audience=sum(each.audience for each in per_platform),
+        paused=sum(each.paused for each in per_platform),
+        sent=sent,
+        already_sent=counts.count(DeliveryStatus.SENT) - sent,
         failed=counts.count(DeliveryStatus.FAILED),
         last_errors=counts.last_errors,
     )
@@ -233,11 +319,17 @@ async def schedule_text(settings: Settings, *, count: int = 5) -> str:
     current = period_of(now, zone)
     rules = load_rules(settings.rules_file)
     lines = [f"Schedules in {settings.timezone} (TRUSTBOT_TIMEZONE); {note}"]
+    first_local: datetime | None = None
     for spec in job_specs_for(settings):
         lines.append("")
         lines.append(f"{spec.name:<9}{spec.expression}")
         new_rounds = 0  # each coming prompt run opens a round, but this week's exists already
-        for fire in next_fire_times(spec.trigger, now, count):
+        trigger = spec.trigger
+        if spec.name == "prompt" and settings.delivery_time == "local":
+            # The job starts where the time comes first (UTC+14); people see the wall clock.
+            first_local = spec.trigger.get_next_fire_time(None, now)
+            trigger = cron_trigger(spec.expression, zone)
+        for fire in next_fire_times(trigger, now, count):
             local = fire.astimezone(zone)
             when = local.strftime("%a %Y-%m-%d %H:%M %Z")
             if spec.name == "prompt":
@@ -267,8 +359,12 @@ async def schedule_text(settings: Settings, *, count: int = 5) -> str:
     if settings.delivery_time == "local":
         lines += [
             "",
-            "Prompts reach each person at the scheduled time in their own Slack time zone.",
+            "Prompts reach each person at the scheduled time in their own Slack time zone",
+            "(TRUSTBOT_DELIVERY_TIME=local); the times above are those in TRUSTBOT_TIMEZONE.",
         ]
+        if first_local is not None:
+            first = first_local.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
+            lines.append(f"The next run starts at {first}, for people at UTC+14.")
     return "\n".join(lines)
 
 
@@ -338,19 +434,33 @@ async def status_text(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-async def forget_text(settings: Settings, user_id: str) -> str:
-    """Erase one person's data; what was removed."""
+async def forget_text(settings: Settings, user_id: str, *, platform: str = "slack") -> str:
+    """Erase one person's data (a Slack user id, or a Teams person's Entra object id)."""
     engine = create_engine(settings.database_url)
     try:
         services = build_services(settings, engine)
         await prepare_database(engine, services)
-        gone = await forget_person(services, user_id=user_id)
+        gone = await forget_person(services, user_id=user_id, platform=platform)
+        conversations = 0
+        if platform == "teams":
+            from trustbot.teams.references import forget_conversation
+
+            conversations = await forget_conversation(services, user_id)
     finally:
         await engine.dispose()
+    if not any(
+        (gone.answers, gone.stories, gone.deliveries, gone.reactions, gone.settings, conversations)
+    ):
+        kinds = "answers, stories, deliveries, reactions or settings"
+        if platform == "teams":
+            kinds = "answers, stories, deliveries, reactions, settings or Teams conversations"
+        return f"nothing stored for {user_id}: no {kinds} (nothing was removed)"
+    chat = f", {conversations} Teams conversations" if platform == "teams" else ""
     return (
         f"forgot {user_id}: {gone.answers} answers, {gone.stories} stories, "
-        f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings "
-        "(closed weeks' aggregates stay: they count many people and cannot be taken apart)"
+        f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings"
+        f"{chat} (closed weeks' aggregates stay: they count many people and cannot be taken "
+        "apart)"
     )
 
 

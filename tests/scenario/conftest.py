@@ -73,6 +73,12 @@ class Stack:
         async with self.services.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
+    async def count_where(self, model: Any, *conditions: Any) -> int:
+        """Rows in a table that meet the conditions."""
+        async with self.services.sessions() as session:
+            query = select(func.count()).select_from(model).where(*conditions)
+            return int(await session.scalar(query) or 0)
+
     async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has finished the work it does after acknowledging."""
         work = self.runtime.work
@@ -81,9 +87,15 @@ class Stack:
 
 @asynccontextmanager
 async def running_stack(
-    database_url: str, clock: FixedClock, *, employees: list[str] = EMPLOYEES
+    database_url: str,
+    clock: FixedClock,
+    *,
+    employees: list[str] = EMPLOYEES,
+    channels: dict[str, list[str]] | None = None,
+    **settings: str,
 ) -> AsyncIterator[Stack]:
-    """The bot built exactly as `trustbot serve` builds it, served on a loopback port."""
+    """The bot built exactly as `trustbot serve` builds it, served on a loopback port;
+    `channels` are more channels in the workspace, `settings` more TRUSTBOT_* settings."""
     users = [
         EmulatedUser(id=user, name=user.lower(), real_name=f"Person {user}") for user in employees
     ]
@@ -96,7 +108,7 @@ async def running_stack(
     emulator = SlackEmulator(
         bot_token=BOT_TOKEN,
         users=users,
-        channels={"C0TEAM": [*employees[:4], FORMER, ROBOT]},
+        channels={"C0TEAM": [*employees[:4], FORMER, ROBOT], **(channels or {})},
         usergroups={"S0LEADERS": [MANAGER], "S0CREW": employees[4:]},
         page_size=3,
     )
@@ -109,6 +121,7 @@ async def running_stack(
         TRUSTBOT_AUDIENCE="C0TEAM,S0CREW",
         TRUSTBOT_REPORT_VIEWERS="S0LEADERS",
         TRUSTBOT_MIN_GROUP_SIZE=3,
+        **settings,
     )
     runtime = build_runtime(settings, clock=clock)
     await runtime.start()

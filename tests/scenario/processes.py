@@ -72,7 +72,9 @@ async def score_counts(database_url: str) -> list[tuple[int, int]]:
     return [(score, count) for score, count in rows]
 
 
-async def start_serve(env: dict[str, str], *, cwd: Path, port: int) -> asyncio.subprocess.Process:
+async def start_serve(
+    env: dict[str, str], *, cwd: Path, port: int, options: tuple[str, ...] = ()
+) -> asyncio.subprocess.Process:
     """`trustbot serve` as a real process, returned once /readyz answers (stderr piped)."""
     import httpx
 
@@ -81,6 +83,7 @@ async def start_serve(env: dict[str, str], *, cwd: Path, port: int) -> asyncio.s
         "-m",
         "trustbot",
         "serve",
+        *options,
         cwd=cwd,
         env=env,
         stdout=asyncio.subprocess.DEVNULL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -225,3 +226,62 @@ async def test_serve_prompt_and_signed_clicks_end_to_end(
     assert await score_counts(database_url) == [(4, len(PEOPLE))]
     for secret in (TOKEN, SECRET, TEST_KEY):
         assert secret not in server_err.decode()
+
+
+async def test_serve_with_workers_shares_the_port_on_postgresql_only(
+    engine: AsyncEngine, database_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    """`serve --workers 2`: two processes take clicks on one port, one leads the scheduler;
+    on SQLite (one writer process) it is refused with one line."""
+    port = _free_port()
+    env = base_env(
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=emulator.base_url,
+        TRUSTBOT_PSEUDONYM_KEY=TEST_KEY,
+        TRUSTBOT_DATABASE_URL=database_url,
+        TRUSTBOT_AUDIENCE=",".join(PEOPLE),
+        TRUSTBOT_PORT=str(port),
+    )
+    if database_url.startswith("sqlite"):
+        code, _, err = await trustbot("serve", "--workers", "2", env=env, cwd=tmp_path)
+        assert code == 2
+        assert err.strip() == (
+            "--workers: needs PostgreSQL (TRUSTBOT_DATABASE_URL); SQLite takes one process"
+        )
+        return
+
+    server = await start_serve(env, cwd=tmp_path, port=port, options=("--workers", "2"))
+    try:
+        code, _, err = await trustbot("prompt", "--now", env=env, cwd=tmp_path)
+        assert code == 0, err
+        messages = {user: emulator.messages_in(emulator.dm_channel_for(user)) for user in PEOPLE}
+        async with SlackDriver(
+            bot_url=f"http://127.0.0.1:{port}/slack/events",
+            signing_secret=SECRET,
+            emulator=emulator,
+        ) as driver:
+            for _ in range(4):  # enough connections that both workers take some
+                for user in PEOPLE:
+                    for score in (2, 4):
+                        response = await driver.click_button(
+                            user_id=user,
+                            message=messages[user][0],
+                            action_id=f"pulse_score:{score}",
+                        )
+                        assert response.status_code == 200
+            await emulator.wait_for(lambda: len(emulator.ephemerals) == 8 * len(PEOPLE), timeout=30)
+        for _ in range(300):  # one worker takes the scheduler lease soon after start-up
+            _, out, _ = await trustbot("status", env=env, cwd=tmp_path)
+            if "scheduler: led by" in out:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        server.terminate()
+        _, server_err = await server.communicate()
+
+    log = server_err.decode()
+    assert await score_counts(database_url) == [(4, len(PEOPLE))]
+    assert log.count("Application startup complete") == 2
+    assert log.count("this process leads the scheduler") == 1
+    assert "Traceback" not in log

@@ -243,6 +243,33 @@ async def test_the_digest_with_its_chart_reaches_the_leadership_conversation(
     assert len(teams.emulator.activities_in(teams.emulator.channel_conversation("Leadership"))) == 1
 
 
+async def test_the_digest_chart_is_drawn_off_the_event_loop(
+    teams: TeamsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawing takes a tenth of a second or more (the first chart also imports matplotlib):
+    on the event loop it would hold up every request meanwhile."""
+    from trustbot.render import charts
+
+    on_the_loop: list[bool] = []
+    draw = charts.report_chart_png
+
+    def watched(*args: Any, **kwargs: Any) -> bytes:
+        try:
+            asyncio.get_running_loop()
+            on_the_loop.append(True)
+        except RuntimeError:
+            on_the_loop.append(False)
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "report_chart_png", watched)
+    await teams.driver.install_in_channel("Leadership", by_user=BOSS)
+
+    await teams.runtime.jobs.digest(teams.clock.now)
+    await teams.runtime.sender.drain()
+
+    assert on_the_loop == [False]
+
+
 async def test_a_429_storm_loses_nobody_and_duplicates_nobody(teams: TeamsStack) -> None:
     for user in PEOPLE:
         await teams.driver.install(user)
@@ -342,3 +369,163 @@ async def test_a_reminder_reaches_only_who_has_not_answered_and_its_buttons_coun
         data=_score_data(reminder_card, 2),
     )
     assert await teams.answers() == {teams.pseudonym(PEOPLE[0]): 4, teams.pseudonym(PEOPLE[1]): 2}
+
+
+async def test_one_prompt_run_reaches_slack_and_teams_people_alike(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """One `serve` (or `prompt --now`) configured for both platforms: one round, one prompt per
+    person on each, and one summary that counts both."""
+    from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
+
+    del engine  # an emptied database
+    slack_people = ["U0BOTH1", "U0BOTH2", "U0BOTH3"]
+    clock = FixedClock(datetime(2026, 11, 26, 10, tzinfo=UTC), ticking=True)
+    users = [EmulatedUser(id=user, name=user.lower(), real_name=user) for user in slack_people]
+    async with (
+        TeamsEmulator(app_id=APP_ID, users=PEOPLE) as emulator,
+        SlackEmulator(bot_token="xoxb-both-1", users=users) as slack,
+    ):
+        settings = make_settings(
+            database_url,
+            SLACK_BOT_TOKEN="xoxb-both-1",
+            SLACK_SIGNING_SECRET="both-signing-secret",
+            SLACK_API_URL=slack.base_url,
+            TRUSTBOT_AUDIENCE=",".join(slack_people),
+            TEAMS_CLIENT_ID=APP_ID,
+            TEAMS_TENANT_ID=TENANT,
+            TEAMS_OPENID_URL=emulator.openid_url,
+            TEAMS_SERVICE_URL=emulator.service_url,
+            TRUSTBOT_SEND_RATE=1000,
+            TRUSTBOT_SEND_BURST=100,
+        )
+        runtime = build_runtime(
+            settings,
+            clock=clock,
+            teams_token=lambda scope, tenant=None: emulator.mint(
+                audience="https://api.botframework.com"
+            ),
+        )
+        await runtime.start()
+        bot = LoopbackServer(runtime.web_app())
+        await bot.start()
+        driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
+        try:
+            for user in PEOPLE:
+                assert (await driver.install(user)).status_code == 200
+            summary = await run_prompt_now(runtime)
+            again = await run_prompt_now(runtime)
+        finally:
+            await driver.aclose()
+            await bot.stop()
+            await runtime.aclose()
+
+    assert (summary.audience, summary.sent, summary.failed) == (8, 8, 0)
+    assert (again.sent, again.already_sent) == (0, 8)
+    for person in slack_people:
+        assert len(slack.messages_in(slack.dm_channel_for(person))) == 1
+    for user in PEOPLE:
+        assert len(emulator.activities_in(emulator.personal_conversation(user))) == 1
+
+
+async def test_the_digest_asks_one_more_answer_than_a_viewer_who_did_not_answer(
+    teams: TeamsStack,
+) -> None:
+    """A leadership channel's readers may have answered, so a week the boss (who did not
+    answer) sees with k answers stays hidden in the digest until it has k + 1."""
+    for user in [*PEOPLE, BOSS]:
+        await teams.driver.install(user)
+    await teams.driver.install_in_channel("Leadership", by_user=BOSS)
+    teams.clock.now -= timedelta(weeks=1)
+    await teams.prompt()
+    for user in PEOPLE[:3]:  # k = 3 answers
+        prompt = teams.prompt_for(user)
+        [card] = cards_in(prompt.activity)
+        await teams.driver.execute(
+            user, verb="trustbot.score", reply_to_id=prompt.id, data=_score_data(card, 4)
+        )
+    teams.clock.now += timedelta(weeks=1)
+    await teams.runtime.jobs.close()
+
+    boss_chat = teams.emulator.personal_conversation(BOSS)
+    before = len(teams.emulator.activities_in(boss_chat))
+    await teams.driver.message(BOSS, "trust-report 2")
+    await teams.emulator.wait_for(lambda: len(teams.emulator.activities_in(boss_chat)) > before)
+    [report] = cards_in(teams.emulator.activities_in(boss_chat)[-1].activity)
+    await teams.runtime.jobs.digest(teams.clock.now)
+    await teams.runtime.sender.drain()
+    leadership = teams.emulator.channel_conversation("Leadership")
+    [digest] = cards_in(teams.emulator.activities_in(leadership)[-1].activity)
+
+    week = "2026-W47"
+    assert _week_row(report, week) == [week, "#1", "3/6 50%", "75", "100%", " ", "0"]
+    assert "Trust index 75" in json.dumps(report)
+    shown = json.dumps(digest)
+    assert "Trust digest, 2026-W47" in shown
+    assert "Figures from fewer than 4 answers are not shown" in shown
+    assert "No closed week with enough answers in this period yet." in shown
+    assert "Trust index 75" not in shown
+
+
+def _week_row(card: dict[str, Any], week: str) -> list[str]:
+    """The cells of `week`'s row in a report card's week-by-week table."""
+    for element in card["body"]:
+        for row in element.get("rows", []):
+            cells = [cell["items"][0]["text"] for cell in row["cells"]]
+            if cells[0] == week:
+                return cells
+    raise AssertionError(f"no row for {week}")
+
+
+async def test_a_bug_while_sending_counts_as_an_attempt_and_ends_failed(
+    teams: TeamsStack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception that is not the platform's answer (a bug) must not leave the row to be
+    claimed again forever: it is an attempt like any other, and the row fails with its name."""
+    await teams.driver.install(PEOPLE[0])
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("what someone wrote")
+
+    monkeypatch.setattr(teams.runtime.notifiers["teams"], "send_prompt", broken)
+    monkeypatch.setattr(teams.runtime.sender, "_max_attempts", 2)
+    monkeypatch.setattr("trustbot.delivery.sender.BACKOFF_BASE_S", 0.05)
+
+    summary = await teams.prompt()
+
+    assert (summary.sent, summary.failed) == (0, 1)
+    async with teams.runtime.services.sessions() as session:
+        row = (await session.execute(select(Delivery.status, Delivery.attempts))).one()
+    assert (row.status, row.attempts) == (DeliveryStatus.FAILED, 2)
+    assert summary.last_errors == ["internal error: KeyError"]
+    assert "what someone wrote" not in caplog.text
+
+
+async def test_forget_erases_a_teams_person_and_where_to_reach_them(teams: TeamsStack) -> None:
+    from trustbot.db.models import TeamsConversation
+    from trustbot.operations import forget_text
+
+    for user in PEOPLE[:2]:
+        await teams.driver.install(user)
+    await teams.prompt()
+    for user in PEOPLE[:2]:
+        prompt = teams.prompt_for(user)
+        [card] = cards_in(prompt.activity)
+        await teams.driver.execute(
+            user, verb="trustbot.score", reply_to_id=prompt.id, data=_score_data(card, 4)
+        )
+
+    said = await forget_text(
+        teams.runtime.services.settings, PEOPLE[0].aad_object_id, platform="teams"
+    )
+
+    assert said.startswith(
+        f"forgot {PEOPLE[0].aad_object_id}: 1 answers, 0 stories, 1 deliveries, 0 reactions, "
+        "0 settings, 1 Teams conversations"
+    )
+    assert await teams.answers() == {teams.pseudonym(PEOPLE[1]): 4}
+    async with teams.runtime.services.sessions() as session:
+        left = list(await session.scalars(select(TeamsConversation.key)))
+    assert len(left) == 1
+    again = await teams.prompt()
+    assert again.audience == 1  # not prompted again unless they reinstall

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +290,13 @@ def test_require() -> None:
         "SLACK_BOT_TOKEN: is required but not set",
     ]
     settings(TRUSTBOT_PSEUDONYM_KEY=GOOD_KEY).require("TRUSTBOT_PSEUDONYM_KEY")
+
+
+def test_leader_retry() -> None:
+    assert settings().leader_retry == timedelta(seconds=15)
+    assert settings(TRUSTBOT_LEADER_RETRY="2s").leader_retry == timedelta(seconds=2)
+    assert errors(TRUSTBOT_LEADER_RETRY="5m") == [
+        "TRUSTBOT_LEADER_RETRY: must be from 1s to 60s "
+        "(a standby takes over within this after the leader dies)"
+    ]
+    assert errors(TRUSTBOT_LEADER_RETRY="soon")[0].startswith("TRUSTBOT_LEADER_RETRY: ")

@@ -142,11 +142,9 @@ async def purge_old_answers(*, session: AsyncSession, now: datetime, weeks: int)
     ]
     if not old_rounds:
         return 0
-    result = await session.execute(
-        delete(PulseAnswer).where(PulseAnswer.round_id.in_(old_rounds)).returning(PulseAnswer.id)
-    )
+    result = await session.execute(delete(PulseAnswer).where(PulseAnswer.round_id.in_(old_rounds)))
     await session.execute(delete(Reaction).where(Reaction.round_id.in_(old_rounds)))
-    return len(result.all())
+    return int(getattr(result, "rowcount", 0))
 
 
 # The stored counts of an aggregate, in the order `counts_from` takes them.

@@ -166,9 +166,9 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "figures once it has closed. Time zone {tz}.",
     },
     "report.headline": {
-        "da": "Tillidsindeks {index} {change} · {favourable} positive · deltagelse "
+        "da": "Tillidsindeks {index}{change} · {favourable} positive · deltagelse "
         "{participation} ({answers} svar)",
-        "en": "Trust index {index} {change} · {favourable} favourable · participation "
+        "en": "Trust index {index}{change} · {favourable} favourable · participation "
         "{participation} ({answers} answers)",
     },
     "report.headline.none": {
@@ -234,6 +234,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "home.not_answered": {"da": "ikke besvaret", "en": "not answered"},
     "home.open": {"da": "runden er åben", "en": "the round is open"},
     "home.company": {"da": "alle: indeks {index}", "en": "everyone: index {index}"},
+    "home.company_hidden": {"da": "alle: ikke nok svar", "en": "everyone: not enough answers"},
     "home.active": {
         "da": "Du får ugens spørgsmål.",
         "en": "You get the weekly prompt.",

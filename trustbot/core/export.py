@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from trustbot.core.aggregates import WHOLE, counts_of
 from trustbot.core.figures import Counts, Figures, protect_parts, reveal
@@ -85,15 +85,30 @@ def _aggregate_row(period: str, position: int, team: str, figures: Figures) -> t
 
 
 async def exported_answers(services: Services, shown: set[int]) -> Iterator[tuple[str, str, str]]:
-    """(period, rule, score) of every answer in a shown round, sorted: no person, no order."""
+    """(period, rule, score) of every answer in a shown round, sorted: no person, no order.
+
+    Only rounds that still hold every answer their aggregate counts: once `trustbot forget` has
+    taken one person's answers out, the aggregate (which keeps counting them) minus the answers
+    left would be that person's score, so such a round's answers are not exported at all.
+    """
     if not shown:
         return iter(())
+    kept = (
+        select(func.count())
+        .where(PulseAnswer.round_id == RoundAggregate.round_id)
+        .scalar_subquery()
+    )
+    complete = select(RoundAggregate.round_id).where(
+        RoundAggregate.round_id.in_(shown),
+        RoundAggregate.team == WHOLE,
+        RoundAggregate.answered == kept,
+    )
     async with services.sessions() as session:
         rows = await session.execute(
             select(Round.period, RuleRow.position, PulseAnswer.score)
             .join(Round, Round.id == PulseAnswer.round_id)
             .join(RuleRow, RuleRow.id == Round.rule_id)
-            .where(PulseAnswer.round_id.in_(shown))
+            .where(PulseAnswer.round_id.in_(complete))
             .order_by(Round.period, PulseAnswer.score)
         )
         return iter([(period, str(position), str(score)) for period, position, score in rows])

@@ -18,7 +18,7 @@ import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import BigInteger, Integer, and_, bindparam, literal, select
+from sqlalchemy import BigInteger, Integer, and_, bindparam, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import Executable
@@ -29,7 +29,7 @@ from trustbot.core.rules import Rule
 from trustbot.core.services import Services
 from trustbot.db.base import UtcDateTime
 from trustbot.db.models import Delivery, DeliveryKind, PulseAnswer, Reaction, Round
-from trustbot.db.upsert import insert_for
+from trustbot.db.upsert import compiled_once, insert_for
 
 MAX_EMOJI_LENGTH = 100
 _MAX_EPOCH_US = 2**62
@@ -123,11 +123,12 @@ def _score_statements(dialect: str) -> tuple[Executable, Executable]:
     """The click's upsert and its fallback read, built once per dialect with bound parameters.
 
     A click is the hottest path in the bot: building and compiling these statements anew for
-    every click cost more than the database round trip itself.
+    every click cost more than the database round trip itself. The upsert is a dialect INSERT,
+    which SQLAlchemy never caches, so it is compiled here once (db.upsert.compiled_once).
     """
     delivered = and_(
         Delivery.message_key == bindparam("message_key"),
-        Delivery.kind.in_(_ANSWERABLE),
+        or_(*(Delivery.kind == kind for kind in _ANSWERABLE)),  # no expanding IN: see below
         Delivery.recipient == bindparam("respondent"),
         Delivery.round_id == bindparam("round_id"),
     )
@@ -154,6 +155,7 @@ def _score_statements(dialect: str) -> tuple[Executable, Executable]:
         },
         where=PulseAnswer.acted_us < insert.excluded.acted_us,
     ).returning(PulseAnswer.score, PulseAnswer.revision)
+    cached_upsert = compiled_once(upsert, dialect, PulseAnswer.score, PulseAnswer.revision)
     stored = (
         select(PulseAnswer.score, still_open)
         .select_from(Delivery)
@@ -167,7 +169,7 @@ def _score_statements(dialect: str) -> tuple[Executable, Executable]:
         )
         .where(delivered)
     )
-    return upsert, stored
+    return cached_upsert, stored
 
 
 async def record_score(
@@ -197,7 +199,9 @@ async def record_score(
         "score": score,
         "acted_us": acted_us,
     }
-    async with services.write_connection() as connection:
+    # One statement writes, so it needs no transaction around it; the read after it (only when
+    # nothing was written) just reports what is stored.
+    async with services.write_connection(autocommit=True) as connection:
         upsert, stored = _score_statements(connection.dialect.name)
         written = (await connection.execute(upsert, parameters)).first()
         if written is not None:

@@ -37,7 +37,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from trustbot.core.catalogue import Language
 from trustbot.core.ports import DeliveryError, Notifier, Prompt, SentMessage
 from trustbot.core.privacy import SealError
-from trustbot.core.reports import DEFAULT_WEEKS, TrustReport, current_trust_report
+from trustbot.core.reports import (
+    DEFAULT_WEEKS,
+    DIGEST_EXTRA_THRESHOLD,
+    TrustReport,
+    current_trust_report,
+)
 from trustbot.core.rounds import rule_of
 from trustbot.core.services import Services
 from trustbot.db.errors import describe_database_error
@@ -258,6 +263,13 @@ class OutboxSender:
         except DeliveryError as error:
             await self._refused(item, error)
             return
+        except (SQLAlchemyError, asyncio.CancelledError):
+            raise
+        except Exception as error:  # a bug, not the platform: count it as an attempt
+            where = _where(error)
+            logger.error("could not send a %s: %s at %s", item.kind.value, _name(error), where)
+            await self._refused(item, DeliveryError(f"internal error: {_name(error)}"))
+            return
         await self._sent(item, sent)
 
     async def _prompt_to_send(self, item: Claimed, user_id: str) -> Prompt | None:
@@ -299,7 +311,11 @@ class OutboxSender:
     async def _digest(self, period: str) -> TrustReport:
         report = self._digests.get(period)
         if report is None:
-            report = await current_trust_report(self._services, DEFAULT_WEEKS)
+            # A channel's readers may include people who answered: each needs k others, so
+            # every group needs k + 1 respondents (as /trust-report asks of a viewer who answered).
+            report = await current_trust_report(
+                self._services, DEFAULT_WEEKS, extra_threshold=DIGEST_EXTRA_THRESHOLD
+            )
             self._digests = {period: report}
         return report
 
@@ -387,3 +403,18 @@ class OutboxSender:
                 .where(Delivery.id == item.id, Delivery.claimed_by == self._owner)
                 .values(**values)
             )
+
+
+def _name(error: BaseException) -> str:
+    return type(error).__name__
+
+
+def _where(error: BaseException) -> str:
+    """Where an exception was raised (file and line), without its message, which may hold
+    what a person wrote."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return "?"
+    return f"{frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno}"

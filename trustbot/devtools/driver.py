@@ -133,6 +133,28 @@ class SlackPayloads:
             action["value"] = button["value"]
         if "style" in button:
             action["style"] = button["style"]
+        return self._action_payload(user_id=user_id, message=message, action=action)
+
+    def menu_choice(
+        self, *, user_id: str, message: StoredMessage, action_id: str, value: str
+    ) -> dict[str, Any]:
+        """Choosing the option ``value`` in the overflow menu ``action_id`` of a stored message."""
+        block_id, menu = find_element(message.blocks, action_id, "overflow")
+        options = [option for option in menu.get("options", []) if option.get("value") == value]
+        assert options, f"the menu {action_id!r} has no option {value!r}"
+        action = {
+            "type": "overflow",
+            "action_id": action_id,
+            "block_id": block_id,
+            "selected_option": options[0],
+            "action_ts": _now_ts(),
+        }
+        return self._action_payload(user_id=user_id, message=message, action=action)
+
+    def _action_payload(
+        self, *, user_id: str, message: StoredMessage, action: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A block_actions payload carrying one action on a stored message."""
         slack_message: dict[str, Any] = {
             "type": "message",
             "subtype": "bot_message",
@@ -356,6 +378,16 @@ class SlackDriver:
             )
         )
 
+    async def choose_option(
+        self, *, user_id: str, message: StoredMessage, action_id: str, value: str
+    ) -> httpx.Response:
+        """Choose the option ``value`` in the overflow menu ``action_id`` of a stored message."""
+        return await self.send_block_action(
+            self.payloads.menu_choice(
+                user_id=user_id, message=message, action_id=action_id, value=value
+            )
+        )
+
     async def submit_view(
         self,
         *,
@@ -493,17 +525,21 @@ class SocketModeDriver:
 
 def find_button(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dict[str, Any]]:
     """(block_id, button element) of the button ``action_id``; AssertionError when absent."""
+    return find_element(blocks, action_id, "button")
+
+
+def find_element(
+    blocks: list[dict[str, Any]], action_id: str, kind: str
+) -> tuple[str, dict[str, Any]]:
+    """(block_id, element) of the `kind` element ``action_id``; AssertionError when absent."""
     for block in blocks:
         for element in _block_elements(block):
-            if element.get("type") == "button" and element.get("action_id") == action_id:
+            if element.get("type") == kind and element.get("action_id") == action_id:
                 return str(block.get("block_id") or _auto_block_id(block)), element
     found = [
-        str(e.get("action_id"))
-        for b in blocks
-        for e in _block_elements(b)
-        if e.get("type") == "button"
+        str(e.get("action_id")) for b in blocks for e in _block_elements(b) if e.get("type") == kind
     ]
-    raise AssertionError(f"no button with action_id {action_id!r} in the message; buttons: {found}")
+    raise AssertionError(f"no {kind} with action_id {action_id!r} in the message; {kind}s: {found}")
 
 
 def _block_elements(block: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from trustbot.core.catalogue import Language, text
 from trustbot.core.reports import TrustReport
 from trustbot.render.chart import TrendChart, TrendSeries, render_trend_chart_png
@@ -35,4 +37,14 @@ def report_chart_png(
         height_px=height_px,
         empty_text=text("report.chart_empty", language),
         overall_label=text("report.chart_overall", language),
+    )
+
+
+async def report_chart_png_async(
+    report: TrustReport, language: Language, *, width_px: int = 1200, height_px: int = 675
+) -> bytes:
+    """The chart as PNG bytes, drawn in a worker thread: a draw takes tens of milliseconds of
+    CPU that must not hold up the event loop (and the clicks it is acknowledging)."""
+    return await asyncio.to_thread(
+        report_chart_png, report, language, width_px=width_px, height_px=height_px
     )

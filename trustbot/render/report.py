@@ -115,7 +115,7 @@ def _headline(report: TrustReport, language: Language) -> list[Part]:
                 "report.headline",
                 language,
                 index=index_text(overall.index),
-                change=change_text(report.overall_change),
+                change=f" {change}" if (change := change_text(report.overall_change)) else "",
                 favourable=share_text(overall.favourable),
                 participation=share_text(overall.participation),
                 answers=overall.respondents,

@@ -3,12 +3,17 @@
 APScheduler 3 numbers weekdays from 0 = Monday, while crontab (and every cron guide HR will
 read) uses 0 = Sunday; `CronTrigger.from_crontab` passes the numbers through unchanged, so
 "0 9 * * 1" would fire on Tuesdays. Numeric weekdays are therefore rewritten as names first.
+
+Daylight saving time, as cron does it: a time that does not exist on the day the clocks go
+forward (02:30 in Copenhagen on the last Sunday of March) fires once, at the same distance past
+the change (03:30 summer time); a time that happens twice on the day they go back (02:30 on the
+last Sunday of October) fires once, the first time. APScheduler alone fires it both times.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -21,6 +26,23 @@ class CronError(ValueError):
     """A crontab expression that cannot be used; the message says why."""
 
 
+class WallClockCronTrigger(CronTrigger):  # type: ignore[misc]  # APScheduler 3 has no types
+    """A CronTrigger that fires a wall-clock time repeated by a DST change only once."""
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        while fire is not None and _repeated(fire):
+            fire = super().get_next_fire_time(fire, fire)
+        return fire
+
+
+def _repeated(moment: datetime) -> bool:
+    """Whether this is the second time its wall-clock time happens (clocks went back)."""
+    return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
+
+
 def cron_trigger(expression: str, zone: tzinfo) -> CronTrigger:
     """A trigger for a 5-field crontab expression (minute hour day month weekday) in `zone`."""
     fields = expression.split()
@@ -30,7 +52,7 @@ def cron_trigger(expression: str, zone: tzinfo) -> CronTrigger:
         )
     minute, hour, day, month, weekday = fields
     try:
-        return CronTrigger(
+        return WallClockCronTrigger(
             minute=minute,
             hour=hour,
             day=day,
@@ -77,24 +99,27 @@ def _day_number(text: str) -> int:
 def next_fire_times(trigger: CronTrigger, after: datetime, count: int) -> list[datetime]:
     """The next `count` times the trigger fires after `after`."""
     times: list[datetime] = []
-    previous: datetime | None = None
-    moment = after
-    while len(times) < count:
-        fire = trigger.get_next_fire_time(previous, moment)
-        if fire is None:
-            break
+    fire = trigger.get_next_fire_time(None, after)
+    while fire is not None and len(times) < count:
         times.append(fire)
-        previous, moment = fire, fire + timedelta(seconds=1)
+        fire = _after(trigger, fire)
     return times
+
+
+def _after(trigger: CronTrigger, fire: datetime) -> datetime | None:
+    """The fire time after `fire`. (Not `fire + 1 s`: adding to an aware datetime moves its
+    wall clock and drops its fold, which in the repeated hour of a DST change goes back in time.)"""
+    following: datetime | None = trigger.get_next_fire_time(fire, fire)
+    return following
 
 
 def last_fire_time(trigger: CronTrigger, now: datetime, lookback: timedelta) -> datetime | None:
     """The latest time the trigger fired at or before `now`, within `lookback`."""
     latest: datetime | None = None
-    fire = trigger.get_next_fire_time(None, now - lookback)
+    fire = trigger.get_next_fire_time(None, (now - lookback).astimezone(UTC))
     while fire is not None and fire <= now:
         latest = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        fire = _after(trigger, fire)
     return latest
 
 

@@ -1,8 +1,9 @@
 """Who runs the scheduler when several `trustbot serve` processes share a database.
 
 On PostgreSQL exactly one process holds a session-level advisory lock and runs the scheduler;
-the others try again every 15 seconds, so if the leader dies (its connection closes and the
-server releases the lock) another takes over well within a minute. Every process drains the
+the others try again every TRUSTBOT_LEADER_RETRY (15 seconds by default), so if the leader dies
+(its connection closes and the server releases the lock) another takes over well within a
+minute. Every process drains the
 outbox either way. On SQLite one process is supported: `serve` holds an exclusive lock on a file
 beside the database and is always the leader; a second `serve` is refused.
 """
@@ -71,6 +72,7 @@ async def lead_with_advisory_lock(
 ) -> None:
     """Run `on_elected` while this process holds the advisory lock, until `stop`."""
     holder = holder_name()
+    standing_by = False
     while not stop.is_set():
         leading = False
         try:
@@ -79,8 +81,15 @@ async def lead_with_advisory_lock(
                     text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
                 )
                 await connection.commit()  # the lock belongs to the session, not the transaction
+                if not got and not standing_by:
+                    standing_by = True
+                    logger.info(
+                        "another process leads the scheduler; this one (%s) stands by and "
+                        "sends from the outbox",
+                        holder,
+                    )
                 if got:
-                    leading = True
+                    leading, standing_by = True, False
                     logger.info("this process leads the scheduler (%s)", holder)
                     await record_lease(services, holder=holder, now=services.now())
                     await on_elected()

@@ -6,7 +6,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from trustbot.core.catalogue import Language, text
 from trustbot.core.reports import TrustReport
-from trustbot.render.charts import report_chart_png
+from trustbot.render.charts import report_chart_png_async
 
 
 async def upload_chart(
@@ -14,9 +14,10 @@ async def upload_chart(
 ) -> None:
     """Share the report's trend chart in a channel (SlackApiError when Slack refuses)."""
     title = text("report.chart_title", language, weeks=len(report.chart_periods))
+    chart = await report_chart_png_async(report, language)
     await client.files_upload_v2(
         channel=channel_id,
-        file=report_chart_png(report, language),
+        file=chart,
         filename="trust-trend.png",
         title=title,
         alt_txt=title,

@@ -262,7 +262,7 @@ class TeamsHandlers:
             await ctx.send(_card_message(render_text_card(text("report.failed", language))))
             return
         parts = compose_report(report, language=language, timezone=settings.timezone)
-        await ctx.send(_card_message(render_report_card(parts, report, language)))
+        await ctx.send(_card_message(await render_report_card(parts, report, language)))
 
     async def _pause(
         self, ctx: ActivityContext[MessageActivity], actor: Actor, word: str, language: Language

@@ -16,7 +16,7 @@ from trustbot.core.catalogue import Language, score_label, text
 from trustbot.core.ports import Prompt, Visibility
 from trustbot.core.pulse import MAX_SCORE, MIN_SCORE
 from trustbot.core.reports import TrustReport
-from trustbot.render.charts import report_chart_png
+from trustbot.render.charts import report_chart_png_async
 from trustbot.render.report import Heading, Note, Paragraph, Part, Quote, Table
 
 Card = dict[str, Any]
@@ -130,9 +130,12 @@ def render_text_card(message: str) -> Card:
     return card([_text(message)])
 
 
-def render_report_card(parts: list[Part], report: TrustReport, language: Language) -> Card:
-    """A report or digest (the neutral composition) as a card, ending with its trend chart."""
-    chart = report_chart_png(report, language, width_px=CHART_WIDTH, height_px=CHART_HEIGHT)
+async def render_report_card(parts: list[Part], report: TrustReport, language: Language) -> Card:
+    """A report or digest (the neutral composition) as a card, ending with its trend chart
+    (drawn in a worker thread)."""
+    chart = await report_chart_png_async(
+        report, language, width_px=CHART_WIDTH, height_px=CHART_HEIGHT
+    )
     title = text("report.chart_title", language, weeks=len(report.chart_periods))
     return render_parts_card(parts, language, chart=(chart, title))
 

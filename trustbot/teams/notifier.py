@@ -84,7 +84,7 @@ class TeamsNotifier:
             conversation_id=channel_id, service_url=self._default_service_url
         )
         parts = compose_digest(report, language=self._language, timezone=self._timezone)
-        return await self._send(ref, render_report_card(parts, report, self._language))
+        return await self._send(ref, await render_report_card(parts, report, self._language))
 
     async def _send(
         self, ref: ConversationRef, content: Card, *, person: str | None = None

@@ -8,16 +8,18 @@ database so every replica can send, and after restarts.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from trustbot.core.privacy import keyed_hash
+from trustbot.core.privacy import SealError, keyed_hash
 from trustbot.core.services import Services
 from trustbot.db.models import TeamsConversation
 from trustbot.db.upsert import insert_for
 
 PERSONAL, CHANNEL = "personal", "channel"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +99,22 @@ async def installed_people(services: Services) -> list[str]:
                 )
             )
         )
-    people = [_open(services, value).user_id for value in sealed]
+    people = []
+    for value in sealed:
+        try:
+            people.append(_open(services, value).user_id)
+        except SealError:  # sealed under an earlier key: that person must reinstall or write
+            logger.warning("a stored Teams conversation cannot be opened with the current key")
     return sorted(person for person in people if person)
+
+
+async def forget_conversation(services: Services, aad_id: str) -> int:
+    """Erase the person's stored personal conversation (for `trustbot forget`)."""
+    async with services.transaction() as session:
+        result = await session.execute(
+            delete(TeamsConversation).where(TeamsConversation.key == person_key(services, aad_id))
+        )
+    return int(getattr(result, "rowcount", 0))
 
 
 async def _find(services: Services, key: str, *, installed_only: bool) -> ConversationRef | None:

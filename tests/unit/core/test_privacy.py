@@ -94,3 +94,28 @@ def test_a_sealed_address_opens_only_with_its_key() -> None:
         AddressSeal(OTHER_KEY).open(sealed)
     with pytest.raises(SealError):
         AddressSeal(KEY).open("not a sealed value")
+
+
+async def test_prompt_rows_do_not_keep_the_audiences_order(services: Services) -> None:
+    """Row ids in member-list order would map each pseudonym to a person for anyone holding
+    that list; the rows are written in a random order instead."""
+    from sqlalchemy import select
+
+    from trustbot.db.models import Delivery
+    from trustbot.delivery.outbox import Recipient, enqueue_prompts
+
+    people = [f"U0ORDER{index:03d}" for index in range(60)]
+    now = services.now()
+    await enqueue_prompts(
+        services,
+        period=services.current_period(),
+        recipients=[Recipient("slack", person, now) for person in people],
+    )
+
+    async with services.sessions() as session:
+        stored = list(
+            (await session.scalars(select(Delivery.recipient).order_by(Delivery.id))).all()
+        )
+    in_audience_order = [services.pseudonym(person, "slack") for person in people]
+    assert sorted(stored) == sorted(in_audience_order)
+    assert stored != in_audience_order  # equal by chance once in 60! runs

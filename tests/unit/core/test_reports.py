@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import FixedClock
 from tests.factories import sent_prompt
-from trustbot.core.aggregates import finalize_closed_rounds
+from trustbot.core.aggregates import finalize_closed_rounds, purge_old_answers
 from trustbot.core.periods import recent_periods
 from trustbot.core.ports import Visibility
 from trustbot.core.reports import (
@@ -403,6 +403,42 @@ async def test_aggregates_survive_purged_answers(services: Services, clock: Fixe
     report = await _report(services)
 
     assert _period(report, "2026-W47").figures.index == 100.0
+
+
+async def test_retention_purges_old_raw_answers_and_keeps_their_figures(
+    services: Services, clock: FixedClock
+) -> None:
+    """TRUSTBOT_RETENTION_WEEKS: raw answers (and reactions) of closed rounds older than that
+    go; newer ones and the open round's stay; the weekly aggregates keep every figure."""
+    await _build(
+        services,
+        clock,
+        [
+            Week("2026-W30", scores={"": [4] * 5}, reactions=2),  # 18 weeks before W48
+            Week("2026-W40", scores={"": [2] * 5}),
+            Week(CURRENT, scores={"": [3] * 5}),
+        ],
+    )
+    before = await _report(services, ReportRequest(52))
+
+    async with services.transaction() as session:
+        purged = await purge_old_answers(session=session, now=clock.now, weeks=13)
+
+    assert purged == 5
+    async with services.sessions() as session:
+        left = (
+            await session.execute(
+                select(Round.period, PulseAnswer.score)
+                .join(PulseAnswer, PulseAnswer.round_id == Round.id)
+                .order_by(Round.period)
+            )
+        ).all()
+        reactions = (await session.execute(select(Reaction.id))).all()
+    assert sorted({period for period, _ in left}) == ["2026-W40", CURRENT]
+    assert reactions == []
+    after = await _report(services, ReportRequest(52))
+    assert _period(after, "2026-W30").figures == _period(before, "2026-W30").figures
+    assert _period(after, "2026-W30").figures.index == 75.0
 
 
 async def test_time_moves_nothing_in_a_closed_week(services: Services, clock: FixedClock) -> None:

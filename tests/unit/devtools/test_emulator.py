@@ -133,6 +133,68 @@ async def test_post_message_errors(emulator: SlackEmulator, client: AsyncWebClie
     assert [c.ok for c in emulator.calls] == [False] * 6
 
 
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+@pytest.mark.parametrize(
+    ("block", "pointer"),
+    [
+        (_section("x" * 3001), "/blocks/1/text/text"),
+        ({"type": "header", "text": {"type": "plain_text", "text": "H" * 151}}, "/blocks/1/text"),
+        (
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11},
+            "/blocks/1/fields",
+        ),
+        (
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]},
+            "/blocks/1/fields/0/text",
+        ),
+        ({"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11}, "/elements"),
+        (
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "c" * 3001}]},
+            "/blocks/1/elements/0/text",
+        ),
+        ({**_section("ok"), "block_id": "b" * 256}, "/blocks/1/block_id"),
+    ],
+)
+async def test_a_block_over_block_kits_limits_is_refused(
+    emulator: SlackEmulator, client: AsyncWebClient, block: dict[str, Any], pointer: str
+) -> None:
+    blocks = [_section("fine"), block]
+
+    with pytest.raises(SlackApiError) as message:
+        await client.chat_postMessage(channel="U001", text="x", blocks=blocks)
+    with pytest.raises(SlackApiError) as view:
+        await client.views_publish(user_id="U001", view={"type": "home", "blocks": blocks})
+
+    assert message.value.response["error"] == "invalid_blocks"
+    assert view.value.response["error"] == "invalid_arguments"
+    for refused in (message, view):
+        [problem] = refused.value.response["response_metadata"]["messages"]
+        assert pointer in problem
+    assert emulator.messages == []
+    assert emulator.home_views == {}
+
+
+async def test_blocks_at_block_kits_limits_are_accepted(
+    emulator: SlackEmulator, client: AsyncWebClient
+) -> None:
+    blocks = [
+        _section("x" * 3000),
+        {"type": "header", "text": {"type": "plain_text", "text": "H" * 150}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2000}] * 10},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "c" * 3000}] * 10},
+        {**_section("ok"), "block_id": "b" * 255},
+    ]
+
+    await client.chat_postMessage(channel="U001", text="x", blocks=blocks)
+    await client.views_publish(user_id="U001", view={"type": "home", "blocks": blocks})
+
+    assert emulator.messages[0].blocks == blocks
+    assert emulator.home_views["U001"]["blocks"] == blocks
+
+
 async def test_chat_update(emulator: SlackEmulator, client: AsyncWebClient) -> None:
     posted = await client.chat_postMessage(channel="U002", text="v1", blocks=BLOCKS)
     new_blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "v2"}}]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from tests.factories import sample_report
 from trustbot.core.catalogue import Language, score_label, text
+from trustbot.core.figures import HIDDEN
 from trustbot.core.ports import Prompt, Visibility
 from trustbot.core.reports import SharedStory, TrustReport
 from trustbot.core.rules import CALL_ME_WAY, MAX_RULE_LENGTH, Rule
@@ -378,6 +380,35 @@ def test_the_digest_fits_slack_messages(language: Language) -> None:
     assert text("digest.title", language, period="2026-W48") in texts
     assert text("digest.stories", language) in texts
     assert sum("S" * 100 in t for m in messages for t in all_texts(m)) <= 3
+
+
+def test_a_digest_too_long_for_one_message_is_split_and_loses_nothing() -> None:
+    """2,000 teams with 64-character names: the team table alone runs over 50 sections of
+    3,000 characters."""
+    report = sample_report()
+    week_rule = report.periods[-1].rule
+    assert week_rule is not None
+    stories = tuple(SharedStory("2026-W48", week_rule, "S" * 2000, "U0A") for _ in range(3))
+    report = replace(report, stories=stories)
+    latest = max(i for i, p in enumerate(report.periods) if p.teams and not p.open)
+    teams = tuple((f"Team {number:04d} ".ljust(64, "x"), HIDDEN) for number in range(2000))
+    periods = list(report.periods)
+    periods[latest] = replace(periods[latest], teams=teams)
+    report = replace(report, periods=tuple(periods))
+
+    messages = render_digest_messages(report, language="en", timezone="UTC")
+
+    assert len(messages) > 1
+    for blocks in messages:
+        assert_message_ok(blocks)
+    texts = [text for blocks in messages for text in all_texts(blocks)]
+    lines = [line for text in texts for line in text.splitlines()]
+    rows = [line for line in lines if line[:5] == "Team " and line[5:9].isdigit()]
+    assert [row.split()[1] for row in rows] == [f"{number:04d}" for number in range(2000)]
+    assert all(row.endswith("not enough answers") for row in rows)
+    assert texts[0].startswith("Trust digest")
+    assert sum("S" * 100 in text for text in texts) == 3  # the stories close the last message
+    assert "S" * 100 in all_texts(messages[-1])[-1]
 
 
 def test_report_without_stories_says_so() -> None:

@@ -34,11 +34,12 @@ def render_home_view(state: HomeState, *, digest: list[Block] | None = None) -> 
             if answer.score is not None
             else text("home.not_answered", language)
         )
-        company = (
-            text("home.open", language)
-            if answer.open
-            else text("home.company", language, index=index_text(answer.company_index))
-        )
+        if answer.open:
+            company = text("home.open", language)
+        elif answer.company_index is None:  # too few answers (counting the reader's own out)
+            company = text("home.company_hidden", language)
+        else:
+            company = text("home.company", language, index=index_text(answer.company_index))
         rule = escape_mrkdwn(answer.rule.text(language))
         blocks.append(
             {
