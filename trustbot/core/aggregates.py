@@ -6,6 +6,7 @@ every past week. Aggregation happens in SQL, one INSERT ... SELECT per statement
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal, select, update
@@ -146,13 +147,36 @@ async def purge_old_answers(*, session: AsyncSession, now: datetime, weeks: int)
     return int(getattr(result, "rowcount", 0))
 
 
+# The stored counts of an aggregate, in the order `counts_from` takes them.
+COUNT_COLUMNS = (
+    RoundAggregate.delivered,
+    RoundAggregate.answered,
+    RoundAggregate.score_sum,
+    RoundAggregate.n1,
+    RoundAggregate.n2,
+    RoundAggregate.n3,
+    RoundAggregate.n4,
+    RoundAggregate.n5,
+    RoundAggregate.reactions,
+    RoundAggregate.stories_shared,
+    RoundAggregate.stories_private,
+)
+
+
+def counts_from(values: Sequence[int]) -> Counts:
+    """The counts `core/figures.py` decides about, from the values of COUNT_COLUMNS (a row
+    read as plain values, without building an ORM object)."""
+    delivered, answered, score_sum, n1, n2, n3, n4, n5, reactions, shared, private = values
+    return Counts(
+        delivered=delivered,
+        respondents=answered,
+        score_sum=score_sum,
+        by_score=(n1, n2, n3, n4, n5),
+        reactions=reactions,
+        stories=shared + private,
+    )
+
+
 def counts_of(row: RoundAggregate) -> Counts:
     """A stored aggregate as the counts `core/figures.py` decides about."""
-    return Counts(
-        delivered=row.delivered,
-        respondents=row.answered,
-        score_sum=row.score_sum,
-        by_score=(row.n1, row.n2, row.n3, row.n4, row.n5),
-        reactions=row.reactions,
-        stories=row.stories_shared + row.stories_private,
-    )
+    return counts_from([getattr(row, column.key) for column in COUNT_COLUMNS])

@@ -16,7 +16,7 @@ from statistics import mean
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trustbot.core.aggregates import NO_TEAM, WHOLE, counts_of
+from trustbot.core.aggregates import COUNT_COLUMNS, NO_TEAM, WHOLE, counts_from
 from trustbot.core.figures import (
     HIDDEN,
     Counts,
@@ -319,27 +319,36 @@ def _difference(after: float | None, before: float | None) -> float | None:
 async def _load_rounds(
     session: AsyncSession, span: list[str], threshold: int, *, viewer: str | None
 ) -> list[_Round]:
+    # The rounds, their rules and their aggregates in one query, read as plain values.
     rows = await session.execute(
-        select(Round.id, Round.period, Round.closed_at, RuleRow)
+        select(
+            Round.id,
+            Round.period,
+            Round.closed_at,
+            RuleRow.position,
+            RuleRow.text_da,
+            RuleRow.text_en,
+            RoundAggregate.team,
+            *COUNT_COLUMNS,
+        )
         .join(RuleRow, Round.rule_id == RuleRow.id)
+        .outerjoin(RoundAggregate, RoundAggregate.round_id == Round.id)
         .where(Round.period.in_(span), Round.kind == "pulse")
-        .order_by(Round.period)
     )
-    rounds = {
-        round_id: _Round(round_id, period, rule_of(rule_row), closed is None, threshold)
-        for round_id, period, closed, rule_row in rows
-    }
+    rounds: dict[int, _Round] = {}
+    for round_id, period, closed, position, text_da, text_en, team, *values in rows:
+        round_ = rounds.get(round_id)
+        if round_ is None:
+            rule = Rule(position, text_da, text_en)
+            round_ = rounds[round_id] = _Round(round_id, period, rule, closed is None, threshold)
+        if team is None:  # no aggregate: the round is open
+            continue
+        if team == WHOLE:
+            round_.whole = counts_from(values)
+        else:
+            round_.parts[team] = counts_from(values)
     if not rounds:
         return []
-    aggregates = await session.scalars(
-        select(RoundAggregate).where(RoundAggregate.round_id.in_(list(rounds)))
-    )
-    for row in aggregates:
-        counts = counts_of(row)
-        if row.team == WHOLE:
-            rounds[row.round_id].whole = counts
-        else:
-            rounds[row.round_id].parts[row.team] = counts
     open_ids = [round_id for round_id, round_ in rounds.items() if round_.open]
     if open_ids:
         await _load_open_counts(session, rounds, open_ids)
@@ -357,7 +366,11 @@ async def _load_rounds(
 async def _load_open_counts(
     session: AsyncSession, rounds: dict[int, _Round], open_ids: list[int]
 ) -> None:
-    """How many got and answered an open round's prompt so far, per team (SQL aggregates)."""
+    """How many got and answered an open round's prompt so far, per team (SQL aggregates).
+
+    The joined answers are restricted to the open rounds too: with more than one open round,
+    PostgreSQL does not carry `round_id IN (...)` over the join and would hash every answer.
+    """
     team = func.coalesce(Delivery.team, NO_TEAM)
     rows = await session.execute(
         select(Delivery.round_id, team, func.count(), func.count(PulseAnswer.score))
@@ -367,6 +380,7 @@ async def _load_open_counts(
             and_(
                 PulseAnswer.round_id == Delivery.round_id,
                 PulseAnswer.respondent == Delivery.recipient,
+                PulseAnswer.round_id.in_(open_ids),
             ),
         )
         .where(

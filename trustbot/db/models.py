@@ -111,6 +111,9 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("period", "kind", "platform", "recipient", "seq"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # A round's sent prompts (reports, aggregates): with round_id alone, SQLite would rather
+        # read every sent delivery through ix_deliveries_due when asked for several rounds.
+        Index("ix_deliveries_round_kind_status", "round_id", "kind", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

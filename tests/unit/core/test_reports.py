@@ -81,8 +81,11 @@ class Week:
     reactions: int = 0
 
 
-async def _build(services: Services, clock: FixedClock, weeks: list[Week]) -> None:
-    """Each week's round with its prompts, answers, stories and reactions; past weeks closed."""
+async def _build(
+    services: Services, clock: FixedClock, weeks: list[Week], *, close: bool = True
+) -> None:
+    """Each week's round with its prompts, answers, stories and reactions; past weeks closed
+    unless `close` is false (the close job has not run)."""
     person = 0
     for week in sorted(weeks, key=lambda item: item.period):
         async with services.transaction() as session:
@@ -135,6 +138,8 @@ async def _build(services: Services, clock: FixedClock, weeks: list[Week]) -> No
                         created_at=clock.now,
                     )
                 )
+    if not close:
+        return
     async with services.transaction() as session:
         await close_ended_rounds(session=session, current_period=CURRENT, now=clock.now)
         await finalize_closed_rounds(session=session)
@@ -198,6 +203,73 @@ async def test_the_open_week_shows_participation_so_far_and_no_score(
     assert week.figures.index is None
     assert week.figures.average is None
     assert week.figures.favourable is None
+
+
+async def test_two_open_rounds_each_count_their_own_answers_per_team(
+    services: Services, clock: FixedClock
+) -> None:
+    """Last week's round is still open (its close job has not run): both open weeks show
+    their own participation, per team, from their own answers only."""
+    await _build(
+        services,
+        clock,
+        [
+            Week(
+                "2026-W47",
+                scores={"Sales": [4] * 6, "Support": [3] * 5},
+                silent={"Sales": 2, "Support": 1},
+            ),
+            Week(CURRENT, scores={"Sales": [5] * 5, "Support": [2] * 7}, silent={"Sales": 4}),
+        ],
+        close=False,
+    )
+
+    report = await _report(services)
+
+    last, this = _period(report, "2026-W47"), _period(report, CURRENT)
+    assert (last.open, this.open) == (True, True)
+    assert (last.figures.respondents, last.figures.delivered) == (11, 14)
+    assert (this.figures.respondents, this.figures.delivered) == (12, 16)
+    assert {team: (f.respondents, f.delivered) for team, f in last.teams} == {
+        "Sales": (6, 8),
+        "Support": (5, 6),
+    }
+    assert {team: (f.respondents, f.delivered) for team, f in this.teams} == {
+        "Sales": (5, 9),
+        "Support": (7, 7),
+    }
+    assert last.figures.index is None
+    assert this.figures.index is None
+
+
+async def test_a_round_is_reported_with_its_rule_whether_or_not_it_has_aggregates(
+    services: Services, clock: FixedClock
+) -> None:
+    """Rounds, rules and aggregates come in one query: a closed round whose aggregates are not
+    written yet still shows its rule (hidden figures), beside aggregated and open rounds."""
+    await _build(
+        services,
+        clock,
+        [
+            Week("2026-W46", scores={"Sales": [4] * 5, "Support": [2] * 5}),
+            Week("2026-W47", scores={"": [5] * 6}),
+            Week(CURRENT, scores={"": [3] * 5}, silent={"": 1}),
+        ],
+        close=False,
+    )
+    async with services.transaction() as session:  # W46 aggregated; W47 closed after that
+        await close_ended_rounds(session=session, current_period="2026-W47", now=clock.now)
+        await finalize_closed_rounds(session=session)
+        await close_ended_rounds(session=session, current_period=CURRENT, now=clock.now)
+
+    report = await _report(services)
+
+    w46, w47, w48 = (_period(report, p) for p in ("2026-W46", "2026-W47", CURRENT))
+    assert [w.rule.position if w.rule else None for w in (w46, w47, w48)] == [1, 2, 3]
+    assert (w46.figures.respondents, w46.figures.index) == (10, 50.0)
+    assert {team: f.index for team, f in w46.teams} == {"Sales": 75.0, "Support": 25.0}
+    assert (w47.open, w47.figures.hidden) == (False, True)
+    assert (w48.open, w48.figures.respondents, w48.figures.delivered) == (True, 5, 6)
 
 
 async def test_a_small_week_hides_every_figure_and_its_stories(

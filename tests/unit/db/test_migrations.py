@@ -52,7 +52,7 @@ async def _tables(engine: AsyncEngine) -> set[str]:
 
 
 def test_head_revision_and_directory() -> None:
-    assert head_revision() == "0005"
+    assert head_revision() == "0006"
     assert (migrations_dir() / "env.py").is_file()
 
 
