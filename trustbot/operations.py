@@ -251,10 +251,11 @@ class PromptSummary:
     round_opened: bool
     audience: int
     paused: int
-    sent: int
+    sent: int  # during this run, by this process or another one draining the outbox
     already_sent: int
     failed: int
     last_errors: list[str]
+    sent_here: int = 0  # by this process
 
 
 async def run_prompt_now(runtime: Runtime) -> PromptSummary:
@@ -267,7 +268,7 @@ async def run_prompt_now(runtime: Runtime) -> PromptSummary:
     before = (await outbox_counts(runtime.services, period=period)).count(DeliveryStatus.SENT)
     per_platform = await runtime.jobs.prompt(now=True)  # one round, queued per platform
     enqueued = per_platform[0]
-    await runtime.sender.drain(period=enqueued.period)
+    stats = await runtime.sender.drain(period=enqueued.period)
     counts = await outbox_counts(runtime.services, period=enqueued.period)
     sent = counts.count(DeliveryStatus.SENT) - (before if enqueued.period == period else 0)
     return PromptSummary(
@@ -276,8 +277,9 @@ async def run_prompt_now(runtime: Runtime) -> PromptSummary:
         round_opened=any(each.round_opened for each in per_platform),
         audience=sum(each.audience for each in per_platform),
         paused=sum(each.paused for each in per_platform),
-        sent=sent,
-        already_sent=counts.count(DeliveryStatus.SENT) - sent,
+        sent=max(sent, stats.sent),
+        sent_here=stats.sent,
+        already_sent=counts.count(DeliveryStatus.SENT) - max(sent, stats.sent),
         failed=counts.count(DeliveryStatus.FAILED),
         last_errors=counts.last_errors,
     )
@@ -292,7 +294,10 @@ def describe_summary(summary: PromptSummary) -> str:
             f"nothing new to send; {summary.already_sent} of {summary.audience} people "
             f"already have this week's prompt{paused}."
         )
-    line = f"sent {summary.sent} prompts ({summary.already_sent} already had it{paused}"
+    line = f"sent {summary.sent} prompts"
+    if summary.sent_here != summary.sent:  # a running `serve` (or another run) sent some
+        line += f", {summary.sent_here} by this run and the rest by another trustbot process"
+    line += f" ({summary.already_sent} already had it{paused}"
     if summary.failed:
         reasons = ", ".join(summary.last_errors)
         line += f"; {summary.failed} failed ({reasons}), retried on the next `prompt --now`"

@@ -51,9 +51,12 @@ def _env(emulator: SlackEmulator, database_url: str, **values: str) -> dict[str,
 
 
 def _sent(out: str) -> int:
-    """How many prompts a `prompt --now` run says it sent."""
-    found = re.search(r"sent (\d+) prompts", out)
-    return int(found.group(1)) if found else 0
+    """How many prompts a `prompt --now` run says it sent itself (another process draining
+    the outbox at the same time may have sent the rest of what it queued)."""
+    found = re.search(r"sent (\d+) prompts(?:, (\d+) by this run)?", out)
+    if not found:
+        return 0
+    return int(found.group(2) if found.group(2) is not None else found.group(1))
 
 
 async def _statuses(database_url: str) -> dict[str, int]:
