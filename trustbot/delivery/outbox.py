@@ -10,7 +10,6 @@ takes effect once however often it is started, on one process or several. The se
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -86,9 +85,6 @@ async def paused_subjects(services: Services, subjects: list[str]) -> set[str]:
     return paused
 
 
-_SHUFFLE = random.SystemRandom()
-
-
 async def enqueue_prompts(
     services: Services,
     *,
@@ -108,9 +104,11 @@ async def enqueue_prompts(
     subjects = {r.user_id: services.settings_subject(r.user_id, r.platform) for r in recipients}
     paused = await paused_subjects(services, list(subjects.values()))
     active = [r for r in recipients if subjects[r.user_id] not in paused]
-    # Rows in a random order: in the audience's order (a channel's or user group's member
-    # list), row ids would tie each pseudonym to a person for anyone holding that list.
-    _SHUFFLE.shuffle(active)
+    # Rows in pseudonym order, not the audience's: in a channel's or user group's member-list
+    # order, row ids would tie each pseudonym to a person for anyone holding that list. The
+    # order is the same in every process, so concurrent openers of a round take their row
+    # locks in the same order (a random order each deadlocked on PostgreSQL).
+    active.sort(key=lambda r: services.pseudonym(r.user_id, r.platform))
     async with services.transaction() as session:
         if job_key is not None and not await mark_job_run(
             session=session, name="prompt", key=job_key, now=now
