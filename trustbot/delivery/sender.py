@@ -26,6 +26,7 @@ What can go wrong, and what happens:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -67,7 +68,7 @@ CLAIM_TTL = timedelta(seconds=60)  # longer than any one send (the client times 
 # A claim with less than this left is renewed before its row is sent: enough for one send.
 CLAIM_RENEW_BEFORE = timedelta(seconds=20)
 IDLE_POLL_S = 2.0  # how often an idle sender looks for due rows another process queued
-DRAIN_POLL_S = 0.05  # how often `drain` checks whether anything is still waiting
+DRAIN_POLL_S = 1.0  # `drain` asks whether anything waits when the sender idles, or this often
 BACKOFF_BASE_S, BACKOFF_CAP_S = 2.0, 300.0
 
 
@@ -98,10 +99,6 @@ class SenderStats:
     last_errors: list[str] = field(default_factory=list)
 
 
-def _release(held: set[int], row: int, _task: asyncio.Task[None]) -> None:
-    held.discard(row)
-
-
 def sender_owner() -> str:
     """This sender's name on its claims: host, process and a random part."""
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -126,6 +123,7 @@ class OutboxSender:
         self._max_attempts = settings.delivery_max_attempts
         self._owner = owner or sender_owner()
         self._wake = asyncio.Event()
+        self._idling = asyncio.Event()  # set each time the run loop finds nothing due
         self._digests: dict[str, TrustReport] = {}
         self.stats = SenderStats()
 
@@ -151,17 +149,27 @@ class OutboxSender:
                     held.add(item.id)
                     task = asyncio.create_task(self._send_in_slot(item, slots))
                     in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
-                    task.add_done_callback(functools.partial(_release, held, item.id))
+                    task.add_done_callback(
+                        functools.partial(self._finished, in_flight, held, item.id)
+                    )
                 if batch:
                     continue
                 if free <= 0:  # every slot busy: go on when one frees up
                     await asyncio.wait(set(in_flight), return_when=asyncio.FIRST_COMPLETED)
                     continue
+                self._idling.set()
                 await self._idle(stop)
         finally:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
+
+    def _finished(
+        self, in_flight: set[asyncio.Task[None]], held: set[int], row: int, task: asyncio.Task[None]
+    ) -> None:
+        in_flight.discard(task)
+        held.discard(row)
+        if not in_flight:  # perhaps the last one: `drain` may look whether anything waits
+            self._idling.set()
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Nothing due: wait for a wake-up, a stop, the next poll, or the moment the next row
@@ -182,10 +190,14 @@ class OutboxSender:
         stop = asyncio.Event()
         runner = asyncio.create_task(self.run(stop))
         try:
+            # While the sender is busy, something is waiting by definition: ask the database
+            # only when it finds nothing due (or now and then), not on every turn.
             while not runner.done():
                 if not await self.waiting(period=period):
                     break
-                await asyncio.sleep(DRAIN_POLL_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idling.wait(), DRAIN_POLL_S)
+                self._idling.clear()
         finally:
             stop.set()
             self.wake()
@@ -429,6 +441,7 @@ class OutboxSender:
                 },
             )
             self.stats.retried += 1
+            self._wake.set()  # an idle run loop looks again when the retry falls due
             return
         attempts = item.attempts + 1
         if error.permanent or attempts >= self._max_attempts:
@@ -447,6 +460,7 @@ class OutboxSender:
             },
         )
         self.stats.retried += 1
+        self._wake.set()
 
     async def _finish(
         self, item: Claimed, status: DeliveryStatus, reason: str, *, attempts: int | None = None
