@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,26 +76,35 @@ async def teams(engine: AsyncEngine, database_url: str) -> AsyncIterator[TeamsSt
             TRUSTBOT_SEND_RATE=1000,
             TRUSTBOT_SEND_BURST=100,
         )
-        runtime = build_runtime(
-            settings,
-            clock=clock,
-            teams_token=lambda scope, tenant=None: emulator.mint(
-                audience="https://api.botframework.com"
-            ),
-        )
-        await runtime.start()
-        bot = LoopbackServer(runtime.web_app())
-        await bot.start()
-        driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
-        try:
-            yield TeamsStack(emulator, driver, runtime, clock)
+        async with _served(settings, emulator, clock) as stack:
+            yield stack
             # Every card the bot sent in the test, whatever the test looked at, is valid 1.5.
             for sent in _all_cards(emulator):
                 assert validate_adaptive_card(sent) == [], json.dumps(sent)[:300]
-        finally:
-            await driver.aclose()
-            await bot.stop()
-            await runtime.aclose()
+
+
+@asynccontextmanager
+async def _served(
+    settings: Any, emulator: TeamsEmulator, clock: FixedClock
+) -> AsyncIterator[TeamsStack]:
+    """trustbot built as `serve` builds it, on a loopback port, with a driver for Teams."""
+    runtime = build_runtime(
+        settings,
+        clock=clock,
+        teams_token=lambda scope, tenant=None: emulator.mint(
+            audience="https://api.botframework.com"
+        ),
+    )
+    await runtime.start()
+    bot = LoopbackServer(runtime.web_app())
+    await bot.start()
+    driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
+    try:
+        yield TeamsStack(emulator, driver, runtime, clock)
+    finally:
+        await driver.aclose()
+        await bot.stop()
+        await runtime.aclose()
 
 
 def _all_cards(emulator: TeamsEmulator) -> list[dict[str, Any]]:
@@ -399,26 +409,11 @@ async def test_one_prompt_run_reaches_slack_and_teams_people_alike(
             TRUSTBOT_SEND_RATE=1000,
             TRUSTBOT_SEND_BURST=100,
         )
-        runtime = build_runtime(
-            settings,
-            clock=clock,
-            teams_token=lambda scope, tenant=None: emulator.mint(
-                audience="https://api.botframework.com"
-            ),
-        )
-        await runtime.start()
-        bot = LoopbackServer(runtime.web_app())
-        await bot.start()
-        driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
-        try:
+        async with _served(settings, emulator, clock) as stack:
             for user in PEOPLE:
-                assert (await driver.install(user)).status_code == 200
-            summary = await run_prompt_now(runtime)
-            again = await run_prompt_now(runtime)
-        finally:
-            await driver.aclose()
-            await bot.stop()
-            await runtime.aclose()
+                assert (await stack.driver.install(user)).status_code == 200
+            summary = await stack.prompt()
+            again = await stack.prompt()
 
     assert (summary.audience, summary.sent, summary.failed) == (8, 8, 0)
     assert (again.sent, again.already_sent) == (0, 8)
