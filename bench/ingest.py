@@ -31,7 +31,8 @@ Per target, after a 1 s warm-up at a quarter of --rate:
    confirmation per acked click: "drain" is how long that took after the load ended,
    "done/s" = confirmations / (load time + drain), and "vs bare" = done/s divided by
    the bare app's ack/s. "gen cpu" is the load generator's CPU use (100% = one core busy),
-   "emu cpu" this process's (the emulator) during load and drain.
+   "emu cpu" this process's (the emulator) during load and drain, and "srv ms" the server's CPU
+   time (all its processes) per click done, over load and drain: the cost of one click.
 
 Then each person's stored score (pulse_answers, by pseudonym) is compared with the score of
 their last click sent: "mismatch" counts people whose stored score differs (or is missing).
@@ -141,6 +142,7 @@ class Load:
     done: int = 0  # clicks fully processed (follow-up calls seen by the emulator)
     drain: float = 0.0  # seconds from the end of the load until they were
     emulator_cpu: float = 0.0  # this process's CPU time / wall time, load and drain
+    server_cpu: float = 0.0  # the server's CPU seconds (all its processes), load and drain
 
 
 def generate(phase: Phase, pipe: Connection) -> None:
@@ -375,10 +377,10 @@ async def measure(
     url = f"http://127.0.0.1:{env['TRUSTBOT_PORT']}/slack/events"
     click = 0
 
-    async def phase(seconds: float, rate: float = 0, connections: int = 0) -> Load:
+    async def phase(pid: int, seconds: float, rate: float = 0, connections: int = 0) -> Load:
         nonlocal click
         calls, secret = len(emulator.calls) if emulator else 0, env["SLACK_SIGNING_SECRET"]
-        cpu, began = time.process_time(), time.time()
+        cpu, began, server_cpu = time.process_time(), time.time(), process_tree_cpu(pid)
         load = await run_load(Phase(url, secret, bodies, click, seconds, rate, connections))
         click += load.sent
         load.done, changed = load.sent - load.errors, load.ended
@@ -391,19 +393,36 @@ async def measure(
             await asyncio.sleep(0.05)
         load.drain = max(0.0, changed - load.ended)
         load.emulator_cpu = (time.process_time() - cpu) / (time.time() - began)
+        load.server_cpu = process_tree_cpu(pid) - server_cpu
         return load
 
     log = (args.logs or args.workdir) / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     async with serving(command, env, log) as pid:
-        await phase(1, rate=args.rate / 4)
-        offered = await phase(args.seconds, rate=args.rate)
+        await phase(pid, 1, rate=args.rate / 4)
+        offered = await phase(pid, args.seconds, rate=args.rate)
         profile = args.profile and args.profile.with_stem(f"{args.profile.stem}-{name}")
         async with profiling(profile if emulator else None, pid, args.seconds):
-            peak = await phase(args.seconds, connections=args.connections)
+            peak = await phase(pid, args.seconds, connections=args.connections)
     lines = log.read_text(errors="replace").splitlines()
     print(f"{name} measured", flush=True)
     return Result(name, offered, peak, lines), click
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its children (workers)."""
+    tick, total, tree = os.sysconf("SC_CLK_TCK"), 0.0, {pid}
+    for process in sorted(
+        int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+    ):
+        try:  # fields after the command's closing parenthesis: state, ppid, ..., utime, stime
+            fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if process in tree or int(fields[1]) in tree:  # a child's pid follows its parent's
+            tree.add(process)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 async def mismatches(url: str, key: str, people: list[str], clicks: int) -> int:
@@ -530,9 +549,9 @@ def report(results: list[Result], facts: list[str], args: argparse.Namespace) ->
         f"max throughput: {args.connections} connections for {args.seconds:g} s"
     )
     print(
-        f"{'':19}|{'offered load (open loop)':^45}|{'max throughput (closed loop)':^54}|\n"
+        f"{'':19}|{'offered load (open loop)':^45}|{'max throughput (closed loop)':^61}|\n"
         f"{'target':19}|  sent p50 ms p99 ms max ms  err lag ms drain s"
-        f"| ack/s  err done/s drain s vs bare gen cpu emu cpu| mismatch ERROR locked"
+        f"| ack/s  err done/s drain s vs bare gen cpu emu cpu srv ms| mismatch ERROR locked"
     )
     for r in results:
         o, p, lines = r.offered, r.peak, r.log_lines
@@ -540,7 +559,8 @@ def report(results: list[Result], facts: list[str], args: argparse.Namespace) ->
             f"{r.name:19}|{o.sent:6} {pct(o.latencies, 0.5):6.1f} {pct(o.latencies, 0.99):6.1f} "
             f"{max(o.latencies, default=math.nan):6.1f} {o.errors:4} {o.lag_ms:6.1f} "
             f"{o.drain:7.2f}|{r.ack_rate:6.0f} {p.errors:4} {r.done_rate:6.0f} {p.drain:7.2f} "
-            f"{r.done_rate / results[0].ack_rate:7.2f} {p.cpu:7.0%} {p.emulator_cpu:7.0%}|"
+            f"{r.done_rate / results[0].ack_rate:7.2f} {p.cpu:7.0%} {p.emulator_cpu:7.0%} "
+            f"{1000 * p.server_cpu / max(p.done, 1):6.2f}|"
             f"{'-' if r.mismatches is None else r.mismatches:>9} "
             f"{sum(' ERROR ' in line for line in lines):5} "
             f"{sum('database is locked' in line for line in lines):6}"
