@@ -6,8 +6,14 @@ from trustbot.slack.listeners import actions, commands, events, views
 
 
 def register(app: AsyncApp) -> None:
-    """Attach every listener to the app (the catch-all action goes last)."""
-    commands.register(app)
+    """Attach every listener to the app.
+
+    bolt tries the listeners in the order they were added, running each one's matchers until one
+    matches, so the order is by how often each kind arrives: prompt clicks first (a score click
+    is the commonest request by far), the catch-all action last.
+    """
+    actions.register(app)
     events.register(app)
     views.register(app)
-    actions.register(app)
+    commands.register(app)
+    actions.register_catch_all(app)

@@ -12,8 +12,12 @@ from trustbot.slack.listeners.actions.unknown import handle_unknown_action
 
 
 def register(app: AsyncApp) -> None:
-    """Register the action listeners; bolt runs the first match, so the catch-all is last."""
+    """Register the prompt's buttons, the score first: it is the commonest click."""
     app.action(SCORE_ACTION)(handle_score_click)
     app.action(SHARE_STORY_ACTION)(handle_share_story)
     app.action(PROMPT_MENU_ACTION)(handle_prompt_menu)
+
+
+def register_catch_all(app: AsyncApp) -> None:
+    """Answer any other action; bolt runs the first listener that matches, so this goes last."""
     app.action(re.compile(".*"))(handle_unknown_action)
