@@ -15,6 +15,7 @@ import typer
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from trustbot.concurrency import event_loop_factory
 from trustbot.config import Settings, SettingsError, load_settings, mask_url_password
 from trustbot.core.catalogue import Language
 from trustbot.core.privacy import PseudonymKeyMismatchError
@@ -51,7 +52,7 @@ def _settings(**overrides: object) -> Settings:
 
 def _run[T](settings: Settings, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run async work; turn what users can fix (settings, database, Slack) into one line."""
-    return _run_sync(settings, lambda: asyncio.run(work()))
+    return _run_sync(settings, lambda: asyncio.run(work(), loop_factory=event_loop_factory()))
 
 
 def _run_sync[T](settings: Settings, work: Callable[[], T]) -> T:
