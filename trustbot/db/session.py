@@ -23,7 +23,11 @@ SQLITE_BUSY_TIMEOUT_S = 15
 # Execution option read by the SQLite "begin" hook: how a transaction begins.
 _SQLITE_BEGIN = "trustbot_sqlite_begin"
 # Enough connections for the listeners' bounded background work plus the sender and reports.
-POOL_SIZE, POOL_OVERFLOW = 10, 10
+# No overflow: under a burst, an overflow connection was opened for one statement and closed
+# again at once (a PostgreSQL backend started and stopped each time); work waits for a pooled
+# one instead. With db/direct.py's 4, a process holds at most 20 connections, so
+# `serve --workers 4` stays inside PostgreSQL's default max_connections (100).
+POOL_SIZE, POOL_OVERFLOW = 16, 0
 
 
 def async_url(database_url: str) -> URL:
