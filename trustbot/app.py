@@ -20,6 +20,7 @@ from trustbot.core.ports import Notifier
 from trustbot.core.privacy import verify_pseudonym_key
 from trustbot.core.rules import load_rules
 from trustbot.core.services import Services, utc_now
+from trustbot.db.direct import DirectStatements
 from trustbot.db.migrate import ensure_current
 from trustbot.db.session import (
     create_engine,
@@ -94,6 +95,8 @@ class Runtime:
                     self.sender_client.session = None
                 if session is not None:
                     await session.close()
+            if self.services.direct is not None:
+                await self.services.direct.close()
             await self.engine.dispose()
 
     async def run_rhythm(self, stop: asyncio.Event) -> None:
@@ -138,6 +141,9 @@ def build_services(
     assert settings.pseudonym_key is not None
     return Services(
         write_lock=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
+        direct=(
+            DirectStatements(settings.database_url) if engine.dialect.name == "postgresql" else None
+        ),
         settings=settings,
         sessions=create_session_factory(engine),
         writes=create_write_session_factory(engine),

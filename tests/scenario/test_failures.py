@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tests.scenario.conftest import EMPLOYEES, Stack
+from trustbot.db.direct import DirectStatements
 from trustbot.db.models import Anecdote, PulseAnswer
 from trustbot.db.session import create_engine
 
@@ -58,12 +59,16 @@ async def _database_down(stack: Stack) -> AsyncIterator[None]:
         else "postgresql://postgres@127.0.0.1:9/trustbot"
     )
     broken = create_engine(url)
-    saved = services.sessions, services.writes
+    saved = services.sessions, services.writes, services.direct
     services.sessions = services.writes = async_sessionmaker(broken)
+    if services.direct is not None:  # PostgreSQL: the click's own pool too
+        services.direct = DirectStatements(url, timeout=1.0)
     try:
         yield
     finally:
-        services.sessions, services.writes = saved
+        if services.direct is not None:
+            await services.direct.close()
+        services.sessions, services.writes, services.direct = saved
         await broken.dispose()
 
 

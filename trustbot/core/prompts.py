@@ -20,8 +20,9 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import BigInteger, Integer, and_, bindparam, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.selectable import TextualSelect
 
 from trustbot.core.pulse import MAX_SCORE, MIN_SCORE, InvalidAnswerError
 from trustbot.core.rounds import rule_of
@@ -119,7 +120,7 @@ def round_is_open(services: Services) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _score_statements(dialect: str) -> tuple[Executable, Executable]:
+def _score_statements(dialect: str) -> tuple[TextClause | TextualSelect, Executable]:
     """The click's upsert and its fallback read, built once per dialect with bound parameters.
 
     A click is the hottest path in the bot: building and compiling these statements anew for
@@ -201,14 +202,15 @@ async def record_score(
     }
     # One statement writes, so it needs no transaction around it; the read after it (only when
     # nothing was written) just reports what is stored.
-    async with services.write_connection(autocommit=True) as connection:
-        upsert, stored = _score_statements(connection.dialect.name)
-        written = (await connection.execute(upsert, parameters)).first()
-        if written is not None:
-            return ScoreResult(ScoreOutcome.APPLIED, written.score, written.revision == 0)
-        # Nothing written: a later click is stored already, the round has closed, or this is
-        # not the person's prompt.
-        found = (await connection.execute(stored, parameters)).first()
+    upsert, stored = _score_statements(services.dialect)
+    written = await services.write_one(upsert, parameters)
+    if written is not None:
+        score_now, revision = written
+        return ScoreResult(ScoreOutcome.APPLIED, score_now, revision == 0)
+    # Nothing written: a later click is stored already, the round has closed, or this is not
+    # the person's prompt.
+    async with services.sessions() as session:
+        found = (await session.execute(stored, parameters)).first()
     if found is None:
         return ScoreResult(ScoreOutcome.REFUSED, None)
     score_now, still_open = found

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -15,6 +16,12 @@ from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of
 from trustbot.core.privacy import AddressSeal, keyed_hash, pseudonym
 from trustbot.core.rules import Rule
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.elements import TextClause
+    from sqlalchemy.sql.selectable import TextualSelect
+
+    from trustbot.db.direct import DirectStatements
 
 
 def utc_now() -> datetime:
@@ -34,11 +41,18 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     seal: AddressSeal = field(init=False)
     write_lock: asyncio.Lock | None = None  # set for SQLite (one writer at a time)
+    direct: DirectStatements | None = None  # set for PostgreSQL: the click's statement
     # Each person's chosen language by settings subject, with when it was read (people.py).
     languages: dict[str, tuple[Language | None, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.seal = AddressSeal(self.pseudonym_key)
+
+    @property
+    def dialect(self) -> str:
+        """The database's SQLAlchemy dialect name: "sqlite" or "postgresql"."""
+        name: str = self.writes.kw["bind"].dialect.name
+        return name
 
     @property
     def language(self) -> Language:
@@ -74,20 +88,26 @@ class Services:
         """The key of a person's own settings: a different handle from their pseudonym."""
         return keyed_hash("settings", f"{platform}:{user_id}", key=self.pseudonym_key)
 
-    @asynccontextmanager
-    async def write_connection(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A Core connection in a write transaction, for the hottest paths (no ORM session).
+    async def write_one(
+        self, statement: TextClause | TextualSelect, parameters: Mapping[str, Any]
+    ) -> Sequence[Any] | None:
+        """Run one writing statement by itself (it commits on its own); its first row, if any.
 
-        With `autocommit`, on PostgreSQL each statement commits by itself: for a caller whose
-        write is one statement, that saves the BEGIN and COMMIT round trips. SQLite always takes
-        its write lock first (BEGIN IMMEDIATE), so there it changes nothing.
+        For the hottest path, a score click. On PostgreSQL it runs on psycopg's own pool
+        (db/direct.py); on SQLite it queues for this process's write lock like every write.
         """
+        if self.direct is not None:
+            return await self.direct.first(statement, parameters)
+        async with self.write_connection() as connection:
+            row = (await connection.execute(statement, parameters)).first()
+        return None if row is None else tuple(row)
+
+    @asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in a write transaction (no ORM session); on SQLite it takes the
+        write lock up front (BEGIN IMMEDIATE), behind this process's other writers."""
         bind = self.writes.kw["bind"]
         if self.write_lock is None:
-            if autocommit:
-                async with bind.connect() as connection:
-                    yield await connection.execution_options(isolation_level="AUTOCOMMIT")
-                return
             async with bind.begin() as connection:
                 yield connection
             return
