@@ -165,9 +165,14 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def services(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Services:
+async def services(
+    engine: AsyncEngine, database_url: str, clock: FixedClock
+) -> AsyncIterator[Services]:
     """The core's services over the test database."""
-    return build_services(make_settings(database_url), engine, clock=clock)
+    services = build_services(make_settings(database_url), engine, clock=clock)
+    yield services
+    if services.direct is not None:
+        await services.direct.close()
 
 
 def _backend_of(item_id: str) -> str | None:
