@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -29,6 +29,28 @@ class _DropTokenSkippedWarning(logging.Filter):
 
 
 logger.addFilter(_DropTokenSkippedWarning())
+
+
+class _ProvideDeps(AsyncMiddleware):
+    """Puts the listeners' dependencies into each request's context.
+
+    A middleware class, not a decorated function: bolt calls a function middleware through its
+    keyword-argument injection, which builds every argument any listener could ask for (the
+    payload's options, shortcut, action, view...) on every request, a twentieth of a click's CPU.
+    """
+
+    def __init__(self, deps: ListenerDeps) -> None:
+        self._deps = deps
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        req.context[DEPS_KEY] = self._deps
+        return await next()
 
 
 def create_slack_app(
@@ -62,10 +84,7 @@ def create_slack_app(
             await next()
             return None
 
-    @app.middleware
-    async def provide_deps(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
-        context[DEPS_KEY] = deps
-        await next()
+    app.middleware(_ProvideDeps(deps))
 
     @app.error
     async def report_error(error: Exception, body: dict[str, Any]) -> None:
