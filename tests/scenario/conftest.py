@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -78,6 +78,19 @@ class Stack:
         async with self.services.sessions() as session:
             query = select(func.count()).select_from(model).where(*conditions)
             return int(await session.scalar(query) or 0)
+
+    async def answer(self, scores: dict[str, int]) -> None:
+        """Each person clicks their score on their prompt; then the bot's work settles."""
+        for user, score in scores.items():
+            await self.driver.click_button(
+                user_id=user, message=self.prompt_for(user), action_id=f"pulse_score:{score}"
+            )
+        await self.settle()
+
+    async def next_week(self) -> None:
+        """A week later, and the scheduled job that closes the rounds now over has run."""
+        self.clock.now += timedelta(weeks=1)
+        await self.runtime.jobs.close()
 
     async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has finished the work it does after acknowledging."""

@@ -117,29 +117,16 @@ def _week(view: dict[str, Any], period: str) -> str:
     return lines[at + 1]
 
 
-async def _answer(stack: Stack, scores: dict[str, int]) -> None:
-    for user, score in scores.items():
-        await stack.driver.click_button(
-            user_id=user, message=stack.prompt_for(user), action_id=f"pulse_score:{score}"
-        )
-    await stack.settle()
-
-
-async def _next_week(stack: Stack) -> None:
-    stack.clock.now += timedelta(weeks=1)
-    await stack.runtime.jobs.close()
-
-
 async def test_an_employee_sees_their_own_answers_beside_the_company(stack: Stack) -> None:
     stack.clock.now -= timedelta(weeks=2)
     await stack.prompt()  # 2026-W46: exactly k = 3 answers
-    await _answer(stack, {E1: 2, E2: 4, E3: 4})
-    await _next_week(stack)
+    await stack.answer({E1: 2, E2: 4, E3: 4})
+    await stack.next_week()
     await stack.prompt()  # 2026-W47: five answers
-    await _answer(stack, {E1: 5, E2: 3, E3: 3, E4: 3, E5: 3})
-    await _next_week(stack)
+    await stack.answer({E1: 5, E2: 3, E3: 3, E4: 3, E5: 3})
+    await stack.next_week()
     await stack.prompt()  # 2026-W48: open
-    await _answer(stack, {E1: 1, E2: 2, E3: 3})
+    await stack.answer({E1: 1, E2: 2, E3: 3})
 
     mine = await _open_home(stack, E1)
 
@@ -164,8 +151,8 @@ async def test_an_employee_sees_their_own_answers_beside_the_company(stack: Stac
 async def test_a_report_viewer_also_sees_the_latest_digest(stack: Stack) -> None:
     stack.clock.now -= timedelta(weeks=1)
     await stack.prompt()
-    await _answer(stack, {E1: 4, E2: 4, E3: 5})
-    await _next_week(stack)
+    await stack.answer({E1: 4, E2: 4, E3: 5})
+    await stack.next_week()
 
     home = await _open_home(stack, MANAGER)
 
@@ -190,7 +177,7 @@ async def test_pausing_and_resuming_from_the_home_tab_steers_the_next_prompt(
     [button] = [b["accessory"] for b in home["blocks"] if b.get("accessory", {}).get("value")]
     assert (button["value"], button["text"]["text"]) == ("resume", "Resume prompts")
     assert await is_paused(stack.services, actor=Actor("slack", E1))
-    await _next_week(stack)
+    await stack.next_week()
     summary = await stack.prompt()  # 2026-W49
     assert (summary.paused, summary.sent) == (1, 5)
     assert len(stack.emulator.messages_in(E1)) == 1  # still only last week's prompt
@@ -217,7 +204,7 @@ async def test_choosing_danish_in_the_home_tab_changes_it_and_the_next_prompt(
     [menu] = [b["accessory"] for b in home["blocks"] if b.get("accessory", {}).get("options")]
     assert menu["initial_option"]["value"] == "da"
     assert await language_of(stack.services, actor=Actor("slack", E1)) == "da"
-    await _next_week(stack)
+    await stack.next_week()
     await stack.prompt()
     assert "Hvor godt levede vi denne regel" in json.dumps(stack.prompt_for(E1).blocks)
     assert "How well did we live this rule" in json.dumps(stack.prompt_for(E2).blocks)

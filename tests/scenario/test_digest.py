@@ -50,19 +50,6 @@ async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> As
         yield running
 
 
-async def _answer(stack: Stack, scores: dict[str, int]) -> None:
-    for user, score in scores.items():
-        await stack.driver.click_button(
-            user_id=user, message=stack.prompt_for(user), action_id=f"pulse_score:{score}"
-        )
-    await stack.settle()
-
-
-async def _next_week(stack: Stack) -> None:
-    stack.clock.now += timedelta(weeks=1)
-    await stack.runtime.jobs.close()
-
-
 async def _send_digest(stack: Stack) -> None:
     """What the scheduled digest job does, then the outbox sender delivering it."""
     await stack.runtime.jobs.digest(stack.clock.now)
@@ -94,14 +81,14 @@ def _assert_within_block_kit(blocks: list[dict[str, Any]]) -> None:
 async def test_each_leadership_channel_gets_the_digest_and_its_chart(stack: Stack) -> None:
     stack.clock.now -= timedelta(weeks=2)
     await stack.prompt()  # 2026-W46, rule 1: everyone answers (40 / 10: index 75)
-    await _answer(stack, {E1: 5, E2: 5, E3: 5, E4: 4, E5: 4, E6: 4, E7: 4, E8: 3, E9: 3, E10: 3})
+    await stack.answer({E1: 5, E2: 5, E3: 5, E4: 4, E5: 4, E6: 4, E7: 4, E8: 3, E9: 3, E10: 3})
     await stack.share_story(E1, "An older story, of rule 1", "anonymous")
-    await _next_week(stack)
+    await stack.next_week()
     await stack.prompt()  # 2026-W47, rule 2: half answer, and lower (14 / 5: index 45)
-    await _answer(stack, {E1: 2, E2: 3, E3: 3, E4: 3, E5: 3})
-    await _next_week(stack)
+    await stack.answer({E1: 2, E2: 3, E3: 3, E4: 3, E5: 3})
+    await stack.next_week()
     await stack.prompt()  # 2026-W48, rule 3: open, four answers so far
-    await _answer(stack, {E1: 3, E2: 3, E3: 3, E4: 3})
+    await stack.answer({E1: 3, E2: 3, E3: 3, E4: 3})
     for author, words, sharing in [
         (E1, "First story of the week", "named"),
         (E2, "Second story of the week", "anonymous"),
@@ -214,10 +201,10 @@ async def test_a_long_digest_stays_within_block_kit_in_every_message(big_stack: 
     people = [f"U0MANY{index:03d}" for index in range(TEAM_COUNT)]
     stack.clock.now -= timedelta(weeks=1)
     await stack.prompt()
-    await _answer(stack, dict.fromkeys(people[:5], 4))
-    await _next_week(stack)
+    await stack.answer(dict.fromkeys(people[:5], 4))
+    await stack.next_week()
     await stack.prompt()
-    await _answer(stack, dict.fromkeys(people[:4], 5))  # k + 1: the week's stories are shown
+    await stack.answer(dict.fromkeys(people[:4], 5))  # k + 1: the week's stories are shown
     # Stories as long as the modal allows, of characters Slack makes longer when escaped.
     for number, person in enumerate(people[:4]):
         words = (f"Story {number}: <!channel> & <@U0BOSS> > " * 60)[:2000]

@@ -41,26 +41,18 @@ async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> As
         yield running
 
 
-async def _answer(stack: Stack, scores: dict[str, int]) -> None:
-    for user, score in scores.items():
-        await stack.driver.click_button(
-            user_id=user, message=stack.prompt_for(user), action_id=f"pulse_score:{score}"
-        )
-    await stack.settle()
-
-
 async def _two_weeks(stack: Stack) -> None:
     stack.clock.now -= timedelta(weeks=2)
     assert (await stack.prompt()).period == "2026-W46"  # rule 1; the mover still in Sales
     stack.emulator.usergroups["S0SALES"].remove(MOVER)
     stack.emulator.channels["C0SUPPORT"].append(MOVER)
     # Sales: 4 of 4 answer (3.5 on average, index 62.5); Support: 3 of 5 (all 5s, index 100).
-    await _answer(stack, {E1: 4, E2: 4, E3: 4, MOVER: 2, E5: 5, E6: 5, E7: 5})
+    await stack.answer({E1: 4, E2: 4, E3: 4, MOVER: 2, E5: 5, E6: 5, E7: 5})
     stack.clock.now += timedelta(weeks=1)
     await stack.runtime.jobs.close()
     assert (await stack.prompt()).period == "2026-W47"  # rule 2; the mover now in Support
     # Sales: 2 of 3 answer (too few); Support: 6 of 6, but Sales = total - Support.
-    await _answer(stack, {E1: 3, E2: 3, MOVER: 4, E5: 4, E6: 4, E7: 4, E8: 4, E9: 4})
+    await stack.answer({E1: 3, E2: 3, MOVER: 4, E5: 4, E6: 4, E7: 4, E8: 4, E9: 4})
     stack.clock.now += timedelta(weeks=1)
     await stack.runtime.jobs.close()
 

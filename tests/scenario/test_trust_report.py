@@ -20,14 +20,6 @@ async def _report(stack: Stack, user: str, text: str = "") -> dict[str, Any]:
     return body
 
 
-async def _answer(stack: Stack, users: list[str], score: int) -> None:
-    for user in users:
-        await stack.driver.click_button(
-            user_id=user, message=stack.prompt_for(user), action_id=f"pulse_score:{score}"
-        )
-    await stack.settle()
-
-
 def _text(body: dict[str, Any]) -> str:
     return "\n".join(str(block.get("text", {}).get("text", "")) for block in body.get("blocks", []))
 
@@ -37,14 +29,14 @@ async def test_a_viewer_sees_a_closed_week_and_the_open_weeks_participation_only
 ) -> None:
     stack.clock.now -= timedelta(weeks=1)
     await stack.prompt()  # 2026-W47, rule 1
-    await _answer(stack, EMPLOYEES[:4], 3)
+    await stack.answer(dict.fromkeys(EMPLOYEES[:4], 3))
     await stack.share_story(EMPLOYEES[0], "Ping <!channel> and <@U0BOSS> & <!here>", "named")
     await stack.share_story(EMPLOYEES[1], "Quietly brilliant work.", "anonymous")
     await stack.share_story(EMPLOYEES[2], "Only for the count.", "private")
     stack.clock.now += timedelta(weeks=1)
     await stack.runtime.jobs.close()  # 2026-W47 has ended
     await stack.prompt()  # 2026-W48, rule 2
-    await _answer(stack, EMPLOYEES[:4], 5)
+    await stack.answer(dict.fromkeys(EMPLOYEES[:4], 5))
 
     body = await _report(stack, MANAGER, "4")
 
@@ -73,7 +65,7 @@ async def test_a_viewer_sees_a_closed_week_and_the_open_weeks_participation_only
 async def test_a_week_at_the_threshold_is_shown_once_closed(stack: Stack) -> None:
     stack.clock.now -= timedelta(weeks=1)
     await stack.prompt()
-    await _answer(stack, EMPLOYEES[:3], 4)  # exactly TRUSTBOT_MIN_GROUP_SIZE=3
+    await stack.answer(dict.fromkeys(EMPLOYEES[:3], 4))  # exactly TRUSTBOT_MIN_GROUP_SIZE=3
     assert "75" not in _text(await _report(stack, MANAGER, "2"))  # still open
     stack.clock.now += timedelta(weeks=1)
     await stack.runtime.jobs.close()
@@ -90,7 +82,7 @@ async def test_the_default_is_eight_weeks(stack: Stack) -> None:
 
 async def test_anyone_else_is_refused_without_learning_anything(stack: Stack) -> None:
     await stack.prompt()
-    await _answer(stack, EMPLOYEES[:4], 4)
+    await stack.answer(dict.fromkeys(EMPLOYEES[:4], 4))
 
     for text in ("", "12", "nonsense"):
         body = await _report(stack, OUTSIDER, text)
