@@ -13,7 +13,6 @@ callers handle one kind and logs describe it the same way (without the SQL or it
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -58,17 +57,15 @@ class DirectStatements:
         )
         self._dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
         self._compiled: dict[int, tuple[Statement, str, dict[str, Any]]] = {}
-        self._opening = asyncio.Lock()
-        self._open = False
 
     async def first(
         self, statement: Statement, parameters: Mapping[str, Any]
     ) -> Sequence[Any] | None:
         """Run `statement` by itself (it commits on its own); its first row, if any."""
         sql, fixed = self._compile(statement)
-        if not self._open:
-            await self._open_pool()
         try:
+            if self._pool.closed:  # opened on first use; open() is idempotent and locked
+                await self._pool.open(wait=False)
             async with self._pool.connection() as connection:
                 cursor = await connection.execute(sql, {**fixed, **parameters}, prepare=True)
                 return await cursor.fetchone()
@@ -78,16 +75,8 @@ class DirectStatements:
             ) from error
 
     async def close(self) -> None:
-        """Close the connections (at shutdown)."""
-        if self._open:
-            self._open = False
-            await self._pool.close()
-
-    async def _open_pool(self) -> None:
-        async with self._opening:
-            if not self._open:
-                await self._pool.open(wait=False)
-                self._open = True
+        """Close the connections (at shutdown); the pool cannot be opened again."""
+        await self._pool.close()
 
     def _compile(self, statement: Statement) -> tuple[str, dict[str, Any]]:
         """The statement's SQL for psycopg, and the values of the parameters fixed in it.
