@@ -78,8 +78,8 @@ def show(backend: str, prepared: dict[str, Any], result: dict[str, Any]) -> bool
     verdict = "yes" if not problems else "NO: " + "; ".join(problems[:5])
     print(f"  report's figures = hand-written SQL's: {verdict}")
     labels = {
-        "report": "/trust-report (8 weeks, teams, viewer)",
-        "digest": "digest report (8 weeks, teams)",
+        "report": "/trust-report (8 weeks, teams)",
+        "digest": "digest report (the same call)",
         "floor": "floor (one SELECT over the raw rows)",
         "aggregates": "one SELECT over aggregates + open rows",
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trustbot.core.figures import HIDDEN, Counts, open_round_figures, reveal
+from trustbot.core.figures import HIDDEN, Counts, disclosure_for, reveal
 from trustbot.core.periods import recent_periods
 from trustbot.core.reports import (
     Alert,
@@ -53,25 +53,26 @@ def sample_report(
     rules: tuple[Rule, ...] = CALL_ME_WAY,
     teams: bool = True,
 ) -> TrustReport:
-    """A report as the core would build it: closed weeks (some hidden), the open week, teams,
-    an alert and a chart; for renderer tests that need no database."""
+    """A report as the core would build it: closed weeks (some hidden, some banded), the open
+    week, teams, an alert and a chart; for renderer tests that need no database."""
+    k5 = disclosure_for(5)
     periods = recent_periods("2026-W48", weeks)
     reports = []
     chart_points: dict[int, list[float | None]] = {rule.position: [] for rule in rules}
     for index, period in enumerate(periods):
         rule = rules[index % len(rules)]
         if period == periods[-1]:
-            figures = open_round_figures(9999, 4321, threshold=5)
-            reports.append(PeriodReport(period, rule, True, figures))
+            reports.append(PeriodReport(period, rule, True, HIDDEN))
             continue
         if index % 4 == 1:
             reports.append(PeriodReport(period, rule, False, HIDDEN))
             continue
-        counts = Counts(9999, 9999, 9999 * 4, (999, 999, 1000, 3000, 5002), 99999, 999)
-        figures = reveal(counts, threshold=5)
+        delivered = 19999 if index % 2 else 9999  # exact figures, or a band
+        counts = Counts(delivered, 9999, 9999 * 4, (999, 999, 1000, 3000, 5002), 99999, 999)
+        figures = reveal(counts, k5)
         team_rows = (
             (
-                ("Customer care and support", reveal(counts, threshold=5)),
+                ("Customer care and support", reveal(counts, k5, activity=False)),
                 ("Sales", HIDDEN),
                 ("", HIDDEN),
             )
@@ -89,14 +90,14 @@ def sample_report(
         request=ReportRequest(weeks),
         periods=tuple(reports),
         rules=tuple(
-            RuleReport(rule, reveal(Counts(50, 50, 200, (0, 0, 0, 50, 0)), threshold=5), None, 4.0)
+            RuleReport(rule, reveal(Counts(60, 50, 200, (0, 0, 0, 50, 0)), k5), None, 4.0)
             for rule in rules
         ),
-        overall=reveal(Counts(200, 180, 700, (10, 10, 20, 60, 80)), threshold=5),
+        overall=reveal(Counts(200, 180, 700, (10, 10, 20, 60, 80)), k5),
         overall_change=2.0,
         alerts=(Alert("index_drop", rules[0], 82.0, 66.0, tuple(periods[:3]), 31),),
         stories=stories,
-        min_group_size=5,
+        disclosure=k5,
         chart_periods=chart_periods,
         chart=tuple(
             ChartSeries(rule, tuple(chart_points[rule.position]), (False,) * len(chart_periods))

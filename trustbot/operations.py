@@ -475,8 +475,8 @@ async def export_files(settings: Settings, out: Path) -> str:
     try:
         services = build_services(settings, engine)
         await prepare_database(engine, services)
-        aggregates, shown = await exported_aggregates(services)
-        answers = await exported_answers(services, shown)
+        aggregates, shown, exact = await exported_aggregates(services)
+        answers = await exported_answers(services, exact)
         stories = await exported_stories(services, shown)
     finally:
         await engine.dispose()

@@ -118,12 +118,15 @@ def _week(view: dict[str, Any], period: str) -> str:
 
 
 async def test_an_employee_sees_their_own_answers_beside_the_company(stack: Stack) -> None:
-    stack.clock.now -= timedelta(weeks=2)
-    await stack.prompt()  # 2026-W46: exactly k = 3 answers
+    stack.clock.now -= timedelta(weeks=3)
+    await stack.prompt()  # 2026-W45: k = 3 answers, too few
     await stack.answer({E1: 2, E2: 4, E3: 4})
     await stack.next_week()
-    await stack.prompt()  # 2026-W47: five answers
-    await stack.answer({E1: 5, E2: 3, E3: 3, E4: 3, E5: 3})
+    await stack.prompt()  # 2026-W46: k + 1 answers
+    await stack.answer({E1: 2, E2: 4, E3: 4, E4: 4})
+    await stack.next_week()
+    await stack.prompt()  # 2026-W47: five answers, nearly all 5s
+    await stack.answer({E1: 5, E2: 5, E3: 5, E4: 5, E5: 3})
     await stack.next_week()
     await stack.prompt()  # 2026-W48: open
     await stack.answer({E1: 1, E2: 2, E3: 3})
@@ -131,27 +134,31 @@ async def test_an_employee_sees_their_own_answers_beside_the_company(stack: Stac
     mine = await _open_home(stack, E1)
 
     assert _lines(mine)[0] == "Your trust pulse"
+    assert "at least 4 answers from at least 6 people asked" in json.dumps(mine)
     assert _week(mine, "2026-W48") == f"You: 1 – {score_label(1, 'en')} · the round is open"
-    assert _week(mine, "2026-W47") == f"You: 5 – {score_label(5, 'en')} · everyone: index 60"
-    # W46 had 3 answers, E1's among them: to E1 the others are only 2, fewer than k.
-    assert _week(mine, "2026-W46") == (
-        f"You: 2 – {score_label(2, 'en')} · everyone: not enough answers"
+    # 23 / 5: index 90, shown at a band's top as "at least 75" (one 3 among 5s gives it too).
+    assert _week(mine, "2026-W47") == f"You: 5 – {score_label(5, 'en')} · everyone: index ≥75"
+    assert _week(mine, "2026-W46") == f"You: 2 – {score_label(2, 'en')} · everyone: index 60"
+    assert _week(mine, "2026-W45") == (
+        f"You: 2 – {score_label(2, 'en')} · everyone: too few to show"
     )
-    assert "2026-W45" not in json.dumps(mine)  # no round that week
+    assert "2026-W44" not in json.dumps(mine)  # no round that week
     assert "Trust digest" not in json.dumps(mine)  # not a report viewer
-    # Someone else's tab: their own answers only, and W46 shown (they were not among the 3).
+    # Someone else's tab: their own answers only, and the company's figures exactly as E1's
+    # (whether or not the reader answered, the same threshold).
     theirs = await _open_home(stack, E6)
-    assert _week(theirs, "2026-W46") == "You: not answered · everyone: index 58"
-    assert _week(theirs, "2026-W47") == "You: not answered · everyone: index 60"
+    assert _week(theirs, "2026-W45") == "You: not answered · everyone: too few to show"
+    assert _week(theirs, "2026-W46") == "You: not answered · everyone: index 60"
+    assert _week(theirs, "2026-W47") == "You: not answered · everyone: index ≥75"
     assert _week(await _open_home(stack, E2), "2026-W48") == (
         f"You: 2 – {score_label(2, 'en')} · the round is open"
     )
 
 
-async def test_a_report_viewer_also_sees_the_latest_digest(stack: Stack) -> None:
+async def test_a_report_viewer_also_sees_the_digest_as_it_stands(stack: Stack) -> None:
     stack.clock.now -= timedelta(weeks=1)
     await stack.prompt()
-    await stack.answer({E1: 4, E2: 4, E3: 5})
+    await stack.answer({E1: 4, E2: 4, E3: 5, E4: 2})  # 15 / 4: 68.75, to the nearest 10
     await stack.next_week()
 
     home = await _open_home(stack, MANAGER)
@@ -159,7 +166,7 @@ async def test_a_report_viewer_also_sees_the_latest_digest(stack: Stack) -> None
     lines = _lines(home)
     assert "Your trust pulse" in lines
     digest = lines[lines.index("Trust digest, 2026-W47") :]
-    assert any(line.startswith("*Trust index 83 · 100% favourable") for line in digest)
+    assert any(line.startswith("*Trust index 70 · participation ≥66%") for line in digest)
     assert len(home["blocks"]) <= 100
     assert "Trust digest" not in json.dumps(await _open_home(stack, E1))
 

@@ -37,8 +37,8 @@ E1, E2, E3, E4, E5, E6, E7, E8, E9, E10 = TEN
 
 @pytest.fixture
 async def stack(engine: AsyncEngine, database_url: str, clock: FixedClock) -> AsyncIterator[Stack]:
-    """Ten employees, k = 3 (a digest, read by several people, needs k + 1 = 4 answers a
-    group), and two leadership channels."""
+    """Ten employees, k = 3 (every group, on every surface, needs k + 1 = 4 answers of 2k = 6
+    asked), and two leadership channels."""
     del engine
     async with running_stack(
         database_url,
@@ -84,11 +84,8 @@ async def test_each_leadership_channel_gets_the_digest_and_its_chart(stack: Stac
     await stack.answer({E1: 5, E2: 5, E3: 5, E4: 4, E5: 4, E6: 4, E7: 4, E8: 3, E9: 3, E10: 3})
     await stack.share_story(E1, "An older story, of rule 1", "anonymous")
     await stack.next_week()
-    await stack.prompt()  # 2026-W47, rule 2: half answer, and lower (14 / 5: index 45)
-    await stack.answer({E1: 2, E2: 3, E3: 3, E4: 3, E5: 3})
-    await stack.next_week()
-    await stack.prompt()  # 2026-W48, rule 3: open, four answers so far
-    await stack.answer({E1: 3, E2: 3, E3: 3, E4: 3})
+    await stack.prompt()  # 2026-W47, rule 2: four answer, and lower (11 / 4: index 44)
+    await stack.answer({E1: 2, E2: 3, E3: 3, E4: 3})
     for author, words, sharing in [
         (E1, "First story of the week", "named"),
         (E2, "Second story of the week", "anonymous"),
@@ -97,6 +94,10 @@ async def test_each_leadership_channel_gets_the_digest_and_its_chart(stack: Stac
         (E5, "Fourth story of the week", "anonymous"),
     ]:
         await stack.share_story(author, words, sharing)
+    await stack.next_week()
+    await stack.prompt()  # 2026-W48, rule 3: open, four answers so far, and a story
+    await stack.answer({E1: 3, E2: 3, E3: 3, E4: 3})
+    await stack.share_story(E6, "Told while the week is open", "anonymous")
 
     await _send_digest(stack)
 
@@ -105,22 +106,25 @@ async def test_each_leadership_channel_gets_the_digest_and_its_chart(stack: Stac
         _assert_within_block_kit(digest.blocks)
         text = "\n".join(_texts(digest.blocks))
         assert text.startswith("Trust digest, 2026-W48")
-        assert "Figures from fewer than 4 answers are not shown" in text  # k + 1
-        # The headline: closed weeks only (15 answers: 54 / 15 = 3.6, index 65), the change
-        # from W46 (75) to W47 (45), favourable answers (7) and participation (15 of 20).
-        assert "Trust index 65 ▼ −30 · 47% favourable · participation 75% (15 answers)" in text
-        assert "⚠️ Participation fell to 50% from 100% on average (2026-W47)" in text
+        assert "at least 4 answers from at least 6 people asked" in text  # as every surface
+        # The headline: closed weeks only, from what the weeks show: W46 is a band (all ten
+        # answered: "at least 8 of 10"), W47 exact (4 of 10): (8 x 75 + 4 x 44) / 12 = 65.
+        assert "Trust index 65 ▼ −31 · participation ≥60% (≥12 answers)" in text
+        assert "⚠️ Participation fell to 40% from at least 80% on average (2026-W47)" in text
         rules = text.split("Per rule")[1].split("```")[1]
         assert re.search(r"#1 .+\s75\s+75\s", rules)
-        assert re.search(r"#2 .+\s45\s+45\s", rules)
+        assert re.search(r"#2 .+\s44\s+44\s", rules)
         assert re.search(r"#3 .+\s—\s+—", rules)  # asked this week: no figure while open
-        assert re.search(r"2026-W48\s+#3\s+4/10 40%\s+open", text)
-        # Up to three stories, all of this week's rule, newest first; never a private one.
-        stories = text.split("Stories about this week's rule")[1]
-        assert re.findall(r"(\w+) story of the week", stories) == ["Fourth", "Third", "Second"]
-        assert f"<@{E4}>" in stories
+        assert re.search(r"2026-W47\s+#2\s+4/10 40%\s+44", text)
+        assert re.search(r"2026-W48\s+#3\s+open\n", text)  # not even how many so far
+        # Up to three stories of the latest closed week, in the order of their text (nothing
+        # about when each was told); never a private one, nor one of the open week.
+        stories = text.split("Stories from 2026-W47 (rule #2)")[1]
+        assert re.findall(r"(\w+) story of the week", stories) == ["First", "Fourth", "Second"]
+        assert f"<@{E1}>" in stories
         assert "Kept out of reports" not in text
         assert "older story" not in text
+        assert "Told while the week is open" not in text
         # The trend chart, shared in this very channel and nowhere else.
         [chart] = stack.emulator.files_in(channel)
         assert chart.channels == [channel]
@@ -201,14 +205,14 @@ async def test_a_long_digest_stays_within_block_kit_in_every_message(big_stack: 
     people = [f"U0MANY{index:03d}" for index in range(TEAM_COUNT)]
     stack.clock.now -= timedelta(weeks=1)
     await stack.prompt()
-    await stack.answer(dict.fromkeys(people[:5], 4))
-    await stack.next_week()
-    await stack.prompt()
-    await stack.answer(dict.fromkeys(people[:4], 5))  # k + 1: the week's stories are shown
+    await stack.answer(dict.fromkeys(people[:5], 4))  # k + 1 and more: the week is shown
     # Stories as long as the modal allows, of characters Slack makes longer when escaped.
     for number, person in enumerate(people[:4]):
         words = (f"Story {number}: <!channel> & <@U0BOSS> > " * 60)[:2000]
         await stack.share_story(person, words, "named" if number % 2 else "anonymous")
+    await stack.next_week()  # closed: its stories may be shown now
+    await stack.prompt()
+    await stack.answer(dict.fromkeys(people[:4], 5))
 
     await _send_digest(stack)
 
@@ -218,12 +222,12 @@ async def test_a_long_digest_stays_within_block_kit_in_every_message(big_stack: 
             _assert_within_block_kit(message.blocks)
         text = "\n".join(text for message in messages for text in _texts(message.blocks))
         # Every team is there, each once (the table runs over several sections), and every
-        # one is "not enough answers": each has one member.
+        # one is "too few to show": each has one member.
         for number in range(TEAM_COUNT):
             assert text.count(_team_name(number)) == 1, number
-        assert text.count("not enough answers") >= TEAM_COUNT
+        assert text.count("too few to show") >= TEAM_COUNT
         # Three stories, escaped and cut to fit: no mention or broadcast can fire.
-        assert len(re.findall(r"— .+ · 2026-W48 · #2", text)) == 3
+        assert len(re.findall(r"— .+ · 2026-W47 · #1", text)) == 3
         assert "<!channel>" not in text
         assert "<@U0BOSS>" not in text
         assert "&lt;!channel&gt; &amp; &lt;@U0BOSS&gt; &gt;" in text

@@ -21,19 +21,21 @@ from trustbot.db.models import RoundAggregate
 from trustbot.operations import export_files, forget_text
 
 E1, E2, E3, E4, E5, E6 = EMPLOYEES
+SILENT = [f"U0SILENT{index}" for index in range(1, 5)]  # asked every week, in no team, silent
 SALES, SUPPORT = [E1, E2, E3], [E4, E5, E6]
 TEAMS = "Sales=S0SALES,Support=S0SUPPORT"
-NOT_ENOUGH = "not enough answers"
+TOO_FEW = "too few to show"
 
-# Four weeks, k = 3 (TRUSTBOT_MIN_GROUP_SIZE in the scenario stack):
+# Four weeks of ten people asked, k = 3 (TRUSTBOT_MIN_GROUP_SIZE in the scenario stack: a
+# group needs 4 answers of 6 asked); a team of three is never shown on its own:
 #   W45: two answers             -> hidden week, its story never shown
-#   W46: everyone answers        -> the week and both teams shown
-#   W47: three answers (2 + 1)   -> the week shown, both teams "not enough answers"
+#   W46: six answers             -> the week shown, exact (four did not answer)
+#   W47: four answers (2 + 2)    -> the week shown, exact
 #   W48: still open              -> nothing exported
 SCORES = {
     "2026-W45": {E1: 2, E2: 3},
     "2026-W46": {E1: 1, E2: 4, E3: 4, E4: 5, E5: 5, E6: 3},
-    "2026-W47": {E1: 2, E2: 5, E4: 4},
+    "2026-W47": {E1: 2, E2: 5, E4: 4, E5: 3},
     "2026-W48": {E1: 3, E2: 3, E3: 3, E4: 3},
 }
 STORIES = {  # (author, text, sharing)
@@ -84,7 +86,10 @@ async def _four_weeks(stack: Stack) -> None:
 
 async def _history(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Stack:
     del engine  # emptied before the bot starts
-    async with running_stack(database_url, clock, TRUSTBOT_TEAMS=TEAMS) as stack:
+    employees = [*EMPLOYEES, *SILENT]
+    async with running_stack(
+        database_url, clock, employees=employees, TRUSTBOT_TEAMS=TEAMS
+    ) as stack:
         await _four_weeks(stack)
     return stack  # closed: only its services' key functions are used afterwards
 
@@ -193,39 +198,36 @@ async def test_export_applies_the_threshold_and_names_no_one(
     )
 
     assert code == 0, err
-    assert f"{out_dir / 'aggregates.csv'}: 9 rows" in out
+    assert f"{out_dir / 'aggregates.csv'}: 12 rows" in out
     aggregates = _read(out_dir / "aggregates.csv")
     by_key = {(row["period"], row["team"]): row for row in aggregates}
     assert sorted(by_key) == [
         (period, team)
         for period in ("2026-W45", "2026-W46", "2026-W47")
-        for team in ("", "Sales", "Support")
+        for team in ("", "-", "Sales", "Support")
     ]  # the open week W48 is not exported at all
-    hidden = [key for key, row in by_key.items() if row["answered"] == NOT_ENOUGH]
+    hidden = [key for key, row in by_key.items() if row["answered_at_least"] == ""]
     assert sorted(hidden) == [
-        ("2026-W45", ""),
-        ("2026-W45", "Sales"),
-        ("2026-W45", "Support"),
-        ("2026-W47", "Sales"),  # 2 answers
-        ("2026-W47", "Support"),  # 1 answer, and Sales - whole would give it away otherwise
+        ("2026-W45", team) for team in ("", "-", "Sales", "Support")
+    ] + [  # teams of three or four asked: never shown on their own
+        (period, team) for period in ("2026-W46", "2026-W47") for team in ("-", "Sales", "Support")
     ]
     for key in hidden:  # not one figure of a hidden group
         row = by_key[key]
-        assert [row[column] for column in list(row)[4:]] == [""] * 8, key
+        assert row["answered"] == TOO_FEW, key
+        assert [row[column] for column in list(row)[4:]] == [""] * 11, key
     w46 = by_key[("2026-W46", "")]
-    assert (w46["answered"], w46["delivered"], w46["trust_index"]) == ("6", "6", "67")
+    assert (w46["answered"], w46["delivered"], w46["trust_index"]) == ("6", "10", "67")
+    assert (w46["participation"], w46["participation_at_least"]) == ("60%", "60%")
     assert (w46["favourable"], w46["neutral"], w46["unfavourable"]) == ("67%", "17%", "17%")
     assert (w46["reactions"], w46["stories"]) == ("2", "3")  # a private story is counted
-    sales = by_key[("2026-W46", "Sales")]
-    assert (sales["answered"], sales["trust_index"]) == ("3", "50")  # (1 + 4 + 4) / 3 = 3.0
-    support = by_key[("2026-W46", "Support")]
-    assert (support["answered"], support["trust_index"]) == ("3", "83")  # (5 + 5 + 3) / 3
-    assert by_key[("2026-W47", "")]["answered"] == "3"
+    w47 = by_key[("2026-W47", "")]
+    assert (w47["answered"], w47["trust_index"]) == ("4", "63")  # 14 / 4 = 3.5: 62.5
 
     answers = Counter((row["period"], row["score"]) for row in _read(out_dir / "answers.csv"))
     expected = Counter(
         (period, str(score))
-        for period in ("2026-W46", "2026-W47")  # W45 is hidden, W48 is open
+        for period in ("2026-W46", "2026-W47")  # W45 is hidden, W48 is open; both exact
         for score in SCORES[period].values()
     )
     assert answers == expected
@@ -279,6 +281,6 @@ async def test_an_unknown_id_removes_nothing_and_export_after_forget_gives_nobod
     }
     assert aggregates["2026-W46"]["answered"] == "6"  # still counted, as docs/privacy.md says
     answered = Counter(row["period"] for row in _read(tmp_path / "answers.csv"))
-    assert answered == {"2026-W47": 3}  # W46 lost E3's answer: its answers are left out
+    assert answered == {"2026-W47": 4}  # W46 lost E3's answer: its answers are left out
     for period, count in answered.items():
         assert str(count) == aggregates[period]["answered"], period

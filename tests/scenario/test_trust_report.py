@@ -21,12 +21,15 @@ async def _report(stack: Stack, user: str, text: str = "") -> dict[str, Any]:
 
 
 def _text(body: dict[str, Any]) -> str:
-    return "\n".join(str(block.get("text", {}).get("text", "")) for block in body.get("blocks", []))
+    """Every text of the blocks: sections and headers, and context elements."""
+    texts = []
+    for block in body.get("blocks", []):
+        texts.append(str(block.get("text", {}).get("text", "")))
+        texts += [str(element.get("text", "")) for element in block.get("elements", [])]
+    return "\n".join(texts)
 
 
-async def test_a_viewer_sees_a_closed_week_and_the_open_weeks_participation_only(
-    stack: Stack,
-) -> None:
+async def test_a_viewer_sees_a_closed_week_and_nothing_of_the_open_week(stack: Stack) -> None:
     stack.clock.now -= timedelta(weeks=1)
     await stack.prompt()  # 2026-W47, rule 1
     await stack.answer(dict.fromkeys(EMPLOYEES[:4], 3))
@@ -43,10 +46,12 @@ async def test_a_viewer_sees_a_closed_week_and_the_open_weeks_participation_only
     assert body["response_type"] == "ephemeral"
     text = _text(body)
     assert "the last 4 weeks" in text
-    assert "Trust index 50" in text  # the headline: closed weeks only
-    assert re.search(r"2026-W47\s+#1\s+4/6 67%\s+50\s+0%", text)
-    assert re.search(r"2026-W48\s+#2\s+4/6 67%\s+open", text)  # no score while open
+    assert "Trust index 50 · participation ≥66% (≥4 answers)" in text  # closed weeks only
+    # Six asked, four answered: "at least 4 of 6", never whether none or two did not answer.
+    assert re.search(r"2026-W47\s+#1\s+≥4/6 ≥66%\s+50\s+—", text)
+    assert re.search(r"2026-W48\s+#2\s+open\n", text)  # not even how many answered so far
     assert "100" not in text
+    assert "4/6" not in text.replace("≥4/6", "")
     assert re.search(r"2026-W45\s+—\s+no round", text)
     assert "Ping &lt;!channel&gt; and &lt;@U0BOSS&gt; &amp; &lt;!here&gt;" in text
     assert "<!channel>" not in text
@@ -62,15 +67,30 @@ async def test_a_viewer_sees_a_closed_week_and_the_open_weeks_participation_only
     assert upload.args["channel_id"] == stack.emulator.dm_channel_for(MANAGER)
 
 
-async def test_a_week_at_the_threshold_is_shown_once_closed(stack: Stack) -> None:
+async def test_a_week_with_k_plus_one_answers_is_shown_once_closed(stack: Stack) -> None:
     stack.clock.now -= timedelta(weeks=1)
     await stack.prompt()
-    await stack.answer(dict.fromkeys(EMPLOYEES[:3], 4))  # exactly TRUSTBOT_MIN_GROUP_SIZE=3
-    assert "75" not in _text(await _report(stack, MANAGER, "2"))  # still open
+    await stack.answer(dict.fromkeys(EMPLOYEES[:3], 4))  # k = 3 answers: too few
+    await stack.answer({EMPLOYEES[3]: 3})  # k + 1 = 4
+    assert "69" not in _text(await _report(stack, MANAGER, "2"))  # still open
     stack.clock.now += timedelta(weeks=1)
     await stack.runtime.jobs.close()
 
-    assert re.search(r"2026-W47\s+#1\s+3/6 50%\s+75", _text(await _report(stack, MANAGER, "2")))
+    text = _text(await _report(stack, MANAGER, "2"))
+    assert re.search(r"2026-W47\s+#1\s+≥4/6 ≥66%\s+70\s", text)  # 15 / 4: 68.75, nearest 10
+    assert "at least 4 answers from at least 6 people asked" in text
+
+
+async def test_a_week_with_k_answers_is_too_few_to_show(stack: Stack) -> None:
+    stack.clock.now -= timedelta(weeks=1)
+    await stack.prompt()
+    await stack.answer(dict.fromkeys(EMPLOYEES[:3], 4))
+    stack.clock.now += timedelta(weeks=1)
+    await stack.runtime.jobs.close()
+
+    assert re.search(
+        r"2026-W47\s+#1\s+too few to show\n", _text(await _report(stack, MANAGER, "2"))
+    )
 
 
 async def test_the_default_is_eight_weeks(stack: Stack) -> None:

@@ -73,5 +73,5 @@ def test_the_terminal_report_shows_stories_as_typed() -> None:
 
     assert "  │ Ping <!channel> & <@U0ALICE>\n  — U0ALICE · 2026-W47 · #1" in rendered
     assert "```" not in rendered
-    assert "not enough answers" in rendered
+    assert "too few to show" in rendered
     assert "Trust report: the last 8 weeks" in rendered

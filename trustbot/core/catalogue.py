@@ -159,17 +159,27 @@ _TEXTS: dict[str, dict[Language, str]] = {
     },
     "report.for_team": {"da": "team {team}", "en": "team {team}"},
     "report.for_rule": {"da": "regel #{rule}", "en": "rule #{rule}"},
+    "privacy.threshold": {
+        "da": "Tal for en gruppe vises kun med mindst {answers} svar fra mindst {asked} "
+        "adspurgte: en læser, der selv svarede, ser stadig {others} andre, og ingen kan se, "
+        "hvem der ikke svarede.",
+        "en": "A group's figures are shown only with at least {answers} answers from at least "
+        "{asked} people asked: a reader who answered still sees {others} others, and no one "
+        "can tell who did not answer.",
+    },
     "report.context": {
-        "da": "Tal fra færre end {min} svar vises ikke, og en uge vises først, når den er "
-        "lukket. Tidszone {tz}.",
-        "en": "Figures from fewer than {min} answers are not shown, and a week shows its "
-        "figures once it has closed. Time zone {tz}.",
+        "da": "{threshold} En uge vises først, når den er lukket. Tidszone {tz}.",
+        "en": "{threshold} A week is shown once it has closed. Time zone {tz}.",
     },
     "report.headline": {
         "da": "Tillidsindeks {index}{change} · {favourable} positive · deltagelse "
         "{participation} ({answers} svar)",
         "en": "Trust index {index}{change} · {favourable} favourable · participation "
         "{participation} ({answers} answers)",
+    },
+    "report.headline.banded": {
+        "da": "Tillidsindeks {index}{change} · deltagelse {participation} ({answers} svar)",
+        "en": "Trust index {index}{change} · participation {participation} ({answers} answers)",
     },
     "report.headline.none": {
         "da": "Endnu ingen lukket uge med nok svar i perioden.",
@@ -182,6 +192,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "alert.participation_drop": {
         "da": "Deltagelsen faldt til {after} fra {before} i snit ({period})",
         "en": "Participation fell to {after} from {before} on average ({period})",
+    },
+    "alert.participation_drop.at_least": {
+        "da": "Deltagelsen faldt til {after} fra mindst {before} i snit ({period})",
+        "en": "Participation fell to {after} from at least {before} on average ({period})",
     },
     "report.weekly": {"da": "Uge for uge", "en": "Week by week"},
     "report.rules": {"da": "Pr. regel", "en": "Per rule"},
@@ -197,7 +211,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "report.col.team": {"da": "Team", "en": "Team"},
     "report.open": {"da": "åben", "en": "open"},
     "report.no_round": {"da": "ingen runde", "en": "no round"},
-    "report.not_enough": {"da": "ikke nok svar", "en": "not enough answers"},
+    "report.not_enough": {"da": "for få til at vise", "en": "too few to show"},
     "report.stories": {"da": "Seneste historier", "en": "Latest stories"},
     "report.no_stories": {"da": "Ingen delte historier endnu.", "en": "No stories shared yet."},
     "report.anonymous": {"da": "anonym", "en": "anonymous"},
@@ -213,8 +227,8 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Trust index per rule, last {weeks} weeks",
     },
     "report.chart_note": {
-        "da": "Huller: færre end {min} svar",
-        "en": "Gaps: fewer than {min} answers",
+        "da": "Huller: for få til at vise",
+        "en": "Gaps: too few to show",
     },
     "report.chart_empty": {"da": "Endnu ingen tal", "en": "No figures yet"},
     "report.chart_overall": {"da": "Ugens indeks", "en": "Week's index"},
@@ -234,7 +248,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "home.not_answered": {"da": "ikke besvaret", "en": "not answered"},
     "home.open": {"da": "runden er åben", "en": "the round is open"},
     "home.company": {"da": "alle: indeks {index}", "en": "everyone: index {index}"},
-    "home.company_hidden": {"da": "alle: ikke nok svar", "en": "everyone: not enough answers"},
+    "home.company_hidden": {"da": "alle: for få til at vise", "en": "everyone: too few to show"},
     "home.active": {
         "da": "Du får ugens spørgsmål.",
         "en": "You get the weekly prompt.",
@@ -257,7 +271,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "The report is for your eyes only: ask me in a personal chat.",
     },
     "digest.title": {"da": "Tillidsoverblik, {period}", "en": "Trust digest, {period}"},
-    "digest.stories": {"da": "Historier om ugens regel", "en": "Stories about this week's rule"},
+    "digest.stories": {
+        "da": "Historier fra {period} (regel #{rule})",
+        "en": "Stories from {period} (rule #{rule})",
+    },
     "report.failed": {
         "da": "Rapporten kunne ikke laves lige nu. Prøv igen om lidt.",
         "en": "The report could not be made just now. Please try again shortly.",

@@ -1,9 +1,10 @@
 """`trustbot export`: aggregates, anonymised answers and consented stories, as CSV rows.
 
-The anonymity threshold applies exactly as in reports (`core/figures.py`): a group too small is
-exported as "not enough answers", its neighbours are protected the same way, and answers and
-stories come only from rounds whose figures are shown. Answers carry no person, no team and no
-time, in an order that says nothing about who answered when.
+The disclosure rules apply exactly as in reports (`core/figures.py`): a group too small is
+exported as "too few to show", its neighbours are protected the same way, participation is
+banded where it would tell who did not answer, stories come only from rounds whose figures
+are shown, and raw answers only from rounds whose participation is exact. Answers carry no
+person, no team and no time, in an order that says nothing about who answered when.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 
 from trustbot.core.aggregates import WHOLE, counts_of
-from trustbot.core.figures import Counts, Figures, protect_parts, reveal
+from trustbot.core.figures import Counts, Figures, disclosure_for, round_figures
 from trustbot.core.ports import Visibility
 from trustbot.core.rounds import rule_of
 from trustbot.core.services import Services
@@ -26,20 +27,28 @@ AGGREGATE_HEADER = (
     "rule",
     "team",
     "answered",
+    "answered_at_least",
     "delivered",
     "trust_index",
+    "index_rounded_to",
     "favourable",
     "neutral",
     "unfavourable",
     "participation",
+    "participation_at_least",
     "reactions",
     "stories",
 )
+TOO_FEW = "too few to show"
 
 
-async def exported_aggregates(services: Services) -> tuple[list[tuple[str, ...]], set[int]]:
-    """One row per closed round and team; the ids of rounds whose whole figures are shown."""
-    threshold = services.settings.min_group_size
+async def exported_aggregates(
+    services: Services,
+) -> tuple[list[tuple[str, ...]], set[int], set[int]]:
+    """One row per closed round and team, as every report shows them; the ids of rounds whose
+    whole figures are shown, and of those whose participation is exact (only their raw
+    answers may be exported: the number of answer rows is the exact number who answered)."""
+    disclosure = disclosure_for(services.settings.min_group_size)
     async with services.sessions() as session:
         rows = await session.execute(
             select(Round.id, Round.period, RuleRow.position, RoundAggregate)
@@ -53,34 +62,46 @@ async def exported_aggregates(services: Services) -> tuple[list[tuple[str, ...]]
             entry[2][aggregate.team] = counts_of(aggregate)
     out: list[tuple[str, ...]] = []
     shown: set[int] = set()
+    exact: set[int] = set()
     for round_id, (period, position, groups) in by_round.items():
-        whole = reveal(groups.get(WHOLE, Counts()), threshold=threshold)
-        if whole.shown:
-            shown.add(round_id)
         parts = {team: counts for team, counts in groups.items() if team != WHOLE}
-        protected = protect_parts(parts, threshold=threshold, whole_shown=whole.shown)
-        out.append(_aggregate_row(period, position, "", whole))
-        for team, figures in sorted(protected.items()):
+        decided = round_figures(parts, disclosure, activity=groups.get(WHOLE, Counts()))
+        if decided.whole.shown:
+            shown.add(round_id)
+            if decided.whole.exact:
+                exact.add(round_id)
+        out.append(_aggregate_row(period, position, "", decided.whole))
+        for team, figures in sorted(decided.parts.items()):
             out.append(_aggregate_row(period, position, team or "-", figures))
-    return out, shown
+    return out, shown, exact
 
 
 def _aggregate_row(period: str, position: int, team: str, figures: Figures) -> tuple[str, ...]:
     if figures.hidden:
-        return (period, str(position), team, "not enough answers", "", "", "", "", "", "", "", "")
+        return (period, str(position), team, TOO_FEW, *("",) * (len(AGGREGATE_HEADER) - 4))
+
+    def optional(value: int | None) -> str:
+        return "" if value is None else str(value)
+
+    def share(value: float | None) -> str:
+        return "" if value is None else share_text(value)
+
     return (
         period,
         str(position),
         team,
-        str(figures.respondents),
-        str(figures.delivered),
-        index_text(figures.index),
-        share_text(figures.favourable),
-        share_text(figures.neutral),
-        share_text(figures.unfavourable),
-        share_text(figures.participation),
-        str(figures.reactions),
-        str(figures.stories),
+        optional(figures.answered) if figures.exact else "",
+        optional(figures.answered),
+        optional(figures.delivered),
+        index_text(figures.index, figures.index_bound),
+        str(figures.index_step),
+        share(figures.favourable),
+        share(figures.neutral),
+        share(figures.unfavourable),
+        share(figures.participation) if figures.exact else "",
+        share(figures.participation),
+        optional(figures.reactions),
+        optional(figures.stories),
     )
 
 

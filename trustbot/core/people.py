@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import Language
+from trustbot.core.figures import Disclosure
 from trustbot.core.prompts import Actor
 from trustbot.core.reports import TrustReport
 from trustbot.core.rules import Rule
@@ -90,8 +91,9 @@ class MyAnswer:
     period: str
     rule: Rule
     score: int | None
-    company_index: float | None  # None while the round is open or too few answered
+    company_index: float | None  # None while the round is open or too few to show
     open: bool
+    company_bound: str = ""  # "at_least" / "at_most" when the index is shown as a bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ class HomeState:
     paused: bool
     language: Language
     answers: tuple[MyAnswer, ...]
+    disclosure: Disclosure  # the rules the company's figures beside them passed
 
 
 async def home_state(services: Services, *, actor: Actor, report: TrustReport) -> HomeState:
@@ -121,6 +124,7 @@ async def home_state(services: Services, *, actor: Actor, report: TrustReport) -
             score=mine.get(p.period),
             company_index=p.figures.index if not p.open else None,
             open=p.open,
+            company_bound=p.figures.index_bound,
         )
         for p in reversed(report.periods)
         if p.rule is not None
@@ -129,4 +133,5 @@ async def home_state(services: Services, *, actor: Actor, report: TrustReport) -
         paused=await is_paused(services, actor=actor),
         language=await language_of(services, actor=actor),
         answers=answers,
+        disclosure=report.disclosure,
     )

@@ -1,46 +1,41 @@
 """The trust report: per period, per rule, per team; a trust index, alerts, stories, a chart.
 
 Figures of closed rounds come from their aggregates (`round_aggregates`, written at close); a
-round still open shows only how many answered so far. Every figure passes the anonymity
-threshold in `core/figures.py` before it leaves this module; a reader who answered in a round
-faces a threshold one higher there, so "the others" are never fewer than it.
+round still open shows that it is open and nothing else: no count, no score, no story, so that
+polling cannot time anyone's answer or story. Every figure passes the disclosure rules of
+`core/figures.py` before it leaves this module, and those rules are the same for every reader:
+nothing here depends on who asks, or on any stored row about them (`decide_report` is a pure
+function of the rounds' aggregates, so retention, `forget`, a new key or another platform
+cannot change what a reader sees of a closed week).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from statistics import mean
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trustbot.core.aggregates import COUNT_COLUMNS, NO_TEAM, WHOLE, counts_from
 from trustbot.core.figures import (
     HIDDEN,
     Counts,
+    Disclosure,
     Figures,
     combine,
-    open_round_figures,
-    protect_parts,
-    reveal,
+    disclosure_for,
+    round_figures,
 )
 from trustbot.core.periods import recent_periods
 from trustbot.core.ports import Visibility
 from trustbot.core.rounds import rule_of
 from trustbot.core.rules import Rule
 from trustbot.core.services import Services
-from trustbot.db.models import (
-    Anecdote,
-    Delivery,
-    DeliveryKind,
-    DeliveryStatus,
-    PulseAnswer,
-    Round,
-    RoundAggregate,
-    RuleRow,
-)
+from trustbot.db.models import Anecdote, Round, RoundAggregate, RuleRow
 
 DEFAULT_WEEKS, MAX_WEEKS = 8, 52
 CHART_WEEKS = 12
@@ -111,7 +106,7 @@ class PeriodReport:
 
     period: str
     rule: Rule | None  # None: no round that week
-    open: bool
+    open: bool  # an open week shows nothing but that it is open
     figures: Figures  # of the whole round, or of the team asked for
     teams: tuple[tuple[str, Figures], ...] = ()
     change_previous: float | None = None  # index points against the previous shown period
@@ -123,21 +118,25 @@ class RuleReport:
     """One rule over the report's weeks, and how its latest asking moved."""
 
     rule: Rule
-    figures: Figures  # the rule's closed, shown rounds in the window, added up
+    figures: Figures  # the rule's closed, shown rounds in the window, combined
     latest: Figures | None  # its most recent closed asking
     change: float | None  # latest asking's index minus the one before (over the history)
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """Something leadership should look at now, with the numbers behind it."""
+    """Something leadership should look at now, with the displayed numbers behind it."""
 
     kind: str  # "index_drop" or "participation_drop"
     rule: Rule | None
     before: float  # index points, or a participation share
     after: float
     periods: tuple[str, ...]
-    respondents: int  # answers behind the latest figure
+    answered: int  # answers behind the latest figure: exact, or at least (`exact`)
+    exact: bool = True
+    before_exact: bool = True  # False: `before` is a lower bound (banded weeks in it)
+    before_bound: str = ""  # an index alert's figures as shown: "at_least", "at_most" or ""
+    after_bound: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,16 +161,16 @@ class ChartSeries:
 
 @dataclass(frozen=True, slots=True)
 class TrustReport:
-    """Everything a report shows, every figure already past the threshold."""
+    """Everything a report shows, every figure already past the disclosure rules."""
 
     request: ReportRequest
     periods: tuple[PeriodReport, ...]  # the window, oldest first
     rules: tuple[RuleReport, ...]
-    overall: Figures  # closed, shown periods of the window added up
+    overall: Figures  # closed, shown periods of the window combined
     overall_change: float | None  # latest closed period's index minus the previous one's
     alerts: tuple[Alert, ...]
     stories: tuple[SharedStory, ...]
-    min_group_size: int
+    disclosure: Disclosure
     chart_periods: tuple[str, ...]
     chart: tuple[ChartSeries, ...]
     chart_overall: tuple[float | None, ...] = field(default=())
@@ -182,15 +181,17 @@ class TrustReport:
         return self.periods
 
 
-@dataclass(slots=True)
-class _Round:
+@dataclass(frozen=True, slots=True)
+class RoundCounts:
+    """What the database holds about one round, as the report's decisions take it: the
+    aggregates written at close (none while the round is open), nothing about any person."""
+
     id: int
     period: str
     rule: Rule
     open: bool
-    threshold: int
-    whole: Counts = field(default_factory=Counts)
-    parts: dict[str, Counts] = field(default_factory=dict)
+    parts: Mapping[str, Counts] = field(default_factory=dict)  # per team, from the aggregates
+    activity: Counts = field(default_factory=Counts)  # the whole round's reactions and stories
 
 
 async def build_trust_report(
@@ -200,44 +201,57 @@ async def build_trust_report(
     request: ReportRequest,
     min_group_size: int,
     rules: tuple[Rule, ...],
-    viewer: str | None = None,
-    extra_threshold: int = 0,
 ) -> TrustReport:
-    """The report over `request.weeks` periods ending with `current_period`.
+    """The report over `request.weeks` periods ending with `current_period`: the same for
+    every reader, on every surface."""
+    span = report_span(current_period, request)
+    rounds = await _load_rounds(session, span)
+    report = decide_report(
+        rounds,
+        request=request,
+        current_period=current_period,
+        disclosure=disclosure_for(min_group_size),
+        rules=rules,
+    )
+    stories = await _latest_stories(session, story_round_ids(report, rounds))
+    return replace(report, stories=stories)
 
-    `viewer` is the reader's pseudonym: in a round they answered, a group needs one more
-    respondent to be shown to them. `extra_threshold` raises it everywhere (a digest read by
-    several people, some of whom may have answered).
+
+def report_span(current_period: str, request: ReportRequest) -> list[str]:
+    """The periods a report reads: its window, and enough before it for charts and alerts."""
+    return recent_periods(current_period, max(request.weeks, CHART_WEEKS, HISTORY_WEEKS))
+
+
+def decide_report(
+    rounds: Sequence[RoundCounts],
+    *,
+    request: ReportRequest,
+    current_period: str,
+    disclosure: Disclosure,
+    rules: tuple[Rule, ...],
+) -> TrustReport:
+    """Every figure of the report (no stories yet), from the rounds' counts alone.
+
+    A pure function: the same rounds give the same report, whoever reads it and whatever has
+    happened to raw rows since the rounds closed.
     """
-    span = recent_periods(current_period, max(request.weeks, CHART_WEEKS, HISTORY_WEEKS))
+    span = report_span(current_period, request)
     window = set(span[-request.weeks :])
-    rounds = await _load_rounds(session, span, min_group_size + extra_threshold, viewer=viewer)
-    by_period = {round_.period: round_ for round_ in rounds}
+    by_period = {round_.period: round_ for round_ in rounds if round_.period in span}
 
     figures: dict[str, Figures] = {}
     team_figures: dict[str, tuple[tuple[str, Figures], ...]] = {}
-    for round_ in rounds:
-        whole = (
-            open_round_figures(
-                round_.whole.delivered, round_.whole.respondents, threshold=round_.threshold
-            )
-            if round_.open
-            else reveal(round_.whole, threshold=round_.threshold)
+    for round_ in by_period.values():
+        if round_.open:  # nothing of an open round: not even how many answered so far
+            figures[round_.period] = HIDDEN
+            team_figures[round_.period] = ()
+            continue
+        decided = round_figures(round_.parts, disclosure, activity=round_.activity)
+        team_figures[round_.period] = tuple(
+            sorted((team or NO_TEAM, value) for team, value in decided.parts.items())
         )
-        parts = protect_parts(round_.parts, threshold=round_.threshold, whole_shown=whole.shown)
-        if round_.open:  # an open round's teams show participation at most, and only if shown
-            parts = {
-                team: open_round_figures(
-                    counts.delivered, counts.respondents, threshold=round_.threshold
-                )
-                if parts[team].shown
-                else HIDDEN
-                for team, counts in round_.parts.items()
-            }
-        named = tuple(sorted((team or NO_TEAM, value) for team, value in parts.items()))
-        team_figures[round_.period] = named
         figures[round_.period] = (
-            parts.get(request.team, HIDDEN) if request.team is not None else whole
+            decided.parts.get(request.team, HIDDEN) if request.team is not None else decided.whole
         )
 
     def keep(period: str) -> bool:
@@ -279,32 +293,22 @@ async def build_trust_report(
             )
         )
     in_window = [p for p in shown_closed if p in window]
-    overall = combine((figures[p] for p in in_window), threshold=min_group_size)
+    overall = combine(figures[p] for p in in_window)
     latest_two = [index[p] for p in shown_closed[-2:]]
     overall_change = _difference(latest_two[-1], latest_two[0]) if len(latest_two) == 2 else None
-    rule_reports = _rule_reports(rules, rounds, figures, shown_closed, window, min_group_size)
-    alerts = _alerts(rounds, figures, shown_closed)
-    # Stories come from weeks whose figures are shown: closed ones, and the open one once
-    # enough people have answered it.
-    story_rounds = [
-        round_.id
-        for round_ in rounds
-        if round_.period in window and figures[round_.period].shown and keep(round_.period)
-    ]
-    stories = await _latest_stories(session, story_rounds if request.team is None else [])
+    rounds_in_span = sorted(by_period.values(), key=lambda round_: round_.period)
     chart_periods = tuple(span[-CHART_WEEKS:])
-    chart = _chart(rules, by_period, figures, chart_periods)
     return TrustReport(
         request=request,
         periods=tuple(period_reports),
-        rules=rule_reports,
+        rules=_rule_reports(rules, rounds_in_span, figures, shown_closed, window),
         overall=overall,
         overall_change=overall_change,
-        alerts=alerts,
-        stories=stories,
-        min_group_size=min_group_size + extra_threshold,  # what every group needed here
+        alerts=_alerts(rounds_in_span, figures, shown_closed),
+        stories=(),
+        disclosure=disclosure,
         chart_periods=chart_periods,
-        chart=chart,
+        chart=_chart(rules, by_period, figures, chart_periods),
         chart_overall=tuple(
             figures[p].index if p in by_period and not by_period[p].open else None
             for p in chart_periods
@@ -312,14 +316,24 @@ async def build_trust_report(
     )
 
 
+def story_round_ids(report: TrustReport, rounds: Sequence[RoundCounts]) -> list[int]:
+    """The rounds whose shared stories a report may show: closed ones in its window whose
+    figures it shows. Never an open round (a story appearing while the week is open would time
+    its author), never in a `team=` report (a team's story points at a handful of people)."""
+    if report.request.team is not None:
+        return []
+    shown = {
+        p.period for p in report.periods if p.rule is not None and not p.open and p.figures.shown
+    }
+    return [round_.id for round_ in rounds if not round_.open and round_.period in shown]
+
+
 def _difference(after: float | None, before: float | None) -> float | None:
     return None if after is None or before is None else after - before
 
 
-async def _load_rounds(
-    session: AsyncSession, span: list[str], threshold: int, *, viewer: str | None
-) -> list[_Round]:
-    # The rounds, their rules and their aggregates in one query, read as plain values.
+async def _load_rounds(session: AsyncSession, span: list[str]) -> list[RoundCounts]:
+    """The rounds of `span`, their rules and their aggregates in one query, as plain values."""
     rows = await session.execute(
         select(
             Round.id,
@@ -335,75 +349,36 @@ async def _load_rounds(
         .outerjoin(RoundAggregate, RoundAggregate.round_id == Round.id)
         .where(Round.period.in_(span), Round.kind == "pulse")
     )
-    rounds: dict[int, _Round] = {}
+    found: dict[int, tuple[str, Rule, bool]] = {}
+    parts: dict[int, dict[str, Counts]] = defaultdict(dict)
+    activity: dict[int, Counts] = {}
     for round_id, period, closed, position, text_da, text_en, team, *values in rows:
-        round_ = rounds.get(round_id)
-        if round_ is None:
-            rule = Rule(position, text_da, text_en)
-            round_ = rounds[round_id] = _Round(round_id, period, rule, closed is None, threshold)
-        if team is None:  # no aggregate: the round is open
+        found.setdefault(round_id, (period, Rule(position, text_da, text_en), closed is None))
+        if team is None:  # no aggregate: the round is open, or not aggregated yet
             continue
         if team == WHOLE:
-            round_.whole = counts_from(values)
+            activity[round_id] = counts_from(values)
         else:
-            round_.parts[team] = counts_from(values)
-    if not rounds:
-        return []
-    open_ids = [round_id for round_id, round_ in rounds.items() if round_.open]
-    if open_ids:
-        await _load_open_counts(session, rounds, open_ids)
-    if viewer is not None:
-        answered = await session.scalars(
-            select(PulseAnswer.round_id).where(
-                PulseAnswer.respondent == viewer, PulseAnswer.round_id.in_(list(rounds))
-            )
+            parts[round_id][team] = counts_from(values)
+    return [
+        RoundCounts(
+            id=round_id,
+            period=period,
+            rule=rule,
+            open=is_open,
+            parts=parts.get(round_id, {}) if not is_open else {},
+            activity=activity.get(round_id, Counts()),
         )
-        for round_id in answered:
-            rounds[round_id].threshold += 1
-    return sorted(rounds.values(), key=lambda round_: round_.period)
-
-
-async def _load_open_counts(
-    session: AsyncSession, rounds: dict[int, _Round], open_ids: list[int]
-) -> None:
-    """How many got and answered an open round's prompt so far, per team (SQL aggregates).
-
-    The joined answers are restricted to the open rounds too: with more than one open round,
-    PostgreSQL does not carry `round_id IN (...)` over the join and would hash every answer.
-    """
-    team = func.coalesce(Delivery.team, NO_TEAM)
-    rows = await session.execute(
-        select(Delivery.round_id, team, func.count(), func.count(PulseAnswer.score))
-        .select_from(Delivery)
-        .outerjoin(
-            PulseAnswer,
-            and_(
-                PulseAnswer.round_id == Delivery.round_id,
-                PulseAnswer.respondent == Delivery.recipient,
-                PulseAnswer.round_id.in_(open_ids),
-            ),
-        )
-        .where(
-            Delivery.round_id.in_(open_ids),
-            Delivery.kind == DeliveryKind.PROMPT,
-            Delivery.status == DeliveryStatus.SENT,
-        )
-        .group_by(Delivery.round_id, team)
-    )
-    for round_id, team_name, delivered, answered in rows:
-        part = Counts(delivered=delivered, respondents=answered)
-        round_ = rounds[round_id]
-        round_.parts[team_name] = part
-        round_.whole = round_.whole + part
+        for round_id, (period, rule, is_open) in sorted(found.items(), key=lambda kv: kv[1][0])
+    ]
 
 
 def _rule_reports(
     rules: tuple[Rule, ...],
-    rounds: list[_Round],
+    rounds: list[RoundCounts],
     figures: dict[str, Figures],
     shown_closed: list[str],
     window: set[str],
-    threshold: int,
 ) -> tuple[RuleReport, ...]:
     texts = {rule.position: rule for rule in rules}
     by_rule: dict[int, list[str]] = defaultdict(list)
@@ -419,7 +394,7 @@ def _rule_reports(
         reports.append(
             RuleReport(
                 rule=texts[position],
-                figures=combine((figures[p] for p in askings if p in window), threshold=threshold),
+                figures=combine(figures[p] for p in askings if p in window),
                 latest=latest,
                 change=_difference(
                     latest.index if latest else None, previous.index if previous else None
@@ -430,8 +405,9 @@ def _rule_reports(
 
 
 def _alerts(
-    rounds: list[_Round], figures: dict[str, Figures], shown_closed: list[str]
+    rounds: list[RoundCounts], figures: dict[str, Figures], shown_closed: list[str]
 ) -> tuple[Alert, ...]:
+    """Alerts from displayed figures only, so an alert says nothing the tables do not."""
     alerts: list[Alert] = []
     rule_of_period = {round_.period: round_.rule for round_ in rounds}
     askings: dict[int, list[str]] = defaultdict(list)
@@ -453,24 +429,35 @@ def _alerts(
                     first.index,
                     last.index,
                     tuple(recent),
-                    last.respondents or 0,
+                    last.answered or 0,
+                    exact=last.exact,
+                    before_bound=first.index_bound,
+                    after_bound=last.index_bound,
                 )
             )
     with_participation = [p for p in shown_closed if figures[p].participation is not None]
     if len(with_participation) >= 2:
-        latest = with_participation[-1]
-        trailing = [figures[p].participation or 0.0 for p in with_participation[-1 - TRAILING : -1]]
+        latest = figures[with_participation[-1]]
+        trailing_periods = with_participation[-1 - TRAILING : -1]
+        trailing = [figures[p].participation or 0.0 for p in trailing_periods]
         before = mean(trailing)
-        after = figures[latest].participation or 0.0
-        if after < PARTICIPATION_SHARE * before and before - after >= PARTICIPATION_POINTS:
+        after = latest.participation or 0.0
+        # A band's rate is a lower bound: a fall *to* it cannot be told, a fall *from* it can.
+        if (
+            latest.exact
+            and after < PARTICIPATION_SHARE * before
+            and before - after >= PARTICIPATION_POINTS
+        ):
             alerts.append(
                 Alert(
                     "participation_drop",
                     None,
                     before,
                     after,
-                    (*with_participation[-1 - TRAILING : -1], latest),
-                    figures[latest].respondents or 0,
+                    (*trailing_periods, with_participation[-1]),
+                    latest.answered or 0,
+                    exact=True,
+                    before_exact=all(figures[p].exact for p in trailing_periods),
                 )
             )
     return tuple(alerts)
@@ -478,7 +465,7 @@ def _alerts(
 
 def _chart(
     rules: tuple[Rule, ...],
-    by_period: dict[str, _Round],
+    by_period: dict[str, RoundCounts],
     figures: dict[str, Figures],
     periods: tuple[str, ...],
 ) -> tuple[ChartSeries, ...]:
@@ -502,7 +489,9 @@ def _chart(
 
 
 async def _latest_stories(session: AsyncSession, round_ids: list[int]) -> tuple[SharedStory, ...]:
-    """The latest stories shared for reports, from rounds whose figures are shown."""
+    """Stories shared for reports from the given (closed, shown) rounds: the latest weeks
+    first, and within a week in the order of their text, which says nothing about when each
+    was told."""
     if not round_ids:
         return ()
     rows = await session.execute(
@@ -513,7 +502,7 @@ async def _latest_stories(session: AsyncSession, round_ids: list[int]) -> tuple[
             Anecdote.round_id.in_(round_ids),
             Anecdote.visibility.in_([Visibility.NAMED, Visibility.ANONYMOUS]),
         )
-        .order_by(Round.period.desc(), Anecdote.id.desc())
+        .order_by(Round.period.desc(), Anecdote.text)
         .limit(STORY_LIMIT)
     )
     return tuple(
@@ -528,18 +517,10 @@ async def _latest_stories(session: AsyncSession, round_ids: list[int]) -> tuple[
     )
 
 
-# A digest is read by several people, any of whom may have answered (see build_trust_report).
-DIGEST_EXTRA_THRESHOLD = 1
-
-
 async def current_trust_report(
-    services: Services,
-    request: ReportRequest | int = DEFAULT_WEEKS,
-    *,
-    viewer: str | None = None,
-    extra_threshold: int = 0,
+    services: Services, request: ReportRequest | int = DEFAULT_WEEKS
 ) -> TrustReport:
-    """The report up to now, with the configured group size."""
+    """The report up to now, with the configured group size: what every surface shows."""
     if isinstance(request, int):
         request = ReportRequest(weeks=request)
     async with services.sessions() as session:
@@ -549,6 +530,4 @@ async def current_trust_report(
             request=request,
             min_group_size=services.settings.min_group_size,
             rules=services.rules,
-            viewer=viewer,
-            extra_threshold=extra_threshold,
         )

@@ -45,7 +45,6 @@ from trustbot.core.ports import DeliveryError, Notifier, Prompt, SentMessage
 from trustbot.core.privacy import SealError
 from trustbot.core.reports import (
     DEFAULT_WEEKS,
-    DIGEST_EXTRA_THRESHOLD,
     TrustReport,
     current_trust_report,
 )
@@ -396,11 +395,8 @@ class OutboxSender:
     async def _digest(self, period: str) -> TrustReport:
         report = self._digests.get(period)
         if report is None:
-            # A channel's readers may include people who answered: each needs k others, so
-            # every group needs k + 1 respondents (as /trust-report asks of a viewer who answered).
-            report = await current_trust_report(
-                self._services, DEFAULT_WEEKS, extra_threshold=DIGEST_EXTRA_THRESHOLD
-            )
+            # The same report as every other surface: one threshold for every reader.
+            report = await current_trust_report(self._services, DEFAULT_WEEKS)
             self._digests = {period: report}
         return report
 

@@ -21,7 +21,7 @@ from trustbot.app import Runtime, build_runtime, prepare_database
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of, period_start
-from trustbot.core.reports import DEFAULT_WEEKS, DIGEST_EXTRA_THRESHOLD, current_trust_report
+from trustbot.core.reports import DEFAULT_WEEKS, current_trust_report
 from trustbot.core.rules import CALL_ME_WAY
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
@@ -200,9 +200,7 @@ def _workspace(rng: random.Random, count: int) -> tuple[list[Employee], list[Emu
 
 async def _save_chart(runtime: Runtime) -> Path:
     """The digest's trend chart, written where the person running the demo can open it."""
-    report = await current_trust_report(
-        runtime.services, DEFAULT_WEEKS, extra_threshold=DIGEST_EXTRA_THRESHOLD
-    )
+    report = await current_trust_report(runtime.services, DEFAULT_WEEKS)
     return _write(Path(CHART_FILE), report_chart_png(report, runtime.services.language))
 
 

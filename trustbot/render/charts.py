@@ -31,7 +31,7 @@ def report_chart(report: TrustReport, language: Language) -> TrendChart:
             )
             for series in report.chart
         ),
-        note=text("report.chart_note", language, min=report.min_group_size),
+        note=text("report.chart_note", language),
         overall=report.chart_overall or None,
     )
 

@@ -9,9 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trustbot.core.catalogue import Language, text
-from trustbot.core.figures import Figures
+from trustbot.core.figures import Disclosure, Figures
 from trustbot.core.reports import Alert, PeriodReport, SharedStory, TrustReport
-from trustbot.render.format import change_text, index_text, share_text
+from trustbot.render.format import (
+    at_least_text,
+    change_text,
+    index_text,
+    participation_text,
+    share_text,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +75,7 @@ def compose_report(report: TrustReport, *, language: Language, timezone: str) ->
         title += " · " + text("report.for_rule", language, rule=request.rule)
     parts: list[Part] = [
         Heading(title),
-        Note(text("report.context", language, min=report.min_group_size, tz=timezone)),
+        Note(context_text(report.disclosure, language, timezone)),
         *_headline(report, language),
         *_alerts(report.alerts, language),
         _weeks_table(report.periods, language),
@@ -83,13 +89,32 @@ def compose_report(report: TrustReport, *, language: Language, timezone: str) ->
     return parts
 
 
+def threshold_text(disclosure: Disclosure, language: Language) -> str:
+    """The one sentence every surface says about when a group is shown."""
+    return text(
+        "privacy.threshold",
+        language,
+        answers=disclosure.min_answers,
+        asked=disclosure.min_asked,
+        others=disclosure.min_group_size,
+    )
+
+
+def context_text(disclosure: Disclosure, language: Language, timezone: str) -> str:
+    """The small print under a report's or digest's title."""
+    return text(
+        "report.context", language, threshold=threshold_text(disclosure, language), tz=timezone
+    )
+
+
 def compose_digest(report: TrustReport, *, language: Language, timezone: str) -> list[Part]:
-    """The leadership digest: the same figures, shorter, with stories of the week's rule."""
+    """The leadership digest: the same figures, shorter, with stories of the latest closed
+    week's rule (an open week's stories wait until it closes)."""
     latest = next((p for p in reversed(report.periods) if p.rule is not None), None)
     period = latest.period if latest else ""
     parts: list[Part] = [
         Heading(text("digest.title", language, period=period)),
-        Note(text("report.context", language, min=report.min_group_size, tz=timezone)),
+        Note(context_text(report.disclosure, language, timezone)),
         *_headline(report, language),
         *_alerts(report.alerts, language),
         _rules_table(report, language),
@@ -98,10 +123,11 @@ def compose_digest(report: TrustReport, *, language: Language, timezone: str) ->
     teams = _teams_table(report, language)
     if teams is not None:
         parts.append(teams)
-    if latest is not None and latest.rule is not None:
-        position = latest.rule.position
-        own = tuple(story for story in report.stories if story.rule.position == position)
-        parts += _stories(own, language, limit=DIGEST_STORIES, rule=latest.rule.text(language))
+    closed = next((p for p in reversed(report.periods) if p.rule is not None and not p.open), None)
+    if closed is not None and closed.rule is not None:
+        own = tuple(story for story in report.stories if story.period == closed.period)
+        title = text("digest.stories", language, period=closed.period, rule=closed.rule.position)
+        parts += _stories(own, language, limit=DIGEST_STORIES, title=title)
     return parts
 
 
@@ -112,13 +138,13 @@ def _headline(report: TrustReport, language: Language) -> list[Part]:
     return [
         Paragraph(
             text(
-                "report.headline",
+                "report.headline" if overall.favourable is not None else "report.headline.banded",
                 language,
                 index=index_text(overall.index),
                 change=f" {change}" if (change := change_text(report.overall_change)) else "",
                 favourable=share_text(overall.favourable),
-                participation=share_text(overall.participation),
-                answers=overall.respondents,
+                participation=participation_text(overall.participation, exact=overall.exact),
+                answers=at_least_text(overall.answered, exact=overall.exact),
             ),
             strong=True,
         )
@@ -134,14 +160,16 @@ def _alerts(alerts: tuple[Alert, ...], language: Language) -> list[Part]:
                 "alert.index_drop",
                 language,
                 rule=alert.rule.position,
-                before=index_text(alert.before),
-                after=index_text(alert.after),
+                before=index_text(alert.before, alert.before_bound),
+                after=index_text(alert.after, alert.after_bound),
                 periods=periods,
-                answers=alert.respondents,
+                answers=at_least_text(alert.answered, exact=alert.exact),
             )
         else:
             line = text(
-                "alert.participation_drop",
+                "alert.participation_drop"
+                if alert.before_exact
+                else "alert.participation_drop.at_least",
                 language,
                 before=share_text(alert.before),
                 after=share_text(alert.after),
@@ -162,30 +190,32 @@ def _weeks_table(periods: tuple[PeriodReport, ...], language: Language) -> Table
         figures = period.figures
         if period.rule is None:
             rows.append((period.period, rule, text("report.no_round", language), "", "", "", ""))
+        elif period.open:  # nothing of an open week, not even how many answered so far
+            rows.append((period.period, rule, text("report.open", language), "", "", "", ""))
         elif figures.hidden:
             rows.append((period.period, rule, text("report.not_enough", language), "", "", "", ""))
-        elif period.open:
-            answered = _answered(figures)
-            rows.append((period.period, rule, answered, text("report.open", language), "", "", ""))
         else:
             rows.append(
                 (
                     period.period,
                     rule,
                     _answered(figures),
-                    index_text(figures.index),
+                    index_text(figures.index, figures.index_bound),
                     share_text(figures.favourable),
                     change_text(period.change_previous),
-                    str(figures.stories),
+                    "—" if figures.stories is None else str(figures.stories),
                 )
             )
     return Table(text("report.weekly", language), header, tuple(rows))
 
 
 def _answered(figures: Figures) -> str:
+    """ "12/20 60%", or for a band "≥6/10 ≥60%": never a count that tells who did not answer."""
+    answered = at_least_text(figures.answered, exact=figures.exact)
     if figures.delivered:
-        return f"{figures.respondents}/{figures.delivered} {share_text(figures.participation)}"
-    return str(figures.respondents)
+        rate = participation_text(figures.participation, exact=figures.exact)
+        return f"{answered}/{figures.delivered} {rate}"
+    return answered
 
 
 def _rules_table(report: TrustReport, language: Language) -> Table:
@@ -199,7 +229,9 @@ def _rules_table(report: TrustReport, language: Language) -> Table:
             (
                 f"#{rule.rule.position} {_short(rule.rule.text(language), 34)}",
                 index_text(rule.figures.index) if rule.figures.shown else "—",
-                index_text(latest.index) if latest is not None and latest.shown else "—",
+                index_text(latest.index, latest.index_bound)
+                if latest is not None and latest.shown
+                else "—",
                 change_text(rule.change),
             )
         )
@@ -220,19 +252,21 @@ def _teams_table(report: TrustReport, language: Language) -> Table | None:
     rows = tuple(
         (team, text("report.not_enough", language), "", "")
         if figures.hidden
-        else (team, _answered(figures), index_text(figures.index), share_text(figures.favourable))
+        else (
+            team,
+            _answered(figures),
+            index_text(figures.index, figures.index_bound),
+            share_text(figures.favourable),
+        )
         for team, figures in named
     )
     return Table(text("report.teams", language, period=latest.period), header, rows)
 
 
 def _stories(
-    stories: tuple[SharedStory, ...], language: Language, *, limit: int, rule: str | None = None
+    stories: tuple[SharedStory, ...], language: Language, *, limit: int, title: str | None = None
 ) -> list[Part]:
-    title = (
-        text("digest.stories", language) if rule is not None else text("report.stories", language)
-    )
-    parts: list[Part] = [Paragraph(title, strong=True)]
+    parts: list[Part] = [Paragraph(title or text("report.stories", language), strong=True)]
     if not stories:
         parts.append(Note(text("report.no_stories", language)))
     for story in stories[:limit]:

@@ -1,133 +1,379 @@
-"""The anonymity threshold in one place: no hidden group can be shown or derived."""
+"""The disclosure rules in one place: no hidden group can be shown or derived, no shown figure
+tells who did not answer, and none says that everyone in a group answered alike."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
+from trustbot.core import figures as figures_module
 from trustbot.core.figures import (
     HIDDEN,
     Counts,
+    Disclosure,
+    Figures,
+    RoundFigures,
     combine,
-    index_of,
-    open_round_figures,
-    protect_parts,
+    disclosure_for,
+    index_step,
+    pins_a_part,
+    protected_parts,
     reveal,
+    round_figures,
 )
 
+K5 = disclosure_for(5)
 
-def counts(*scores: int, delivered: int | None = None) -> Counts:
+
+def counts(*scores: int, delivered: int | None = None, activity: int = 1) -> Counts:
     by_score = tuple(scores.count(value) for value in (1, 2, 3, 4, 5))
     return Counts(
         delivered=delivered if delivered is not None else len(scores),
         respondents=len(scores),
         score_sum=sum(scores),
         by_score=by_score,  # type: ignore[arg-type]
-        reactions=1,
-        stories=1,
+        reactions=activity,
+        stories=activity,
     )
 
 
-def test_a_group_below_the_threshold_shows_nothing_at_all() -> None:
-    hidden = reveal(counts(5, 5, 4, 4), threshold=5)
+def spread(respondents: int, score_sum: int, delivered: int) -> Counts | None:
+    """Counts of `respondents` answers adding up to `score_sum`, in at least two of the three
+    kinds (unfavourable 1-2, neutral 3, favourable 4-5) when that is possible at all."""
+    if not respondents <= score_sum <= 5 * respondents:
+        return None
+    scores = [3] * respondents
+    extra = score_sum - 3 * respondents
+    if extra == 0 and respondents >= 2:
+        scores[0], scores[1] = 2, 4
+    for index in range(1, respondents):  # keep scores[0] a 3 (or the 2 above) if it can be
+        step = max(-2, min(2, extra))
+        if step == 0:
+            break
+        scores[index] += step
+        extra -= step
+    if extra:  # only possible at the very ends of the scale
+        scores[0] += extra
+    if sorted(scores)[0] < 1 or sorted(scores)[-1] > 5:
+        return None
+    return counts(*scores, delivered=delivered)
+
+
+def kinds(value: Counts) -> int:
+    one, two, three, four, five = value.by_score
+    return sum(1 for group in (one + two, three, four + five) if group)
+
+
+def test_the_rules_follow_from_k() -> None:
+    assert disclosure_for(5) == Disclosure(min_group_size=5, min_answers=6, min_asked=10, blur=4)
+    assert disclosure_for(3) == Disclosure(min_group_size=3, min_answers=4, min_asked=6, blur=2)
+
+
+def test_a_group_below_k_plus_one_answers_shows_nothing_at_all() -> None:
+    hidden = reveal(counts(5, 5, 4, 4, 3, delivered=20), K5)
 
     assert hidden == HIDDEN
     assert all(
         getattr(hidden, name) is None
-        for name in ("respondents", "average", "index", "favourable", "participation")
+        for name in ("answered", "delivered", "index", "favourable", "participation", "stories")
     )
-    assert hidden.reactions is None
-    assert hidden.stories is None
-    assert hidden.counts is None
 
 
-def test_a_group_at_the_threshold_shows_its_figures() -> None:
-    shown = reveal(counts(5, 4, 3, 2, 1, delivered=10), threshold=5)
+def test_a_group_asked_fewer_than_2k_is_hidden_even_if_all_answered() -> None:
+    """Nine asked, nine answered, k = 5: shown, it would say that at most three did not
+    answer, fewer than k could hide among; so it is not shown at all."""
+    assert reveal(counts(*[4] * 9, delivered=9), K5) == HIDDEN
+    assert reveal(counts(*[4] * 6, delivered=9), K5) == HIDDEN
+    assert reveal(counts(*[4] * 10, delivered=10), K5).shown
+
+
+def test_exact_figures_when_at_least_k_did_not_answer() -> None:
+    shown = reveal(counts(5, 5, 4, 3, 2, 1, delivered=11), K5)
+
+    assert (shown.answered, shown.exact, shown.delivered) == (6, True, 11)
+    assert shown.participation == 0.55
+    assert shown.index == 58.0  # 20 / 6 = 3.33: 58.3
+    assert (shown.favourable, shown.neutral, shown.unfavourable) == (0.5, 0.17, 0.33)
+    assert (shown.index_step, shown.index_bound) == (1, "")
+
+
+def test_a_band_when_fewer_than_k_did_not_answer() -> None:
+    """Ten asked, nine answered: "at least 6 of 10", whatever between 6 and 10 answered."""
+    shown = reveal(counts(5, 5, 4, 4, 4, 4, 3, 3, 2, delivered=10), K5)
+
+    assert (shown.answered, shown.exact, shown.delivered) == (6, False, 10)
+    assert shown.participation == 0.6  # at least
+    assert (shown.favourable, shown.neutral, shown.unfavourable) == (None, None, None)
+    assert shown.index_step == 5  # 25 / 6 answers at least: a step of 5 index points
+    assert shown.index == 70.0  # 34 / 9 = 3.78: 69.4, to the nearest 5
+    everyone = reveal(counts(*[4] * 10, delivered=10), K5)
+    assert (everyone.answered, everyone.exact, everyone.participation) == (6, False, 0.6)
+
+
+@pytest.mark.parametrize(
+    ("at_least", "step"), [(3, 10), (4, 10), (5, 5), (12, 5), (13, 2), (25, 1)]
+)
+def test_the_index_step_of_a_band(at_least: int, step: int) -> None:
+    assert index_step(at_least) == step
+
+
+def test_a_band_at_the_top_of_the_scale_is_shown_as_a_bound() -> None:
+    """Everyone gave 5: the band shows "at least 87", which one 3 among 5s also gives."""
+    top = reveal(counts(*[5] * 10, delivered=10), K5)
+    one_neutral = reveal(counts(3, *[5] * 9, delivered=10), K5)
+    bottom = reveal(counts(*[1] * 10, delivered=10), K5)
+
+    assert (top.index, top.index_bound) == (87.0, "at_least")  # what rounds to 90 or more
+    assert one_neutral == top
+    assert (bottom.index, bottom.index_bound) == (13.0, "at_most")
+
+
+def test_an_exact_group_that_answered_alike_shows_it() -> None:
+    """Decision 38: where at least k did not answer, the figures are shown as they are, even
+    when every respondent answered alike (as peer products do): who answered is unknown."""
+    unanimous = reveal(counts(*[5] * 6, delivered=12), K5)
+
+    assert (unanimous.index, unanimous.favourable, unanimous.exact) == (100.0, 1.0, True)
+
+
+bands = st.integers(min_value=3, max_value=8).flatmap(
+    lambda k: st.tuples(
+        st.just(k),
+        st.integers(min_value=2 * k, max_value=2 * k + 60),  # asked
+        st.integers(min_value=0, max_value=k - 1),  # did not answer
+        st.data(),
+    )
+)
+
+
+def _band(k: int, asked: int, silent: int, data: st.DataObject) -> tuple[Disclosure, Counts]:
+    disclosure = disclosure_for(k)
+    scores = data.draw(
+        st.lists(st.integers(1, 5), min_size=asked - silent, max_size=asked - silent)
+    )
+    return disclosure, counts(*scores, delivered=asked)
+
+
+def _witnesses_for_every_count(
+    disclosure: Disclosure, group: Counts, shown: Figures
+) -> dict[int, Counts | None]:
+    """For each number who may have answered, counts that show exactly the same, in at least
+    two kinds of answer (None when there are none)."""
+    found: dict[int, Counts | None] = {}
+    for respondents in range(group.delivered - disclosure.blur, group.delivered + 1):
+        found[respondents] = next(
+            (
+                candidate
+                for total in range(respondents, 5 * respondents + 1)
+                if (candidate := spread(respondents, total, group.delivered)) is not None
+                and kinds(candidate) >= 2
+                and reveal(
+                    Counts(
+                        candidate.delivered,
+                        candidate.respondents,
+                        candidate.score_sum,
+                        candidate.by_score,
+                        group.reactions,
+                        group.stories,
+                    ),
+                    disclosure,
+                )
+                == shown
+            ),
+            None,
+        )
+    return found
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(band=bands)
+def test_a_band_cannot_tell_who_did_not_answer_nor_that_all_answered_alike(
+    band: tuple[int, int, int, st.DataObject],
+) -> None:
+    """Whatever the answers of a group where fewer than k did not answer: for every number of
+    non-answers from none to k - 1, some answers (of at least two kinds: not all favourable,
+    not all neutral, not all unfavourable) show exactly the same figures. So neither the band,
+    nor the index, nor anything else shown tells how many did not answer, or that everyone
+    who answered answered alike."""
+    disclosure, group = _band(*band)
+    shown = reveal(group, disclosure)
 
     assert shown.shown
-    assert shown.average == 3.0
-    assert shown.index == 50.0
-    assert (shown.favourable, shown.neutral, shown.unfavourable) == (0.4, 0.2, 0.4)
-    assert shown.participation == 0.5
+    assert not shown.exact
+    witnesses = _witnesses_for_every_count(disclosure, group, shown)
+    assert [n for n, witness in witnesses.items() if witness is None] == []
 
 
-@pytest.mark.parametrize(("average", "index"), [(1.0, 0.0), (3.0, 50.0), (5.0, 100.0), (4.2, 80.0)])
-def test_the_index_maps_one_to_five_onto_zero_to_a_hundred(average: float, index: float) -> None:
-    assert index_of(average) == pytest.approx(index)
+def test_a_finer_index_would_tell_how_many_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attack the rounding stops, on a weakened rule (a band's index to the whole point):
+    some group's index is then made by one number of answers only."""
+    monkeypatch.setattr(figures_module, "index_step", lambda at_least: 1)
+
+    def pins(band: tuple[int, int, int, st.DataObject]) -> bool:
+        disclosure, group = _band(*band)
+        shown = reveal(group, disclosure)
+        return None in _witnesses_for_every_count(disclosure, group, shown).values()
+
+    assert find(bands, pins, settings=settings(max_examples=2000, database=None))
 
 
-def test_one_small_team_takes_the_next_smallest_with_it() -> None:
-    parts = {"A": counts(*[4] * 2), "B": counts(*[3] * 6), "C": counts(*[5] * 9)}
-
-    protected = protect_parts(parts, threshold=5, whole_shown=True)
-
-    assert protected["A"].hidden
-    assert protected["B"].hidden  # else total minus B and C would give A away
-    assert protected["C"].shown
+group_sizes = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=25), st.integers(min_value=0, max_value=8)),
+    min_size=1,
+    max_size=6,
+)
 
 
-def test_parts_of_a_hidden_whole_need_no_company() -> None:
-    parts = {"A": counts(4, 4), "B": counts(*[3] * 6)}
-
-    protected = protect_parts(parts, threshold=5, whole_shown=False)
-
-    assert protected["A"].hidden
-    assert protected["B"].shown
-
-
-def test_combining_uses_shown_groups_only() -> None:
-    shown = reveal(counts(*[5] * 6), threshold=5)
-    hidden = reveal(counts(1, 1), threshold=5)
-
-    combined = combine([shown, hidden], threshold=5)
-
-    assert combined.respondents == 6
-    assert combined.average == 5.0
-
-
-def test_an_open_round_shows_participation_and_never_a_score() -> None:
-    figures = open_round_figures(40, 12, threshold=5)
-
-    assert (figures.respondents, figures.delivered, figures.participation) == (12, 40, 0.3)
-    assert figures.index is None
-    assert figures.average is None
-    assert figures.favourable is None
-    assert open_round_figures(40, 3, threshold=5).hidden
-
-
-group_sizes = st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=8)
-
-
-@settings(max_examples=400, deadline=None)
-@given(sizes=group_sizes, threshold=st.integers(min_value=3, max_value=10), data=st.data())
-def test_no_hidden_part_can_be_derived_from_what_is_shown(
-    sizes: list[int], threshold: int, data: st.DataObject
-) -> None:
-    """Whatever the team sizes and scores: every shown part passes the threshold, and the
-    hidden parts, taken together, are either none or at least a threshold's worth of people,
-    so `whole - shown parts` is itself a group big enough to show."""
-    parts = {
+def _parts(sizes: list[tuple[int, int]], data: st.DataObject) -> dict[str, Counts]:
+    return {
         f"team{index}": counts(
-            *data.draw(st.lists(st.integers(1, 5), min_size=size, max_size=size))
+            *data.draw(st.lists(st.integers(1, 5), min_size=answered, max_size=answered)),
+            delivered=answered + silent,
+            activity=0,
         )
-        for index, size in enumerate(sizes)
+        for index, (answered, silent) in enumerate(sizes)
     }
+
+
+@settings(max_examples=600, deadline=None)
+@given(sizes=group_sizes, k=st.integers(min_value=3, max_value=8), data=st.data())
+def test_no_hidden_team_can_be_derived_from_what_is_shown(
+    sizes: list[tuple[int, int]], k: int, data: st.DataObject
+) -> None:
+    """Whatever the teams: every shown team passes the rules, and when the round is shown the
+    hidden teams together (what `whole - shown teams` would give) pass them too; the whole is
+    made of the shown teams' displayed figures and that group's, so it says nothing more."""
+    disclosure = disclosure_for(k)
+    parts = _parts(sizes, data)
     whole = sum(parts.values(), Counts())
-    whole_figures = reveal(whole, threshold=threshold)
 
-    protected = protect_parts(parts, threshold=threshold, whole_shown=whole_figures.shown)
+    decided = round_figures(parts, disclosure, activity=Counts(reactions=2, stories=3))
 
-    for key, figures in protected.items():
-        if figures.shown:
-            assert figures.respondents is not None
-            assert figures.respondents >= threshold, key
-    hidden = [key for key, figures in protected.items() if figures.hidden]
-    if whole_figures.shown and hidden:
-        derived = sum(parts[key].respondents for key in hidden)
-        assert derived == 0 or derived >= threshold
-    if whole_figures.shown:  # the derived group's score figures equal a group big enough
-        derived_sum = whole.score_sum - sum(
-            (protected[key].counts or Counts()).score_sum for key in protected if key not in hidden
-        )
-        assert derived_sum == sum(parts[key].score_sum for key in hidden)
+    pinned = pins_a_part(parts, parts, disclosure) and protected_parts(parts, disclosure) == set(
+        parts
+    )
+    assert decided.whole.shown == (disclosure.passes(whole) and not pinned)
+    for key, figures in decided.parts.items():
+        assert figures.hidden or disclosure.passes(parts[key]), key
+    if decided.whole.hidden:
+        assert all(figures.hidden for figures in decided.parts.values())
+        return
+    hidden = [key for key, figures in decided.parts.items() if figures.hidden]
+    rest = sum((parts[key] for key in hidden), Counts())
+    assert not hidden or disclosure.passes(rest)
+    assert not pins_a_part(parts, hidden, disclosure)
+    assert hidden == sorted(protected_parts(parts, disclosure))
+    partition = [f for f in decided.parts.values() if f.shown]
+    if hidden:
+        partition.append(reveal(rest, disclosure, activity=False))
+    expected = partition[0] if len(partition) == 1 else combine(partition)
+    assert (decided.whole.answered, decided.whole.delivered) == (
+        expected.answered,
+        expected.delivered,
+    )
+    assert (decided.whole.index, decided.whole.exact) == (expected.index, expected.exact)
+    assert (decided.whole.reactions, decided.whole.stories) == (2, 3)
+
+
+def who_did_not_answer(
+    parts: dict[str, Counts], decided: RoundFigures, disclosure: Disclosure
+) -> dict[str, tuple[int, int]]:
+    """The attack: a reader who knows every team's size bounds each team's number of
+    non-answers from what is shown (the whole, and each team: exact, a band, or hidden)."""
+    low = {}
+    high = {}
+    for key, figures in decided.parts.items():
+        size = parts[key].delivered
+        if figures.shown and figures.exact:
+            low[key] = high[key] = size - (figures.answered or 0)
+        elif figures.shown:
+            low[key], high[key] = 0, disclosure.blur
+        else:
+            low[key], high[key] = 0, size
+    whole = decided.whole
+    if whole.shown and whole.exact:  # the non-answers of all teams add up to this
+        total = (whole.delivered or 0) - (whole.answered or 0)
+        for key in parts:
+            others_high = sum(high[other] for other in parts if other != key)
+            others_low = sum(low[other] for other in parts if other != key)
+            low[key] = max(low[key], total - others_high)
+            high[key] = min(high[key], total - others_low)
+    return {key: (low[key], high[key]) for key in parts}
+
+
+def narrowed(
+    parts: dict[str, Counts], decided: RoundFigures, disclosure: Disclosure
+) -> dict[str, tuple[int, int]]:
+    """The teams where fewer than k did not answer and the attack rules out some number of
+    non-answers from none to k - 1 (what it learns, it should not)."""
+    found = {}
+    for key, (low, high) in who_did_not_answer(parts, decided, disclosure).items():
+        counts = parts[key]
+        if counts.delivered - counts.respondents > disclosure.blur:
+            continue  # at least k did not answer: that may be known
+        if low > 0 or high < min(disclosure.blur, counts.delivered):
+            found[key] = (low, high)
+    return found
+
+
+@settings(max_examples=600, deadline=None)
+@given(sizes=group_sizes, k=st.integers(min_value=3, max_value=8), data=st.data())
+def test_no_team_shows_who_did_not_answer(
+    sizes: list[tuple[int, int]], k: int, data: st.DataObject
+) -> None:
+    """Knowing every team's size, a reader bounds each team's non-answers from the whole and
+    the teams shown: for no team where fewer than k did not answer can they rule out any
+    number from none to k - 1."""
+    disclosure = disclosure_for(k)
+    parts = _parts(sizes, data)
+
+    assert narrowed(parts, round_figures(parts, disclosure), disclosure) == {}
+
+
+def test_the_attack_finds_who_did_not_answer_where_the_whole_is_exact() -> None:
+    """On a weakened rule (the whole from its own exact counts, as trustbot had it), the
+    reader learns that everyone in Support answered: 16 of 22 in all, Sales 6 of 12."""
+    parts = {"Sales": counts(*[4] * 6, delivered=12), "Support": counts(*[4] * 10, delivered=10)}
+    decided = round_figures(parts, K5)
+    weakened = replace(decided, whole=reveal(sum(parts.values(), Counts()), K5))
+
+    assert narrowed(parts, decided, K5) == {}
+    assert narrowed(parts, weakened, K5) == {"Support": (0, 0)}
+
+
+def test_a_rest_that_would_pin_a_hidden_team_takes_more_with_it() -> None:
+    """Two hidden teams, of three (one answered) and of five (none answered), beside two shown
+    ones. With the smallest shown team (8 of 14) they make a group big enough, but shown by
+    subtraction as 13 of 22 silent (exact), it would tell that at least one of the fourteen did
+    not answer; so the next team joins, and the week is shown as one group."""
+    parts = {
+        "three": counts(4, delivered=3),
+        "five": counts(delivered=5),
+        "A": counts(*[4] * 8, delivered=14),
+        "B": counts(*[4] * 9, delivered=16),
+    }
+    decided = round_figures(parts, K5)
+
+    assert all(figures.hidden for figures in decided.parts.values())
+    assert (decided.whole.answered, decided.whole.delivered, decided.whole.exact) == (18, 38, True)
+    assert narrowed(parts, decided, K5) == {}
+
+
+def test_a_week_whose_every_team_would_be_pinned_is_not_shown() -> None:
+    """Dev: 8 of 10 answered; Ops (10) and three people in no team: none. Dev alone would be a
+    band, but the rest (none of 13) cannot be shown, so Dev is hidden too, and the week as a
+    whole, 8 of 23 (exact), would tell that at least two of Dev did not answer (15 silent, at
+    most 13 of them elsewhere): the week is not shown at all."""
+    parts = {
+        "Dev": counts(*[4] * 8, delivered=10),
+        "Ops": counts(delivered=10),
+        "": counts(delivered=3),
+    }
+    decided = round_figures(parts, K5)
+    weakened = replace(decided, whole=reveal(sum(parts.values(), Counts()), K5))
+
+    assert decided.whole.hidden
+    assert narrowed(parts, weakened, K5) == {"Dev": (2, 10)}

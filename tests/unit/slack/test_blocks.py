@@ -347,8 +347,12 @@ def test_report_shows_headline_alert_weeks_rules_and_teams(language: Language) -
     assert "82" in texts
     assert "66" in texts
     assert text("report.not_enough", language) in texts  # a hidden week and a hidden team
-    assert text("report.open", language) in texts
-    assert "4321/9999" in texts  # the open week's participation so far
+    open_row = next(line for line in texts.splitlines() if line.startswith("2026-W48"))
+    assert text("report.open", language) in open_row
+    after_rule = open_row.split("#", 1)[1][1:]  # what follows "2026-W48  #3"
+    assert not any(character.isdigit() for character in after_rule)
+    assert "9999/19999 50%" in texts  # exact where at least k did not answer
+    assert "≥9995/9999 ≥99%" in texts  # a band where fewer did
     assert "▼ −12" in texts
     assert "Customer care and support" in texts
     assert text("report.weekly", language) in texts
@@ -362,23 +366,24 @@ def test_a_hidden_week_shows_no_figure_at_all() -> None:
     table = next(t for t in all_texts(_render(report)) if hidden.period in t)
     row = next(line for line in table.splitlines() if line.startswith(hidden.period))
 
-    assert "not enough answers" in row
-    assert not any(character.isdigit() for character in row.split("not enough answers")[1])
+    assert "too few to show" in row
+    assert not any(character.isdigit() for character in row.split("too few to show")[1])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_digest_fits_slack_messages(language: Language) -> None:
     stories = tuple(_story("S" * 2000, "U0A") for _ in range(5))
-    messages = render_digest_messages(
-        sample_report(weeks=12, stories=stories), language=language, timezone="UTC"
-    )
+    report = sample_report(weeks=12, stories=stories)
+    closed = report.periods[-2]  # the latest closed week: the digest's stories are its own
+    assert closed.rule is not None
+    messages = render_digest_messages(report, language=language, timezone="UTC")
 
     assert messages
     for blocks in messages:
         assert_message_ok(blocks)
     texts = "\n".join(all_texts(messages[0]))
     assert text("digest.title", language, period="2026-W48") in texts
-    assert text("digest.stories", language) in texts
+    assert text("digest.stories", language, period="2026-W47", rule=closed.rule.position) in texts
     assert sum("S" * 100 in t for m in messages for t in all_texts(m)) <= 3
 
 
@@ -386,9 +391,9 @@ def test_a_digest_too_long_for_one_message_is_split_and_loses_nothing() -> None:
     """2,000 teams with 64-character names: the team table alone runs over 50 sections of
     3,000 characters."""
     report = sample_report()
-    week_rule = report.periods[-1].rule
+    week_rule = report.periods[-2].rule  # the latest closed week's: an open week shows none
     assert week_rule is not None
-    stories = tuple(SharedStory("2026-W48", week_rule, "S" * 2000, "U0A") for _ in range(3))
+    stories = tuple(SharedStory("2026-W47", week_rule, "S" * 2000, "U0A") for _ in range(3))
     report = replace(report, stories=stories)
     latest = max(i for i, p in enumerate(report.periods) if p.teams and not p.open)
     teams = tuple((f"Team {number:04d} ".ljust(64, "x"), HIDDEN) for number in range(2000))
@@ -405,7 +410,7 @@ def test_a_digest_too_long_for_one_message_is_split_and_loses_nothing() -> None:
     lines = [line for text in texts for line in text.splitlines()]
     rows = [line for line in lines if line[:5] == "Team " and line[5:9].isdigit()]
     assert [row.split()[1] for row in rows] == [f"{number:04d}" for number in range(2000)]
-    assert all(row.endswith("not enough answers") for row in rows)
+    assert all(row.endswith("too few to show") for row in rows)
     assert texts[0].startswith("Trust digest")
     assert sum("S" * 100 in text for text in texts) == 3  # the stories close the last message
     assert "S" * 100 in all_texts(messages[-1])[-1]

@@ -1,5 +1,5 @@
 """The App Home tab: the person's own answers beside the company, their choices, and for
-report viewers the latest digest."""
+report viewers the digest as it stands now (the same figures as the leadership channel's)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from trustbot.core.catalogue import Language, score_label, text
 from trustbot.core.people import HomeState
 from trustbot.render.format import index_text
+from trustbot.render.report import threshold_text
 from trustbot.slack.blocks.ids import HOME_LANGUAGE_ACTION, HOME_PAUSE_ACTION
 from trustbot.slack.markup import escape_mrkdwn
 
@@ -21,6 +22,7 @@ def render_home_view(state: HomeState, *, digest: list[Block] | None = None) -> 
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": text("home.title", language)}},
         _context(text("home.privacy", language)),
+        _context(escape_mrkdwn(threshold_text(state.disclosure, language))),
         {
             "type": "section",
             "text": {"type": "mrkdwn", "text": f"*{text('home.answers', language)}*"},
@@ -36,10 +38,14 @@ def render_home_view(state: HomeState, *, digest: list[Block] | None = None) -> 
         )
         if answer.open:
             company = text("home.open", language)
-        elif answer.company_index is None:  # too few answers (counting the reader's own out)
+        elif answer.company_index is None:  # too few to show, by the rules every surface applies
             company = text("home.company_hidden", language)
         else:
-            company = text("home.company", language, index=index_text(answer.company_index))
+            company = text(
+                "home.company",
+                language,
+                index=index_text(answer.company_index, answer.company_bound),
+            )
         rule = escape_mrkdwn(answer.rule.text(language))
         blocks.append(
             {

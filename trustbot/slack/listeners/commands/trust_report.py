@@ -26,7 +26,6 @@ from trustbot.slack.blocks.report import render_trust_report_blocks, report_fall
 from trustbot.slack.charts import upload_chart
 from trustbot.slack.directory import is_report_viewer
 from trustbot.slack.listeners.context import ListenerDeps, deps_of
-from trustbot.slack.listeners.prompt_message import PLATFORM
 
 TRUST_REPORT_COMMAND = "/trust-report"
 logger = logging.getLogger(__name__)
@@ -73,9 +72,7 @@ async def answer_trust_report(
         return
     user_id = str(command["user_id"])
     try:
-        report = await current_trust_report(
-            services, request, viewer=services.pseudonym(user_id, PLATFORM)
-        )
+        report = await current_trust_report(services, request)
     except SQLAlchemyError as error:
         logger.error("could not build the trust report: %s", describe_database_error(error))
         await respond(text=text("report.failed", language), response_type="ephemeral")

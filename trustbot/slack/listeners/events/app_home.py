@@ -82,7 +82,7 @@ async def publish_home(deps: ListenerDeps, client: AsyncWebClient, user_id: str)
     services = deps.services
     actor = Actor(PLATFORM, user_id)
     try:
-        report = await current_trust_report(services, viewer=services.pseudonym(user_id, PLATFORM))
+        report = await current_trust_report(services)
         state = await home_state(services, actor=actor, report=report)
     except SQLAlchemyError as error:
         logger.error("could not build a home tab: %s", describe_database_error(error))
