@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import FixedClock, make_settings
 from tests.teams_cards import cards_in, validate_adaptive_card
 from trustbot.app import Runtime, build_runtime
+from trustbot.core.catalogue import text
 from trustbot.core.ports import Visibility
 from trustbot.db.models import Anecdote, Delivery, DeliveryStatus, PulseAnswer
 from trustbot.devtools.emulator import LoopbackServer
@@ -174,7 +175,10 @@ async def test_a_story_with_each_sharing_choice(teams: TeamsStack, visibility: V
         inputs={"story": "Ida *untangled* the [router](http://x).", "visibility": visibility.value},
     )
 
-    assert validate_adaptive_card(response["value"]) == []
+    # A transient message: the card in the chat stays the prompt as it was.
+    assert response["type"] == "application/vnd.microsoft.activity.message"
+    assert response["value"] == text(f"story.saved.{visibility.value}", "en")
+    assert teams.emulator.find_activity(prompt.id).refreshes == 0
     async with teams.runtime.services.sessions() as session:
         [story] = (await session.scalars(select(Anecdote))).all()
     assert story.visibility is visibility
@@ -423,17 +427,17 @@ async def test_one_prompt_run_reaches_slack_and_teams_people_alike(
         assert len(emulator.activities_in(emulator.personal_conversation(user))) == 1
 
 
-async def test_the_digest_asks_one_more_answer_than_a_viewer_who_did_not_answer(
+async def test_every_teams_reader_sees_the_same_threshold_answered_or_not(
     teams: TeamsStack,
 ) -> None:
-    """A leadership channel's readers may have answered, so a week the boss (who did not
-    answer) sees with k answers stays hidden in the digest until it has k + 1."""
+    """The boss answered this week; the digest, read by others who did not, and the boss's own
+    report show the same week alike: k + 1 answers of 2k asked, for everyone."""
     for user in [*PEOPLE, BOSS]:
         await teams.driver.install(user)
     await teams.driver.install_in_channel("Leadership", by_user=BOSS)
     teams.clock.now -= timedelta(weeks=1)
     await teams.prompt()
-    for user in PEOPLE[:3]:  # k = 3 answers
+    for user in [*PEOPLE[:3], BOSS]:  # k + 1 = 4 answers of 6 asked
         prompt = teams.prompt_for(user)
         [card] = cards_in(prompt.activity)
         await teams.driver.execute(
@@ -453,13 +457,11 @@ async def test_the_digest_asks_one_more_answer_than_a_viewer_who_did_not_answer(
     [digest] = cards_in(teams.emulator.activities_in(leadership)[-1].activity)
 
     week = "2026-W47"
-    assert _week_row(report, week) == [week, "#1", "3/6 50%", "75", "100%", " ", "0"]
-    assert "Trust index 75" in json.dumps(report)
-    shown = json.dumps(digest)
-    assert "Trust digest, 2026-W47" in shown
-    assert "Figures from fewer than 4 answers are not shown" in shown
-    assert "No closed week with enough answers in this period yet." in shown
-    assert "Trust index 75" not in shown
+    assert _week_row(report, week) == [week, "#1", "≥4/6 ≥66%", "≥75", "—", " ", "0"]
+    assert _week_row(digest, week) == _week_row(report, week)
+    sentence = "at least 4 answers from at least 6 people asked"
+    assert sentence in json.dumps(report, ensure_ascii=False)
+    assert sentence in json.dumps(digest, ensure_ascii=False)
 
 
 def _week_row(card: dict[str, Any], week: str) -> list[str]:

@@ -134,7 +134,9 @@ class SentActivity:
     reply_to_id: str | None = None
     updates: int = 0
     versions: list[dict[str, Any]] = field(default_factory=list)
-    """Every version the bot sent, the original first."""
+    """Every version the bot sent, the original first (refreshed cards included)."""
+    refreshes: int = 0
+    """How often an Action.Execute's answer replaced the card (see TeamsDriver.execute)."""
 
     @property
     def text(self) -> str:
@@ -444,6 +446,17 @@ class TeamsEmulator:
         if sent is None:
             raise KeyError(f"the bot sent no activity {activity_id}")
         return sent
+
+    def refresh_card(self, activity_id: str, card: dict[str, Any]) -> None:
+        """Replace the card of a sent activity, as Teams does with the card an Action.Execute
+        invoke answers with: it stays in the chat history in place of the one clicked."""
+        with self._lock:
+            sent = self._sent_by_id[activity_id]
+            refreshed = dict(sent.activity)
+            refreshed["attachments"] = [{"contentType": ADAPTIVE_CARD, "content": card}]
+            sent.activity = refreshed
+            sent.versions.append(refreshed)
+            sent.refreshes += 1
 
     async def wait_for(
         self,
@@ -851,6 +864,10 @@ class TeamsDriver:
         ``data`` defaults to that action's own data (AssertionError when the card has no such
         action, or several with different data). Returns the bot's invoke response body;
         AssertionError unless the bot answers HTTP 200.
+
+        As in Teams, an answer that is a card replaces the clicked card in the chat history
+        (:meth:`TeamsEmulator.refresh_card`); an ``application/vnd.microsoft.activity.message``
+        answer is shown to the person for a moment and kept nowhere.
         """
         sent, actions = self._card(reply_to_id, "Action.Execute")
         activity = self._from(user, "invoke", sent.conversation_id, name="adaptiveCard/action")
@@ -872,6 +889,8 @@ class TeamsDriver:
         if response.status_code != 200:
             raise AssertionError(f"invoke answered HTTP {response.status_code}: {response.text}")
         parsed: dict[str, Any] = response.json() if response.content else {}
+        if parsed.get("type") == ADAPTIVE_CARD and isinstance(parsed.get("value"), dict):
+            self.emulator.refresh_card(reply_to_id, parsed["value"])
         return parsed
 
     # ------------------------------------------------------------------ helpers

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -74,22 +75,6 @@ LOCAL_SIGNING_KEY = "trustbot-local-mode-placeholder-key"
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
 
 
-class _DropDetails(logging.Filter):
-    """The SDK logs pydantic validation errors with the input they refused, which can hold a
-    person's story: keep the line, drop the details."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info:
-            kind = record.exc_info[0].__name__ if record.exc_info[0] else "error"
-            record.msg, record.args, record.exc_info, record.exc_text = (
-                f"Teams SDK error ({kind}); details withheld from the log",
-                None,
-                None,
-                None,
-            )
-        return True
-
-
 def create_teams_app(
     services: Services, web: FastAPI, *, token_provider: TokenProvider | None = None
 ) -> App:
@@ -101,7 +86,6 @@ def create_teams_app(
     tests and the demo stand in for Microsoft Entra.
     """
     settings = services.settings
-    logging.getLogger("microsoft_teams").addFilter(_DropDetails())
     cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
     common: dict[str, Any] = {
         "http_server_adapter": TeamsFrontDoor(web),
@@ -138,6 +122,18 @@ def create_teams_app(
     app.on_message(handlers.on_message)
     app.on_card_action(handlers.on_card_action)
     return app
+
+
+@dataclass(frozen=True, slots=True)
+class Transient:
+    """A reply Teams shows the person for a moment and keeps nowhere in the chat: the answer to
+    a story, so that the chat history never says whether or how a story was shared."""
+
+    text: str
+    saved: bool  # the story is stored (or was already): nothing for the person to redo
+
+
+Reply = Card | Transient
 
 
 def _placeholder_token(scope: str | list[str], tenant_id: str | None = None) -> str:
@@ -216,8 +212,10 @@ class TeamsHandlers:
         await self._remember(activity)  # first messaged counts like an installation
         language = await language_of(self._services, actor=actor)
         if isinstance(activity.value, dict) and activity.value.get("trustbot"):
-            card = await self._card_action(activity, dict(activity.value), actor, language)
-            await ctx.send(_card_message(card))
+            reply = await self._card_action(activity, dict(activity.value), actor, language)
+            await ctx.send(
+                _card_message(await self._fallback_card(activity, actor, reply, language))
+            )
             return
         words = _MENTION.sub("", activity.text or "").strip().split()
         command, arguments = (words[0].lower(), " ".join(words[1:])) if words else ("", "")
@@ -254,9 +252,7 @@ class TeamsHandlers:
             )
             return
         try:
-            report = await current_trust_report(
-                services, request, viewer=services.pseudonym(actor.user_id, PLATFORM)
-            )
+            report = await current_trust_report(services, request)
         except SQLAlchemyError as error:
             logger.error("could not build the trust report: %s", describe_database_error(error))
             await ctx.send(_card_message(render_text_card(text("report.failed", language))))
@@ -290,13 +286,30 @@ class TeamsHandlers:
         language = await language_of(self._services, actor=actor)
         action = activity.value.action
         data = {"trustbot": action.verb, **dict(action.data)}
-        card = await self._card_action(activity, data, actor, language)
-        return cast(Any, invoke_card_response(card))
+        reply = await self._card_action(activity, data, actor, language)
+        if isinstance(reply, Transient):  # the card stays as it was: it says nothing of a story
+            return cast(Any, invoke_message_response(reply.text))
+        return cast(Any, invoke_card_response(reply))
+
+    async def _fallback_card(
+        self, activity: Any, actor: Actor, reply: Reply, language: Language
+    ) -> Card:
+        """What an Action.Submit (a client without Action.Execute) gets as a new message, which
+        stays in the chat: after a stored story, the prompt as it stands, as after a score
+        click, never what became of the story; a story that was not stored says why."""
+        if not isinstance(reply, Transient):
+            return reply
+        round_id = activity.value.get("round")  # an int: _card_action checked it
+        if not reply.saved or not isinstance(round_id, int):
+            return render_text_card(reply.text)
+        address = PromptAddress(str(activity.conversation.id), str(activity.reply_to_id or ""))
+        return await self._prompt_card(actor, address, round_id, language, note=None)
 
     async def _card_action(
         self, activity: Any, data: dict[str, Any], actor: Actor, language: Language
-    ) -> Card:
-        """What a score or story click does; the card that shows the person where they stand."""
+    ) -> Reply:
+        """What a score or story click does: for a score, the card that shows the person where
+        they stand; for a story, a transient answer."""
         address = PromptAddress(str(activity.conversation.id), str(activity.reply_to_id or ""))
         round_id = data.get("round")
         if not isinstance(round_id, int) or isinstance(round_id, bool):
@@ -305,9 +318,11 @@ class TeamsHandlers:
             if data.get("trustbot") == SCORE_VERB:
                 return await self._score(activity, data, actor, address, round_id, language)
             if data.get("trustbot") == STORY_VERB:
-                return await self._story(data, actor, address, round_id, language, activity)
+                return await self._story(data, actor, round_id, language, activity)
         except SQLAlchemyError as error:
             logger.error("could not store a Teams action: %s", describe_database_error(error))
+            if data.get("trustbot") == STORY_VERB:
+                return Transient(text("story.error.save_failed", language), saved=False)
             return await self._prompt_card(
                 actor, address, round_id, language, note=text("error.save_failed", language)
             )
@@ -347,11 +362,10 @@ class TeamsHandlers:
         self,
         data: dict[str, Any],
         actor: Actor,
-        address: PromptAddress,
         round_id: int,
         language: Language,
         activity: Any,
-    ) -> Card:
+    ) -> Transient:
         visibility = parse_visibility(str(data.get(VISIBILITY_INPUT) or ""))
         try:
             outcome = await record_story(
@@ -364,17 +378,15 @@ class TeamsHandlers:
                 author_name=activity.from_.name if activity.from_ else None,
             )
         except StoryProblem as problem:
-            note = text(problem.key, language, **problem.values)
-            return await self._prompt_card(actor, address, round_id, language, note=note)
+            return Transient(text(problem.key, language, **problem.values), saved=False)
         notes = {
             StoryOutcome.SAVED: f"story.saved.{visibility.value}",
             StoryOutcome.DUPLICATE: f"story.saved.{visibility.value}",
             StoryOutcome.CLOSED: "story.error.round_closed",
             StoryOutcome.NO_PROMPT: "story.error.round_gone",
         }
-        return await self._prompt_card(
-            actor, address, round_id, language, note=text(notes[outcome], language)
-        )
+        saved = outcome in (StoryOutcome.SAVED, StoryOutcome.DUPLICATE)
+        return Transient(text(notes[outcome], language), saved=saved)
 
     async def _prompt_card(
         self,

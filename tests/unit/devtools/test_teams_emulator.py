@@ -141,8 +141,11 @@ class CaptureBot:
             return JSONResponse({"error": "Unauthorized"}, status_code=401)
         self.received.append((dict(request.headers), activity, claims))
         if activity["type"] == "invoke":
-            card = {"type": "AdaptiveCard", "version": "1.5", "body": []}
-            return JSONResponse({"statusCode": 200, "type": ADAPTIVE_CARD, "value": card})
+            if "say" in activity["value"]["action"]["data"]:  # a transient message
+                message = "application/vnd.microsoft.activity.message"
+                return JSONResponse({"statusCode": 200, "type": message, "value": "noted"})
+            refreshed = {**CARD, "body": [{"type": "TextBlock", "text": "Refreshed"}]}
+            return JSONResponse({"statusCode": 200, "type": ADAPTIVE_CARD, "value": refreshed})
         return Response(status_code=200)
 
 
@@ -502,8 +505,13 @@ async def test_submit_and_execute_act_on_the_bots_card(
         body = {"type": "message", "attachments": [{"contentType": ADAPTIVE_CARD, "content": CARD}]}
         card_id = (await _send(connector, conversation, body)).json()["id"]
 
+    said = await driver.execute(ALICE, verb="answer", reply_to_id=card_id, inputs={"say": "x"})
+    assert said["value"] == "noted"
+    assert emulator.find_activity(card_id).refreshes == 0  # a message replaces nothing
     answer = await driver.execute(ALICE, verb="answer", reply_to_id=card_id, inputs={"score": "4"})
     assert answer["statusCode"] == 200
+    refreshed = emulator.find_activity(card_id)  # as in Teams, the answer's card replaced it
+    assert (refreshed.refreshes, cards_in(refreshed.activity)) == (1, [answer["value"]])
     _, invoke, _ = bot.received[-1]
     assert (invoke["type"], invoke["name"], invoke["replyToId"]) == (
         "invoke",
