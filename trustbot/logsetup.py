@@ -1,16 +1,24 @@
-"""Logging set-up: secrets never reach a log line, and neither do people's answers.
+"""Logging set-up: secrets never reach a log line, and neither do people's words or answers.
 
 Secrets (and anything shaped like a Slack token) are masked in the whole formatted record,
 traceback included. Libraries that log request and response bodies at debug level (slack_sdk,
-bolt, aiosqlite) are held at INFO even when TRUSTBOT_LOG_LEVEL=debug: a body can hold a DM
-channel next to a score, or a story's text, and a statement its parameters. Database errors are
-logged without SQL or parameters (the engine hides them; see db/errors.py).
+bolt, aiosqlite, the Teams SDK) are held at INFO even when TRUSTBOT_LOG_LEVEL=debug: a body can
+hold a DM channel next to a score, or a story's text, and a statement its parameters. What the
+chat SDKs log at INFO and above keeps its own words but loses every value it interpolates, and
+no exception's message is printed (only its type and where it was raised): pydantic's
+validation errors, for one, quote the input they refused, which can be a person's story. Both
+are done by the handler, so they hold for records of every child logger (a filter on a parent
+logger does not see records its children propagate). Database errors are logged without SQL or
+parameters (the engine hides them; see db/errors.py).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import traceback
+from types import TracebackType
+from typing import Any
 
 from trustbot.config import Settings
 
@@ -31,7 +39,24 @@ BODY_LOGGERS = (
     "sqlalchemy",
     "matplotlib",
     "PIL",
+    "microsoft_teams",
 )
+# The chat SDKs: what they log can quote a request (bolt's "Unhandled request" names a dialog's
+# submission, the Teams SDK logs an invalid activity with its input).
+LIBRARY_LOGGERS = ("microsoft_teams", "slack_bolt", "slack_sdk")
+# Their lines without anything interpolated, which are worth keeping word for word.
+SAFE_LIBRARY_LINES = frozenset(
+    {
+        "Teams app initialized successfully",
+        "Teams app started successfully",
+        "Teams app shutting down",
+        "Teams app stopped",
+        "No token provided",
+        "Token missing serviceurl claim",
+    }
+)
+_SPECIFIER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
+WITHHELD = "[withheld]"
 
 
 class RedactSecrets(logging.Filter):
@@ -53,6 +78,53 @@ class RedactSecrets(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+class WithholdLibraryDetails(logging.Filter):
+    """A chat SDK's line keeps its words and loses every value in it: a template's arguments
+    become [withheld], and a line formatted before logging (an f-string, an object) is replaced
+    by its level and logger unless it is one of SAFE_LIBRARY_LINES."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(LIBRARY_LOGGERS):
+            return True
+        if record.args and isinstance(record.msg, str):
+            record.msg = _SPECIFIER.sub(
+                lambda match: "%%" if match.group() == "%%" else WITHHELD, record.msg
+            )
+        elif not (isinstance(record.msg, str) and record.msg in SAFE_LIBRARY_LINES):
+            record.msg = f"a {record.levelname.lower()} line from {record.name}, {WITHHELD}"
+        record.args = None
+        return True
+
+
+def withheld_traceback(
+    kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+) -> str:
+    """A traceback with every frame but no exception's message (a message can quote input)."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    current = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    for index, each in enumerate(reversed(chain)):
+        if index:
+            lines.append(
+                "\nDuring handling of the above exception, another exception occurred:\n\n"
+            )
+        frames = each.__traceback__ if each is not error else tb
+        if frames is not None:
+            lines.append("Traceback (most recent call last):\n")
+            lines += traceback.format_tb(frames)
+        lines.append(f"{type(each).__module__}.{type(each).__qualname__}: {WITHHELD}\n")
+    if not chain and kind is not None:
+        lines.append(f"{kind.__module__}.{kind.__qualname__}: {WITHHELD}\n")
+    return "".join(lines).rstrip("\n")
 
 
 class Floor(logging.Filter):
@@ -92,6 +164,9 @@ class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return self._redactor.redact(super().format(record))
 
+    def formatException(self, ei: Any) -> str:
+        return withheld_traceback(*ei)
+
 
 def configure_logging(settings: Settings) -> None:
     """Log to stderr at TRUSTBOT_LOG_LEVEL, with secrets redacted."""
@@ -111,6 +186,7 @@ def configure_logging(settings: Settings) -> None:
     handler.setFormatter(
         RedactingFormatter(redactor, "%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     )
+    handler.addFilter(WithholdLibraryDetails())
     handler.addFilter(redactor)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -7,19 +7,21 @@ MAX_ID_DIGITS = 10
 
 
 class InvalidAnswerError(ValueError):
-    """A score or round reference that cannot be an answer (tampered or stale data)."""
+    """A score or round reference that cannot be an answer (tampered or stale data).
+
+    Its message says what was wrong and never quotes the value: it is logged."""
 
 
 def parse_score_value(value: str) -> tuple[int, int]:
     """(round id, score) from a score button's value `"<round id>:<score>"`."""
     round_text, sep, score_text = value.partition(":")
     if not (sep and _is_number(round_text, MAX_ID_DIGITS) and _is_number(score_text, 1)):
-        raise InvalidAnswerError(f"malformed score value {value[:40]!r}")
+        raise InvalidAnswerError("malformed score value")
     round_id, score = int(round_text), int(score_text)
     if not MIN_SCORE <= score <= MAX_SCORE:
-        raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
+        raise InvalidAnswerError(f"score outside {MIN_SCORE}-{MAX_SCORE}")
     if round_id < 1 or round_id > 2**31 - 1:
-        raise InvalidAnswerError(f"round id {round_id} is out of range")
+        raise InvalidAnswerError("round id out of range")
     return round_id, score
 
 

@@ -156,14 +156,10 @@ class Jobs:
                 logger.info("the %s prompt run for %s happened already", platform, period)
                 continue
             results.append(enqueued)
+            # No count of prompts queued or of people who paused: audience minus prompts
+            # would say how many paused, and reminders how many had not answered yet.
             logger.info(
-                "round %s (rule %d): %d people in the %s audience, %d prompts queued, %d paused",
-                period,
-                enqueued.rule_position,
-                enqueued.audience,
-                platform,
-                enqueued.queued,
-                enqueued.paused,
+                "round %s (rule %d): %s prompts queued", period, enqueued.rule_position, platform
             )
         del settings
         self._sender.wake()
@@ -192,8 +188,8 @@ class Jobs:
         if queued is None:
             logger.info("no reminder for %s: no open round, or every reminder was sent", period)
             return
-        number, count = queued
-        logger.info("reminder %d for %s: %d queued", number, period, count)
+        number, _ = queued  # how many: those who had not answered yet, never logged
+        logger.info("reminder %d for %s queued", number, period)
         self._sender.wake()
 
     async def digest(self, fire_time: datetime) -> None:
@@ -219,17 +215,18 @@ class Jobs:
             closed = await close_ended_rounds(
                 session=session, current_period=services.current_period(), now=services.now()
             )
-            skipped = await skip_closed_rounds(session=session, round_ids=closed)
+            await skip_closed_rounds(session=session, round_ids=closed)
             finalized = await finalize_closed_rounds(session=session)
             purged = await purge_old_answers(
                 session=session, now=services.now(), weeks=services.settings.retention_weeks
             )
         if closed or finalized or purged:
+            # Counts of rounds only: a number of messages skipped or answers purged would be a
+            # round's participation, exact, where reports show a band.
             logger.info(
-                "closed %d rounds (%d unsent messages skipped), aggregated %d, purged %d answers",
+                "closed %d rounds (unsent messages skipped), aggregated %d%s",
                 len(closed),
-                skipped,
                 len(finalized),
-                purged,
+                ", purged raw answers past TRUSTBOT_RETENTION_WEEKS" if purged else "",
             )
         return closed

@@ -50,7 +50,7 @@ async def open_story_modal(
             await click.tell(client, text("story.error.open_failed", language))
             return
     if state is None:
-        logger.warning("refused a story button with value %r", click.value[:40])
+        logger.warning("refused a story button: not a prompt of this person's")
         await click.tell(client, text("error.unknown_round", language))
         return
     if not state.open:
