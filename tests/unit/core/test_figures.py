@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
+from tests.privacy import attacks
+from tests.privacy.attacks import silence_bounds
 from trustbot.core import figures as figures_module
 from trustbot.core.figures import (
     HIDDEN,
@@ -278,45 +280,15 @@ def test_no_hidden_team_can_be_derived_from_what_is_shown(
     assert (decided.whole.reactions, decided.whole.stories) == (2, 3)
 
 
-def who_did_not_answer(
-    parts: dict[str, Counts], decided: RoundFigures, disclosure: Disclosure
-) -> dict[str, tuple[int, int]]:
-    """The attack: a reader who knows every team's size bounds each team's number of
-    non-answers from what is shown (the whole, and each team: exact, a band, or hidden)."""
-    low = {}
-    high = {}
-    for key, figures in decided.parts.items():
-        size = parts[key].delivered
-        if figures.shown and figures.exact:
-            low[key] = high[key] = size - (figures.answered or 0)
-        elif figures.shown:
-            low[key], high[key] = 0, disclosure.blur
-        else:
-            low[key], high[key] = 0, size
-    whole = decided.whole
-    if whole.shown and whole.exact:  # the non-answers of all teams add up to this
-        total = (whole.delivered or 0) - (whole.answered or 0)
-        for key in parts:
-            others_high = sum(high[other] for other in parts if other != key)
-            others_low = sum(low[other] for other in parts if other != key)
-            low[key] = max(low[key], total - others_high)
-            high[key] = min(high[key], total - others_low)
-    return {key: (low[key], high[key]) for key in parts}
-
-
 def narrowed(
     parts: dict[str, Counts], decided: RoundFigures, disclosure: Disclosure
 ) -> dict[str, tuple[int, int]]:
-    """The teams where fewer than k did not answer and the attack rules out some number of
-    non-answers from none to k - 1 (what it learns, it should not)."""
-    found = {}
-    for key, (low, high) in who_did_not_answer(parts, decided, disclosure).items():
-        counts = parts[key]
-        if counts.delivered - counts.respondents > disclosure.blur:
-            continue  # at least k did not answer: that may be known
-        if low > 0 or high < min(disclosure.blur, counts.delivered):
-            found[key] = (low, high)
-    return found
+    """The attack of tests/privacy/attacks.py on one round: what a reader who knows every
+    team's size learns about who did not answer, that they should not."""
+    sizes = {key: counts.delivered for key, counts in parts.items()}
+    silent = {key: counts.delivered - counts.respondents for key, counts in parts.items()}
+    bounds = silence_bounds(decided.whole, decided.parts, sizes, disclosure.blur)
+    return attacks.narrowed(bounds, silent, sizes, disclosure.blur)
 
 
 @settings(max_examples=600, deadline=None)
