@@ -26,12 +26,13 @@ def silence_bounds(
             low[team], high[team] = 0, blur
         else:
             low[team], high[team] = 0, size
-    if whole.shown and whole.exact:  # the teams' non-answers add up to the whole's
-        total = (whole.delivered or 0) - (whole.answered or 0)
+    if whole.shown:  # the teams' non-answers add up to the whole's: exactly, or at most
+        most = (whole.delivered or 0) - (whole.answered or 0)
+        least = most if whole.exact else 0
         for team in sizes:
             others = [other for other in sizes if other != team]
-            low[team] = max(low[team], total - sum(high[other] for other in others))
-            high[team] = min(high[team], total - sum(low[other] for other in others))
+            low[team] = max(low[team], least - sum(high[other] for other in others))
+            high[team] = min(high[team], most - sum(low[other] for other in others))
     return {team: (low[team], high[team]) for team in sizes}
 
 

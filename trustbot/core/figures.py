@@ -231,6 +231,7 @@ def round_figures(
     The whole is computed from a partition's displayed figures (the shown parts, and the hidden
     ones together as one group, which passes the rules by `protected_parts`), never from its
     own exact counts: an exact total minus exact parts would give the rest's exact numbers.
+    Only where fewer than k did not answer in all is the week's answered count its own band.
     `activity` (the whole round's reactions and stories) is added to the whole.
     """
     whole_counts = _total(parts, parts)
@@ -246,6 +247,14 @@ def round_figures(
     if hidden:
         partition.append(reveal(_total(parts, hidden), disclosure, activity=False))
     whole = partition[0] if len(partition) == 1 else combine(partition)
+    silent = whole_counts.delivered - whole_counts.respondents
+    if len(partition) > 1 and silent <= disclosure.blur:
+        # Fewer than k silent in all: every part is a band, and the week's own band ("at
+        # least d - (k - 1)") bounds no part's count below its own band's lower end.
+        at_least = whole_counts.delivered - disclosure.blur
+        whole = replace(
+            whole, answered=at_least, participation=(100 * at_least // whole.delivered) / 100
+        )
     if activity is not None:
         whole = replace(whole, reactions=activity.reactions, stories=activity.stories)
     return RoundFigures(whole, {key: shown.get(key, HIDDEN) for key in parts})

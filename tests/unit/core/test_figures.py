@@ -272,6 +272,8 @@ def test_no_hidden_team_can_be_derived_from_what_is_shown(
     if hidden:
         partition.append(reveal(rest, disclosure, activity=False))
     expected = partition[0] if len(partition) == 1 else combine(partition)
+    if len(partition) > 1 and whole.delivered - whole.respondents <= disclosure.blur:
+        expected = replace(expected, answered=whole.delivered - disclosure.blur)  # its own band
     assert (decided.whole.answered, decided.whole.delivered) == (
         expected.answered,
         expected.delivered,
@@ -349,3 +351,98 @@ def test_a_week_whose_every_team_would_be_pinned_is_not_shown() -> None:
 
     assert decided.whole.hidden
     assert narrowed(parts, weakened, K5) == {"Dev": (2, 10)}
+
+
+def test_one_small_team_takes_the_next_smallest_with_it() -> None:
+    parts = {
+        "A": counts(*[4] * 2, delivered=12),
+        "B": counts(*[3] * 10, delivered=12),
+        "C": counts(*[5] * 11, delivered=20),
+    }
+
+    decided = round_figures(parts, K5)
+
+    assert decided.parts["A"].hidden
+    assert decided.parts["B"].hidden  # else total minus B and C would give A away
+    assert decided.parts["C"].shown
+
+
+def test_the_hidden_teams_together_need_2k_asked_too() -> None:
+    """A team of four who all answered (too few asked, k = 3) and two shown ones: the whole
+    minus the shown teams would be the small team's four answers of four asked, so the next
+    smallest goes with it until six are asked."""
+    k3 = disclosure_for(3)
+    parts = {
+        "tiny": counts(5, 5, 5, 5, delivered=4),
+        "B": counts(*[3] * 5, delivered=7),
+        "C": counts(*[4] * 8, delivered=12),
+    }
+
+    decided = round_figures(parts, k3)
+
+    assert decided.parts["tiny"].hidden
+    assert decided.parts["B"].hidden
+    assert decided.parts["C"].shown
+
+
+def test_a_whole_with_every_team_exact_is_exact() -> None:
+    parts = {
+        "A": counts(*[4] * 6, delivered=12),
+        "B": counts(*[2] * 8, delivered=16),
+    }
+
+    whole = round_figures(parts, K5).whole
+
+    assert (whole.answered, whole.delivered, whole.exact) == (14, 28, True)
+    assert whole.participation == 0.5
+    assert whole.index == round((6 * 75 + 8 * 25) / 14)
+
+
+def test_a_whole_with_a_banded_team_is_a_band() -> None:
+    """Sales 6 of 12 (exact), Support 10 of 10 (a band): the total, 16 of 22, is shown as at
+    least 12 of 22, so that minus Sales it cannot tell Support's."""
+    parts = {
+        "Sales": counts(*[4] * 6, delivered=12),
+        "Support": counts(*[4] * 10, delivered=10),
+    }
+
+    decided = round_figures(parts, K5)
+
+    assert (decided.whole.answered, decided.whole.exact, decided.whole.delivered) == (12, False, 22)
+    assert decided.parts["Support"].answered == 6
+    assert decided.whole.favourable is None
+
+
+def test_a_whole_where_fewer_than_k_were_silent_is_its_own_band() -> None:
+    """Four teams of ten, each with one silent: each "at least 6 of 10", and the week "at
+    least 36 of 40", which tells no team more than its own band (its index is still made of
+    the teams' shown ones)."""
+    parts = {name: counts(*[4] * 9, delivered=10) for name in "ABCD"}
+
+    decided = round_figures(parts, K5)
+
+    assert {f.answered for f in decided.parts.values()} == {6}
+    assert (decided.whole.answered, decided.whole.delivered, decided.whole.exact) == (36, 40, False)
+    assert decided.whole.participation == 0.9
+    assert narrowed(parts, decided, K5) == {}
+
+
+def test_combining_uses_displayed_figures_of_shown_groups_only() -> None:
+    shown = reveal(counts(*[5] * 6, *[1] * 6, delivered=17), K5)  # exact: 12 of 17
+    band = reveal(counts(*[4] * 10, delivered=10), K5)  # at least 6 of 10
+
+    combined = combine([shown, HIDDEN, band])
+
+    assert (combined.answered, combined.delivered, combined.exact) == (18, 27, False)
+    assert combined.index == round((12 * 50 + 6 * 75) / 18)
+    assert combine([HIDDEN, HIDDEN]) == HIDDEN
+    assert combine([band]) == band  # one group: its own figures, bounds and all
+
+
+def test_no_rule_takes_a_reader() -> None:
+    """There is no argument to pass a reader: the rules take counts and k, nothing else."""
+    import inspect
+
+    for function in (reveal, round_figures, combine, disclosure_for):
+        names = set(inspect.signature(function).parameters)
+        assert not names & {"viewer", "reader", "extra_threshold"}, function
