@@ -253,7 +253,9 @@ def round_figures(
         # least d - (k - 1)") bounds no part's count below its own band's lower end.
         at_least = whole_counts.delivered - disclosure.blur
         whole = replace(
-            whole, answered=at_least, participation=(100 * at_least // whole.delivered) / 100
+            whole,
+            answered=at_least,
+            participation=(100 * at_least // whole_counts.delivered) / 100,
         )
     if activity is not None:
         whole = replace(whole, reactions=activity.reactions, stories=activity.stories)
