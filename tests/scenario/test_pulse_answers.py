@@ -204,6 +204,7 @@ async def test_an_unknown_action_is_acked_and_logged(
         await stack.settle()
 
     assert response.status_code == 200
-    assert "from_an_older_version" in caplog.text
+    assert "ignored 1 unknown action(s)" in caplog.text
+    assert "from_an_older_version" not in caplog.text  # not trustbot's: could be anything
     assert await _answers(stack) == []
     assert stack.emulator.ephemerals == []

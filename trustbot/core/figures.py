@@ -14,7 +14,7 @@ for every viewer, surface and round; nothing here knows who is looking:
   ("at least N of M", N = M - (k - 1)) that cannot tell whether none or up to k - 1 did not;
 * a banded group shows no shares (a share's fraction would pin the number who answered) and its
   index is rounded to a step wide enough that every count in the band could have made it
-  (`index_step`), with its top and bottom steps shown as bounds ("≥90", "≤10"), so that no
+  (`index_step`), with its top and bottom steps shown as bounds ("≥87", "≤13"), so that no
   shown index says everyone in the group gave the same answer, or answers of one kind;
 * combined figures are computed from displayed figures only, so they reveal nothing more.
 """
