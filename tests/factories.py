@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from trustbot.core.figures import HIDDEN, Counts, open_round_figures, reveal
 from trustbot.core.periods import recent_periods
 from trustbot.core.privacy import random_id
@@ -16,7 +18,7 @@ from trustbot.core.reports import (
 )
 from trustbot.core.rules import CALL_ME_WAY, Rule
 from trustbot.core.services import Services
-from trustbot.db.models import Delivery, DeliveryKind, DeliveryStatus, Round
+from trustbot.db.models import Delivery, DeliveryKind, DeliveryStatus, PulseAnswer, Round
 
 
 def sent_prompt(
@@ -133,3 +135,19 @@ def by_user(
         for user in users
         for round_id in round_ids
     }
+
+
+async def stored_answers(
+    services: Services, users: list[str], platform: str = "slack"
+) -> list[tuple[str, int]]:
+    """(user id, score) of every stored answer, each answer's handle matched with the key."""
+    async with services.sessions() as session:
+        rows = (
+            await session.execute(
+                select(PulseAnswer.round_id, PulseAnswer.respondent, PulseAnswer.score)
+            )
+        ).all()
+    who = by_user(
+        services, "answer", users, sorted({round_id for round_id, _, _ in rows}), platform
+    )
+    return [(who[respondent], score) for _, respondent, score in rows]

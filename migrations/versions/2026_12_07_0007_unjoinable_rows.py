@@ -106,21 +106,22 @@ def _day(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _new_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
-    without_rowid = {"sqlite_with_rowid": False}
-    deliveries = sa.Table(
-        "deliveries",
-        metadata,
-        sa.Column("id", RANDOM_ID, primary_key=True, autoincrement=False),
-        sa.Column("kind", sa.String(16), nullable=False),
+def _round_column(*, primary_key: bool = False, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(
+        "round_id",
+        sa.Integer(),
+        sa.ForeignKey("rounds.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=nullable,
+        index=not primary_key,
+    )
+
+
+def _delivery_parts() -> list[Any]:
+    """The columns, constraint and indexes deliveries have before and after 0007."""
+    return [
+        _round_column(nullable=True),
         sa.Column("period", sa.String(10), nullable=False),
-        sa.Column(
-            "round_id",
-            sa.Integer(),
-            sa.ForeignKey("rounds.id", ondelete="CASCADE"),
-            nullable=True,
-            index=True,
-        ),
         sa.Column("platform", sa.String(16), nullable=False),
         sa.Column("recipient", sa.String(64), nullable=False),
         sa.Column("seq", sa.Integer(), server_default="0", nullable=False),
@@ -138,37 +139,14 @@ def _new_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.UniqueConstraint("period", "kind", "platform", "recipient", "seq"),
         sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
         sa.Index("ix_deliveries_round_kind_status", "round_id", "kind", "status"),
-    )
-    answers = sa.Table(
-        "pulse_answers",
-        metadata,
-        sa.Column(
-            "round_id",
-            sa.Integer(),
-            sa.ForeignKey("rounds.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column("respondent", sa.String(64), primary_key=True),
-        sa.Column("team", sa.String(64), nullable=True),
-        sa.Column("score", sa.Integer(), nullable=False),
-        sa.Column("acted_us", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("revision", sa.Integer(), server_default="0", nullable=False),
-        sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
-        **without_rowid,
-    )
-    anecdotes = sa.Table(
-        "anecdotes",
-        metadata,
-        sa.Column("id", RANDOM_ID, primary_key=True, autoincrement=False),
-        sa.Column(
-            "round_id",
-            sa.Integer(),
-            sa.ForeignKey("rounds.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        ),
+    ]
+
+
+def _story_parts() -> list[Any]:
+    """The columns and constraints anecdotes have before and after 0007 (but the author's)."""
+    return [
+        _round_column(),
         sa.Column("rule_id", sa.Integer(), sa.ForeignKey("rules.id"), nullable=False),
-        sa.Column("author_ref", sa.String(200), nullable=False),
         sa.Column("author_user_id", sa.String(64), nullable=True),
         sa.Column("author_name", sa.String(200), nullable=True),
         sa.Column("visibility", sa.String(16), nullable=False),
@@ -180,28 +158,62 @@ def _new_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.CheckConstraint(
             "author_name IS NULL OR visibility = 'named'", name="display_name_only_when_named"
         ),
-    )
-    reactions = sa.Table(
-        "reactions",
-        metadata,
-        sa.Column(
-            "round_id",
-            sa.Integer(),
-            sa.ForeignKey("rounds.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column("reactor", sa.String(64), primary_key=True),
-        sa.Column("emoji", sa.String(100), primary_key=True),
-        sa.Column("team", sa.String(64), nullable=True),
+    ]
+
+
+def _answer_parts() -> list[Any]:
+    return [
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("acted_us", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("revision", sa.Integer(), server_default="0", nullable=False),
+        sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+    ]
+
+
+def _reaction_parts() -> list[Any]:
+    return [
         sa.Column("present", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("event_us", sa.BigInteger(), server_default="0", nullable=False),
-        **without_rowid,
-    )
+    ]
+
+
+def _new_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    """The four tables as 0007 makes them (db/models.py)."""
+    without_rowid = {"sqlite_with_rowid": False}
     return {
-        "deliveries": deliveries,
-        "pulse_answers": answers,
-        "anecdotes": anecdotes,
-        "reactions": reactions,
+        "deliveries": sa.Table(
+            "deliveries",
+            metadata,
+            sa.Column("id", RANDOM_ID, primary_key=True, autoincrement=False),
+            sa.Column("kind", sa.String(16), nullable=False),
+            *_delivery_parts(),
+        ),
+        "pulse_answers": sa.Table(
+            "pulse_answers",
+            metadata,
+            _round_column(primary_key=True),
+            sa.Column("respondent", sa.String(64), primary_key=True),
+            sa.Column("team", sa.String(64), nullable=True),
+            *_answer_parts(),
+            **without_rowid,
+        ),
+        "anecdotes": sa.Table(
+            "anecdotes",
+            metadata,
+            sa.Column("id", RANDOM_ID, primary_key=True, autoincrement=False),
+            sa.Column("author_ref", sa.String(200), nullable=False),
+            *_story_parts(),
+        ),
+        "reactions": sa.Table(
+            "reactions",
+            metadata,
+            _round_column(primary_key=True),
+            sa.Column("reactor", sa.String(64), primary_key=True),
+            sa.Column("emoji", sa.String(100), primary_key=True),
+            sa.Column("team", sa.String(64), nullable=True),
+            *_reaction_parts(),
+            **without_rowid,
+        ),
     }
 
 
@@ -498,108 +510,46 @@ def downgrade() -> None:
 
 def _old_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     """The four tables as revision 0006 had them."""
-    deliveries = sa.Table(
-        "deliveries",
-        metadata,
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "round_id",
-            sa.Integer(),
-            sa.ForeignKey("rounds.id", ondelete="CASCADE"),
-            nullable=True,
-            index=True,
-        ),
-        sa.Column("platform", sa.String(16), nullable=False),
-        sa.Column("recipient", sa.String(64), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.String(200), nullable=True),
-        sa.Column("created_at", TIMESTAMP, nullable=False),
-        sa.Column("sent_at", TIMESTAMP, nullable=True),
-        sa.Column("kind", sa.String(16), server_default="prompt", nullable=False),
-        sa.Column("period", sa.String(10), nullable=False),
-        sa.Column("seq", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("address", sa.Text(), nullable=True),
-        sa.Column("message_key", sa.String(64), nullable=True, unique=True),
-        sa.Column("message_ref", sa.Text(), nullable=True),
-        sa.Column("next_attempt_at", TIMESTAMP, nullable=True),
-        sa.Column("claimed_by", sa.String(64), nullable=True),
-        sa.Column("claimed_until", TIMESTAMP, nullable=True),
-        sa.Column("team", sa.String(64), nullable=True),
-        sa.UniqueConstraint("period", "kind", "platform", "recipient", "seq"),
-        sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
-        sa.Index("ix_deliveries_round_kind_status", "round_id", "kind", "status"),
-    )
-    answers = sa.Table(
-        "pulse_answers",
-        metadata,
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "round_id",
-            sa.Integer(),
-            sa.ForeignKey("rounds.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        ),
-        sa.Column("respondent", sa.String(64), nullable=False),
-        sa.Column("score", sa.Integer(), nullable=False),
-        sa.Column("acted_us", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("revision", sa.Integer(), server_default="0", nullable=False),
-        sa.UniqueConstraint("round_id", "respondent"),
-        sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
-    )
-    anecdotes = sa.Table(
-        "anecdotes",
-        metadata,
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "round_id",
-            sa.Integer(),
-            sa.ForeignKey("rounds.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        ),
-        sa.Column("rule_id", sa.Integer(), sa.ForeignKey("rules.id"), nullable=False),
-        sa.Column("author_user_id", sa.String(64), nullable=True),
-        sa.Column("visibility", sa.String(16), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("source_id", sa.String(64), nullable=True, unique=True),
-        sa.Column("author_key", sa.String(64), nullable=False, index=True),
-        sa.Column("author_name", sa.String(200), nullable=True),
-        sa.CheckConstraint(
-            "(visibility = 'named') = (author_user_id IS NOT NULL)", name="name_only_when_named"
-        ),
-        sa.CheckConstraint(
-            "author_name IS NULL OR visibility = 'named'", name="display_name_only_when_named"
-        ),
-    )
-    reactions = sa.Table(
-        "reactions",
-        metadata,
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "round_id",
-            sa.Integer(),
-            sa.ForeignKey("rounds.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        ),
-        sa.Column(
-            "delivery_id",
-            sa.Integer(),
-            sa.ForeignKey("deliveries.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column("reactor", sa.String(64), nullable=False),
-        sa.Column("emoji", sa.String(100), nullable=False),
-        sa.Column("created_at", TIMESTAMP, nullable=False),
-        sa.Column("present", sa.Boolean(), server_default=sa.true(), nullable=False),
-        sa.Column("event_us", sa.BigInteger(), server_default="0", nullable=False),
-        sa.UniqueConstraint("delivery_id", "reactor", "emoji"),
-    )
     return {
-        "deliveries": deliveries,
-        "pulse_answers": answers,
-        "anecdotes": anecdotes,
-        "reactions": reactions,
+        "deliveries": sa.Table(
+            "deliveries",
+            metadata,
+            sa.Column("id", sa.Integer(), primary_key=True),
+            sa.Column("kind", sa.String(16), server_default="prompt", nullable=False),
+            sa.Column("created_at", TIMESTAMP, nullable=False),
+            *_delivery_parts(),
+        ),
+        "pulse_answers": sa.Table(
+            "pulse_answers",
+            metadata,
+            sa.Column("id", sa.Integer(), primary_key=True),
+            _round_column(),
+            sa.Column("respondent", sa.String(64), nullable=False),
+            *_answer_parts(),
+            sa.UniqueConstraint("round_id", "respondent"),
+        ),
+        "anecdotes": sa.Table(
+            "anecdotes",
+            metadata,
+            sa.Column("id", sa.Integer(), primary_key=True),
+            sa.Column("author_key", sa.String(64), nullable=False, index=True),
+            *_story_parts(),
+        ),
+        "reactions": sa.Table(
+            "reactions",
+            metadata,
+            sa.Column("id", sa.Integer(), primary_key=True),
+            _round_column(),
+            sa.Column(
+                "delivery_id",
+                sa.Integer(),
+                sa.ForeignKey("deliveries.id", ondelete="CASCADE"),
+                nullable=False,
+            ),
+            sa.Column("reactor", sa.String(64), nullable=False),
+            sa.Column("emoji", sa.String(100), nullable=False),
+            sa.Column("created_at", TIMESTAMP, nullable=False),
+            *_reaction_parts(),
+            sa.UniqueConstraint("delivery_id", "reactor", "emoji"),
+        ),
     }

@@ -13,22 +13,13 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-from tests.factories import by_user
+from tests.factories import stored_answers
 from tests.scenario.conftest import EMPLOYEES, Stack
 from trustbot.db.models import PulseAnswer
 
 
 async def _answers(stack: Stack) -> list[tuple[str, int]]:
-    """(user id, score) of each stored answer, its handle matched with the key."""
-    services = stack.services
-    async with services.sessions() as session:
-        rows = (
-            await session.execute(
-                select(PulseAnswer.round_id, PulseAnswer.respondent, PulseAnswer.score)
-            )
-        ).all()
-    who = by_user(services, "answer", list(EMPLOYEES), sorted({r for r, _, _ in rows}))
-    return [(who[respondent], score) for _, respondent, score in rows]
+    return await stored_answers(stack.services, list(EMPLOYEES))
 
 
 def _confirmations(stack: Stack, user: str) -> list[str]:

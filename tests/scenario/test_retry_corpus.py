@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock
-from tests.factories import by_user
+from tests.factories import by_user, stored_answers
 from tests.scenario.conftest import Stack, running_stack
-from trustbot.db.models import Anecdote, PulseAnswer, Reaction
+from trustbot.db.models import Anecdote, Reaction
 
 PEOPLE = [f"U0C{index:03d}" for index in range(30)]
 INTERACTIONS = 1000
@@ -130,12 +130,9 @@ async def test_a_thousand_interactions_with_retries_land_exactly_once(
         assert set(statuses) == {200}
         assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
         services = stack.services
+        users = sorted({user for user, _ in corpus.latest_reaction} | set(corpus.latest_score))
+        scores = dict(await stored_answers(services, users))
         async with services.sessions() as session:
-            answers = (
-                await session.execute(
-                    select(PulseAnswer.round_id, PulseAnswer.respondent, PulseAnswer.score)
-                )
-            ).all()
             reactions = (
                 await session.execute(
                     select(Reaction.round_id, Reaction.reactor, Reaction.emoji).where(
@@ -144,11 +141,7 @@ async def test_a_thousand_interactions_with_retries_land_exactly_once(
                 )
             ).all()
             stories = set(await session.scalars(select(Anecdote.source_id)))
-        users = sorted({user for user, _ in corpus.latest_reaction} | set(corpus.latest_score))
-        rounds = sorted({row[0] for row in [*answers, *reactions]})
-        answerer = by_user(services, "answer", users, rounds)
-        reactor = by_user(services, "reaction", users, rounds)
-        scores = {answerer[respondent]: score for _, respondent, score in answers}
+        reactor = by_user(services, "reaction", users, sorted({row[0] for row in reactions}))
         present = {(reactor[handle], emoji) for _, handle, emoji in reactions}
         assert scores == {user: score for user, (_, score) in corpus.latest_score.items()}
         assert present == {

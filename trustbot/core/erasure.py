@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,31 +85,22 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
             for round_id, closed in await session.execute(select(Round.id, Round.closed_at))
         }
         touched: set[int] = set()
-        answers = await _delete_by_handle(
-            session,
-            PulseAnswer,
-            PulseAnswer.round_id,
-            PulseAnswer.respondent,
-            {r: services.answer_handle(person, r) for r in rounds},
-            touched,
+        handles = (
+            (PulseAnswer, PulseAnswer.respondent, services.answer_handle),
+            (Reaction, Reaction.reactor, services.reaction_handle),
+            (Delivery, Delivery.recipient, services.delivery_handle),
         )
-        reactions = await _delete_by_handle(
-            session,
-            Reaction,
-            Reaction.round_id,
-            Reaction.reactor,
-            {r: services.reaction_handle(person, r) for r in rounds},
-            touched,
-        )
-        deliveries = await _delete_by_handle(
-            session,
-            Delivery,
-            Delivery.round_id,
-            Delivery.recipient,
-            {r: services.delivery_handle(person, r) for r in rounds},
-            touched,
-            Delivery.platform == platform,
-        )
+        answers, reactions, deliveries = [
+            await _delete_by_handle(
+                session,
+                model,
+                handle_column,
+                {r: handle(person, r) for r in rounds},
+                touched,
+                platform,
+            )
+            for model, handle_column, handle in handles
+        ]
         stories = await _delete_stories(services, session, person, user_id, touched)
         settings = await session.execute(
             delete(PersonSetting)
@@ -143,19 +133,19 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
 async def _delete_by_handle(
     session: AsyncSession,
     model: type[PulseAnswer | Reaction | Delivery],
-    round_column: InstrumentedAttribute[Any],
     handle_column: InstrumentedAttribute[str],
     handles: dict[int, str],
     touched: set[int],
-    *where: ColumnElement[bool],
+    platform: str,
 ) -> int:
     """Delete the rows whose handle is the person's for their round; note those rounds."""
     if not handles:
         return 0
+    where: list[ColumnElement[bool]] = [handle_column.in_(list(handles.values()))]
+    if model is Delivery:
+        where.append(Delivery.platform == platform)
     result = await session.execute(
-        delete(model)
-        .where(handle_column.in_(list(handles.values())), *where)
-        .returning(round_column, handle_column)
+        delete(model).where(*where).returning(model.round_id, handle_column)
     )
     count = 0
     for round_id, handle in result:

@@ -34,6 +34,14 @@ from trustbot.db.upsert import insert_for
 
 logger = logging.getLogger(__name__)
 INSERT_BATCH = 1000
+# The unique key of an outbox row: one message per recipient, period, kind and reminder number.
+_ONE_PER_RECIPIENT = [
+    Delivery.period,
+    Delivery.kind,
+    Delivery.platform,
+    Delivery.recipient,
+    Delivery.seq,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +132,7 @@ async def enqueue_prompts(
         insert = insert_for(session, cast(Table, Delivery.__table__))
         retry = Delivery.status == DeliveryStatus.FAILED if retry_failed else false()
         upsert = insert.on_conflict_do_update(
-            index_elements=[
-                Delivery.period,
-                Delivery.kind,
-                Delivery.platform,
-                Delivery.recipient,
-                Delivery.seq,
-            ],
+            index_elements=_ONE_PER_RECIPIENT,
             # A row from before sealed addresses existed gets one; a failed row is retried
             # when an operator asks. Every value comes from the row offered (`excluded`): with
             # no bound value in SET, the rows go in batches, not one statement per row.
@@ -234,15 +236,9 @@ async def enqueue_reminders(
             )
         ).all()
         insert = insert_for(session, cast(Table, Delivery.__table__))
-        upsert = insert.on_conflict_do_nothing(
-            index_elements=[
-                Delivery.period,
-                Delivery.kind,
-                Delivery.platform,
-                Delivery.recipient,
-                Delivery.seq,
-            ]
-        ).returning(Delivery.id)
+        upsert = insert.on_conflict_do_nothing(index_elements=_ONE_PER_RECIPIENT).returning(
+            Delivery.id
+        )
         queued = 0
         for start in range(0, len(prompts), INSERT_BATCH):
             batch = prompts[start : start + INSERT_BATCH]
@@ -317,15 +313,7 @@ async def enqueue_digests(
             return 0
         insert = insert_for(session, Delivery).values(rows)
         result = await session.execute(
-            insert.on_conflict_do_nothing(
-                index_elements=[
-                    Delivery.period,
-                    Delivery.kind,
-                    Delivery.platform,
-                    Delivery.recipient,
-                    Delivery.seq,
-                ]
-            ).returning(Delivery.id)
+            insert.on_conflict_do_nothing(index_elements=_ONE_PER_RECIPIENT).returning(Delivery.id)
         )
         return len(result.all())
 

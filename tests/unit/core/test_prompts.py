@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from tests.factories import by_user, sent_prompt
+from tests.factories import sent_prompt, stored_answers
 from trustbot.core.anecdotes import StoryOutcome, StoryProblem, record_story
 from trustbot.core.ports import Visibility
 from trustbot.core.prompts import (
@@ -24,7 +24,7 @@ from trustbot.core.prompts import (
 from trustbot.core.pulse import InvalidAnswerError
 from trustbot.core.rounds import open_round
 from trustbot.core.services import Services
-from trustbot.db.models import Anecdote, PulseAnswer, Reaction
+from trustbot.db.models import Anecdote, Reaction
 
 ALICE, BOB, CAROL = Actor("slack", "U0ALICE"), Actor("slack", "U0BOB"), Actor("slack", "U0CAROL")
 T0 = 1_764_151_200_000_000  # microseconds: Thursday 26 November 2026, 10:00 UTC
@@ -59,15 +59,7 @@ async def delivered(services: Services) -> Delivered:
 
 async def _scores(services: Services) -> dict[str, int]:
     """Stored scores by user id (each answer's handle matched with the key, as a test may)."""
-    async with services.sessions() as session:
-        rows = (
-            await session.execute(
-                select(PulseAnswer.round_id, PulseAnswer.respondent, PulseAnswer.score)
-            )
-        ).all()
-    users = [actor.user_id for actor in (ALICE, BOB, CAROL)]
-    who = by_user(services, "answer", users, sorted({round_id for round_id, _, _ in rows}))
-    return {who[respondent]: score for _, respondent, score in rows}
+    return dict(await stored_answers(services, [actor.user_id for actor in (ALICE, BOB, CAROL)]))
 
 
 async def _click(
