@@ -18,6 +18,7 @@ from tests.privacy.db_reader import (
     STORIES,
     History,
     dump,
+    fernet_times,
     find_joins,
     raw_bytes,
     used_fixture,  # noqa: F401  (the fixture `used`)
@@ -104,6 +105,8 @@ async def test_retention_leaves_no_raw_rows_or_bytes_of_old_weeks(
     for table in ("pulse_answers", "reactions", "deliveries"):
         assert not [row for row in tables[table] if row.get("round_id") == old], table
     assert [row for row in tables["round_aggregates"] if row["round_id"] == old]
+    assert find_joins(tables) == []
+    assert fernet_times(tables) == []
     data = await raw_bytes(engine, database_url)
     assert [value for value in old_handles if value.encode() in data] == []
 

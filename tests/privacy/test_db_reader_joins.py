@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import FixedClock
 from tests.privacy.db_reader import (
     OPEN_WEEK,
     STORIES,
@@ -21,8 +25,10 @@ from tests.privacy.db_reader import (
 from tests.privacy.db_reader import (
     dump as dump_tables,
 )
-from tests.scenario.conftest import Stack
+from tests.scenario.conftest import EMPLOYEES, Stack, running_stack
 from trustbot.db.legacy import FernetSeal
+from trustbot.db.models import Delivery, DeliveryKind
+from trustbot.delivery.outbox import enqueue_reminders
 
 
 async def test_no_value_joins_rows_about_a_person(used: tuple[Stack, History]) -> None:
@@ -104,3 +110,40 @@ async def test_no_column_keeps_a_creation_time(used: tuple[Stack, History]) -> N
         assert not [c for row in tables[name][:1] for c in row if c.endswith("created_at")]
     midnight = datetime.min.time()
     assert all(row["updated_at"].time() == midnight for row in tables["person_settings"])
+
+
+async def test_reminders_say_nothing_of_who_answered_after_them(
+    engine: AsyncEngine, database_url: str, clock: FixedClock
+) -> None:
+    """Reminders are queued for those who had not answered (worked out with the key); one
+    withdrawn because its person answered meanwhile is deleted, not kept as "skipped"."""
+    del engine
+    e1, e2, *rest = EMPLOYEES
+    async with running_stack(database_url, clock) as stack:
+        services = stack.services
+        period = services.current_period()
+        await stack.prompt()
+        await stack.answer({e1: 4})
+        queued = await enqueue_reminders(services, period=period, max_reminders=1)
+        assert queued == (1, len(EMPLOYEES) - 1)
+        await _due(stack, timedelta(hours=1))  # held back, so that e2 answers first
+        await stack.answer({e2: 5})
+        await _due(stack, timedelta(0))
+        await stack.runtime.sender.drain(period=period)
+        dms = {e: stack.emulator.messages_in(stack.emulator.dm_channel_for(e)) for e in EMPLOYEES}
+        reminded = [e for e, messages in dms.items() if len(messages) > 1]
+        tables = await dump_tables(stack.runtime.engine)
+    reminders = [row for row in tables["deliveries"] if row["kind"] == "reminder"]
+    assert sorted(reminded) == sorted(rest)
+    assert len(reminders) == len(rest)
+    assert {row["status"] for row in reminders} == {"sent"}
+    assert not [row for row in tables["deliveries"] if row["last_error"] == "answered"]
+
+
+async def _due(stack: Stack, after: timedelta) -> None:
+    async with stack.services.transaction() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.kind == DeliveryKind.REMINDER)
+            .values(next_attempt_at=stack.clock.now + after)
+        )

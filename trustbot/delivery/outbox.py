@@ -13,7 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -203,25 +203,17 @@ async def enqueue_reminders(
     rows queued), or None when there is no open round or every reminder has been sent.
 
     No stored value joins an answer to its delivery, so who has answered is worked out here,
-    with the key: each sent prompt's sealed address is opened, the person's answer handle
-    computed, and the answers looked up by handle, a batch at a time (yielding to the event
-    loop between batches).
+    with the key: each sent prompt's sealed address is opened and the person's answer handle
+    computed, before the write transaction and a batch at a time (yielding to the event loop
+    between batches); in the transaction, the answers are looked up by those handles.
     """
     now = services.now()
-    async with services.transaction() as session:
-        round_id = await session.scalar(
-            select(Round.id).where(
-                Round.period == period, Round.kind == "pulse", Round.closed_at.is_(None)
-            )
-        )
+    open_round = select(Round.id).where(
+        Round.period == period, Round.kind == "pulse", Round.closed_at.is_(None)
+    )
+    async with services.sessions() as session:
+        round_id = await session.scalar(open_round)
         if round_id is None:
-            return None
-        for number in range(1, max_reminders + 1):
-            if await mark_job_run(
-                session=session, name="reminder", key=f"{period}:{number}", now=now
-            ):
-                break
-        else:
             return None
         prompts = (
             await session.execute(
@@ -235,25 +227,40 @@ async def enqueue_reminders(
                 )
             )
         ).all()
-        insert = insert_for(session, cast(Table, Delivery.__table__))
-        upsert = insert.on_conflict_do_nothing(index_elements=_ONE_PER_RECIPIENT).returning(
-            Delivery.id
+    handles: list[dict[str, Any]] = []  # one per prompt: its answer handle, sorted by recipient
+    for start in range(0, len(prompts), INSERT_BATCH):
+        for row in prompts[start : start + INSERT_BATCH]:
+            try:
+                user_id = services.seal.open(row.address)
+            except SealError:  # sealed under another key: the sender cannot send it either
+                continue
+            person = services.pseudonym(user_id, row.platform)
+            handles.append({"answer": services.answer_handle(person, round_id), "row": row})
+        await asyncio.sleep(0)  # opening seals is CPU work: let clicks in between batches
+    handles.sort(key=lambda item: item["row"].recipient)  # one lock order for every process
+    async with services.transaction() as session:
+        if await session.scalar(open_round) != round_id:
+            return None
+        for number in range(1, max_reminders + 1):
+            if await mark_job_run(
+                session=session, name="reminder", key=f"{period}:{number}", now=now
+            ):
+                break
+        else:
+            return None
+        upsert = (
+            insert_for(session, cast(Table, Delivery.__table__))
+            .on_conflict_do_nothing(index_elements=_ONE_PER_RECIPIENT)
+            .returning(Delivery.id)
         )
         queued = 0
-        for start in range(0, len(prompts), INSERT_BATCH):
-            batch = prompts[start : start + INSERT_BATCH]
-            answers = {}
-            for row in batch:
-                try:
-                    user_id = services.seal.open(row.address)
-                except SealError:  # sealed under another key: the sender cannot send it either
-                    continue
-                person = services.pseudonym(user_id, row.platform)
-                answers[services.answer_handle(person, round_id)] = row
+        for start in range(0, len(handles), INSERT_BATCH):
+            batch = handles[start : start + INSERT_BATCH]
             answered = set(
                 await session.scalars(
                     select(PulseAnswer.respondent).where(
-                        PulseAnswer.round_id == round_id, PulseAnswer.respondent.in_(answers)
+                        PulseAnswer.round_id == round_id,
+                        PulseAnswer.respondent.in_([item["answer"] for item in batch]),
                     )
                 )
             )
@@ -263,21 +270,20 @@ async def enqueue_reminders(
                     "kind": DeliveryKind.REMINDER.value,
                     "period": period,
                     "round_id": round_id,
-                    "platform": row.platform,
-                    "recipient": row.recipient,
+                    "platform": item["row"].platform,
+                    "recipient": item["row"].recipient,
                     "seq": number,
                     "status": DeliveryStatus.PENDING.value,
-                    "address": row.address,
-                    "team": row.team,
+                    "address": item["row"].address,
+                    "team": item["row"].team,
                     "attempts": 0,
                     "next_attempt_at": now,
                 }
-                for handle, row in sorted(answers.items(), key=lambda item: item[1].recipient)
-                if handle not in answered
+                for item in batch
+                if item["answer"] not in answered
             ]
             if rows:
                 queued += len((await session.execute(upsert, rows)).all())
-            await asyncio.sleep(0)  # let clicks in between batches
         return number, queued
 
 
