@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -44,8 +45,7 @@ def pseudonym(user_id: str, *, key: str, platform: str) -> str:
 
     Never stored: it is what every per-table handle is made from.
     """
-    message = f"{platform}:{user_id}".encode()
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+    return _hmac_hex(key, f"{platform}:{user_id}")
 
 
 def keyed_hash(purpose: str, value: str, *, key: str) -> str:
@@ -54,7 +54,20 @@ def keyed_hash(purpose: str, value: str, *, key: str) -> str:
     Each purpose gets its own prefix ("message", "settings", "answer", ...), so a handle made
     for one purpose never equals one made for another, or a pseudonym.
     """
-    return hmac.new(key.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+    return _hmac_hex(key, f"{purpose}:{value}")
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(key: str) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with `key`, ready to copy: a click computes four handles, and copying
+    a keyed HMAC skips deriving the key's pads each time (half the cost of `hmac.new`)."""
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+
+def _hmac_hex(key: str, message: str) -> str:
+    mac = _keyed(key).copy()
+    mac.update(message.encode())
+    return mac.hexdigest()
 
 
 def round_handle(purpose: str, person: str, round_id: int, *, key: str) -> str:
