@@ -82,7 +82,7 @@ async def test_a_day_of_use_at_debug_level_leaves_nothing_personal_in_the_logs(
     logs = server_err.decode() + prompt_err
     assert "DEBUG" in logs  # the level was really on
     secrets = [TOKEN, SECRET, TEST_KEY]
-    pseudonyms = [pseudonym(user, key=TEST_KEY) for user in PEOPLE]
+    pseudonyms = [pseudonym(user, key=TEST_KEY, platform="slack") for user in PEOPLE]
     assert [s for s in secrets if s in logs] == []
     assert [p for p in pseudonyms if p in logs] == []
     assert not re.search(r"\b[0-9a-f]{64}\b", logs)  # no pseudonym or keyed hash at all
