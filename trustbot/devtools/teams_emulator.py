@@ -53,7 +53,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from trustbot.devtools.loopback import bind_loopback_socket
+from trustbot.devtools.loopback import QuickServer, bind_loopback_socket
 
 __all__ = [
     "BOT_FRAMEWORK_ISSUER",
@@ -231,7 +231,7 @@ class TeamsEmulator:
         self._app = Starlette(
             routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])]
         )
-        self._server: uvicorn.Server | None = None
+        self._server: QuickServer | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
         self._register(_Conversation(self.team_id, channel="General"))
@@ -250,7 +250,7 @@ class TeamsEmulator:
             access_log=False,
             timeout_graceful_shutdown=2,
         )
-        server = uvicorn.Server(config)
+        server = QuickServer(config)
         failure: list[BaseException] = []
 
         def serve() -> None:
@@ -270,7 +270,7 @@ class TeamsEmulator:
                     failure[0] if failure else None
                 )
             if time.monotonic() > deadline:
-                server.should_exit = True
+                server.request_exit()
                 raise RuntimeError("the Teams emulator did not start within 10 s")
             time.sleep(0.005)
         self._server, self._thread = server, thread
@@ -281,7 +281,7 @@ class TeamsEmulator:
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None and thread is not None:
-            server.should_exit = True
+            server.request_exit()
             thread.join(timeout=10)
 
     async def __aenter__(self) -> TeamsEmulator:
