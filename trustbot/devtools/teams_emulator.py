@@ -53,7 +53,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from trustbot.devtools.loopback import QuickServer, bind_loopback_socket
+from trustbot.devtools.loopback import QuickServer, bind_loopback_socket, http_client
 
 __all__ = [
     "BOT_FRAMEWORK_ISSUER",
@@ -200,7 +200,10 @@ class TeamsEmulator:
         users: Iterable[TeamsUser] = (),
         team_name: str = "Trust Team",
         kid: str = "emulated-bot-framework-key",
+        signing_key: rsa.RSAPrivateKey | None = None,
     ) -> None:
+        """`signing_key` signs the tokens (a fresh RSA key when None; making one takes ~0.1 s,
+        so a test suite may share one)."""
         self.app_id = app_id
         self.bot_id = f"28:{app_id}"
         """The bot's id in Teams activities (``recipient.id``)."""
@@ -212,7 +215,7 @@ class TeamsEmulator:
         """The team's id, which is also its General channel's conversation id."""
         self.team_aad_group_id = str(uuid.UUID(bytes=_digest("group", team_name)[:16]))
         self.kid = kid
-        self.key = new_signing_key()
+        self.key = signing_key if signing_key is not None else new_signing_key()
         self.users: dict[str, TeamsUser] = {}
         """Known users by AAD object id (personal_conversation adds the ones it meets)."""
         for user in users:
@@ -667,7 +670,7 @@ class TeamsDriver:
         self.bot_url = bot_url
         """The bot's messaging endpoint, e.g. ``http://127.0.0.1:PORT/api/messages``."""
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(timeout=10.0)
+        self._http = http if http is not None else http_client(timeout=10.0)
 
     async def aclose(self) -> None:
         if self._owns_http:
