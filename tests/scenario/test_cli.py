@@ -160,6 +160,7 @@ async def emulator() -> AsyncIterator[SlackEmulator]:
         yield emulator
 
 
+@pytest.mark.slow  # a real serve process and prompt processes: runs in `make test-all`
 async def test_serve_prompt_and_signed_clicks_end_to_end(
     engine: AsyncEngine, database_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
@@ -228,6 +229,7 @@ async def test_serve_prompt_and_signed_clicks_end_to_end(
         assert secret not in server_err.decode()
 
 
+@pytest.mark.slow  # a real serve with two worker processes: runs in `make test-all`
 async def test_serve_with_workers_shares_the_port_on_postgresql_only(
     engine: AsyncEngine, database_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:

@@ -19,6 +19,8 @@ from tests.conftest import FixedClock
 from tests.scenario.conftest import Stack, running_stack
 from trustbot.db.models import Anecdote, PulseAnswer, Reaction
 
+pytestmark = pytest.mark.slow  # a storm of 1,000 interactions: runs in `make test-all`
+
 PEOPLE = [f"U0C{index:03d}" for index in range(30)]
 INTERACTIONS = 1000
 CONCURRENCY = 24  # requests in flight at once: copies of one interaction often overlap

@@ -31,6 +31,8 @@ from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 from trustbot.devtools.loopback import bind_loopback_socket
 from trustbot.scheduler.leader import ADVISORY_LOCK_KEY
 
+pytestmark = pytest.mark.slow  # serve processes, restarted and SIGKILLed: runs in `make test-all`
+
 TOKEN, SECRET = "xoxb-serve-rhythm-token-9", "serve-rhythm-signing-secret-9"
 PEOPLE = [f"U0SRV{index:02d}" for index in range(1, 6)]
 LEADERSHIP = ["C0LEADS", "C0BOARD"]
