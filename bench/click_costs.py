@@ -39,7 +39,8 @@ from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 
 PARAMETERS = {
     "message_key": "no-such-message",
-    "respondent": "no-such-person",
+    "recipient": "no-such-delivery-handle",
+    "respondent": "no-such-answer-handle",
     "round_id": 0,
     "current_period": "2026-W48",
     "score": 3,

@@ -86,7 +86,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete, select, text
 
-from trustbot.core.privacy import pseudonym
+from trustbot.core.privacy import pseudonym, round_handle
 from trustbot.db.base import Base
 from trustbot.db.models import PulseAnswer
 from trustbot.db.session import create_engine
@@ -428,17 +428,24 @@ def process_tree_cpu(pid: int) -> float:
 async def mismatches(url: str, key: str, people: list[str], clicks: int) -> int:
     """People whose stored score is not the one of their last click (all in the last n)."""
     count = len(people)
-    expected = {
-        pseudonym(people[index % count], key=key, platform="slack"): score_of(index, count)
-        for index in range(max(0, clicks - count), clicks)
-    }
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
-            rows = await connection.execute(select(PulseAnswer.respondent, PulseAnswer.score))
-            stored = {respondent: score for respondent, score in rows}
+            rows = (
+                await connection.execute(
+                    select(PulseAnswer.round_id, PulseAnswer.respondent, PulseAnswer.score)
+                )
+            ).all()
     finally:
         await engine.dispose()
+    stored = {respondent: score for _, respondent, score in rows}
+    [round_id] = {round_id for round_id, _, _ in rows} or {0}
+    expected = {  # each person's answer handle for the round (core/privacy.py)
+        round_handle(
+            "answer", pseudonym(people[index % count], key=key, platform="slack"), round_id, key=key
+        ): score_of(index, count)
+        for index in range(max(0, clicks - count), clicks)
+    }
     return sum(stored.get(who) != score for who, score in expected.items())
 
 

@@ -37,6 +37,7 @@ from trustbot.config import Settings, load_settings
 from trustbot.core.aggregates import NO_TEAM, finalize_closed_rounds
 from trustbot.core.periods import period_start, recent_periods
 from trustbot.core.ports import Visibility
+from trustbot.core.privacy import random_id
 from trustbot.core.reports import (
     DEFAULT_WEEKS,
     DIGEST_EXTRA_THRESHOLD,
@@ -175,7 +176,7 @@ def _people(services: Services, count: int, rng: random.Random) -> list[Person]:
         people.append(
             Person(
                 user_id=user_id,
-                pseudonym=services.pseudonym(user_id),
+                pseudonym=services.pseudonym(user_id, "slack"),
                 bias=rng.gauss(0.0, 0.55),
                 eagerness=rng.uniform(-0.3, 0.3),
                 address=services.seal.seal(user_id),
@@ -270,7 +271,6 @@ async def build(url: str, people_count: int, weeks: int, open_rounds: int) -> No
         team_shift = {name: rng.gauss(0.0, 0.25) for name, _ in TEAMS} | {None: 0.0}
         participation = rng.uniform(0.55, 0.75)
         rule_at = await _rules_asked(services)
-        delivery_id = 0
         started = time.perf_counter()
         with Filler(url, engine) as filler:
             for number, period in enumerate(periods):
@@ -294,10 +294,8 @@ async def build(url: str, people_count: int, weeks: int, open_rounds: int) -> No
                     rule_id=rule_at[period][1],
                     team_shift=team_shift,
                     participation=participation * (0.6 if is_open else 1.0),
-                    first_id=delivery_id + 1,
                     stories=round(len(people) * STORIES_PER_PERSON_WEEK),
                 )
-                delivery_id += len(week.deliveries)
                 await filler.write(Delivery.__table__, week.deliveries)  # type: ignore[arg-type]
                 await filler.write(PulseAnswer.__table__, week.answers)  # type: ignore[arg-type]
                 await filler.write(Reaction.__table__, week.reactions)  # type: ignore[arg-type]
@@ -360,7 +358,6 @@ def _week_rows(
     mean: float,
     team_shift: dict[str | None, float],
     participation: float,
-    first_id: int,
     stories: int,
 ) -> WeekRows:
     queued = _monday(period, 8)
@@ -372,7 +369,6 @@ def _week_rows(
     reactions: list[dict[str, Any]] = []
     answered_by: list[Person] = []
     silent: list[tuple[Person, str | None]] = []
-    next_id = first_id
     for index, person in enumerate(people):
         team = teams[index]
         draw = rng.random()
@@ -387,19 +383,15 @@ def _week_rows(
         deliveries.append(
             _delivery(
                 services,
-                next_id,
                 period=period,
                 round_id=round_id,
                 person=person,
                 team=team,
                 status=status,
                 kind=DeliveryKind.PROMPT,
-                created=queued,
                 sent_day=sent_day if sent else None,
             )
         )
-        prompt_id = next_id
-        next_id += 1
         if not sent:
             continue
         if rng.random() < participation + person.eagerness:
@@ -408,7 +400,8 @@ def _week_rows(
             answers.append(
                 {
                     "round_id": round_id,
-                    "respondent": person.pseudonym,
+                    "respondent": services.answer_handle(person.pseudonym, round_id),
+                    "team": team,
                     "score": min(5, max(1, score)),
                     "acted_us": acted_base + rng.randrange(86_400_000_000 * 4),
                     "revision": 1 if revised else 0,
@@ -422,10 +415,9 @@ def _week_rows(
                 reactions.append(
                     {
                         "round_id": round_id,
-                        "delivery_id": prompt_id,
-                        "reactor": person.pseudonym,
+                        "reactor": services.reaction_handle(person.pseudonym, round_id),
                         "emoji": emoji,
-                        "created_at": queued + timedelta(hours=rng.randrange(1, 72)),
+                        "team": team,
                         "present": rng.random() < 0.9,
                         "event_us": acted_base + rng.randrange(86_400_000_000 * 3),
                     }
@@ -434,18 +426,15 @@ def _week_rows(
         deliveries.append(
             _delivery(
                 services,
-                next_id,
                 period=period,
                 round_id=round_id,
                 person=person,
                 team=team,
                 status=DeliveryStatus.SENT,
                 kind=DeliveryKind.REMINDER,
-                created=queued + timedelta(days=2),
                 sent_day=reminded_day,
             )
         )
-        next_id += 1
     written = []
     tellers = answered_by or list(people)
     for number in range(stories):
@@ -461,9 +450,10 @@ def _week_rows(
         parts = rng.sample(STORY_PARTS, rng.randint(1, 3))
         written.append(
             {
+                "id": random_id(),
                 "round_id": round_id,
                 "rule_id": rule_id,
-                "author_key": services.story_author_key(author.user_id, round_id),
+                "author_ref": services.author_seal.seal(author.pseudonym),
                 "author_user_id": author.user_id if visibility is Visibility.NAMED else None,
                 "author_name": None,
                 "visibility": visibility.value,
@@ -476,7 +466,6 @@ def _week_rows(
 
 def _delivery(
     services: Services,
-    row_id: int,
     *,
     period: str,
     round_id: int,
@@ -484,17 +473,17 @@ def _delivery(
     team: str | None,
     status: DeliveryStatus,
     kind: DeliveryKind,
-    created: datetime,
     sent_day: datetime | None,
 ) -> dict[str, Any]:
     sent = sent_day is not None
+    row_id = random_id()
     return {
         "id": row_id,
         "kind": kind.value,
         "period": period,
         "round_id": round_id,
         "platform": "slack",
-        "recipient": person.pseudonym,
+        "recipient": services.delivery_handle(person.pseudonym, round_id),
         "seq": 1 if kind is DeliveryKind.REMINDER else 0,
         "status": status.value,
         "address": person.address,
@@ -510,7 +499,6 @@ def _delivery(
         "next_attempt_at": None,
         "claimed_by": None,
         "claimed_until": None,
-        "created_at": created,
         "sent_at": sent_day,
     }
 
@@ -531,25 +519,28 @@ async def _settle(engine: AsyncEngine) -> None:
 # --- measuring -------------------------------------------------------------------------------
 
 # The floor: the 8 weeks' figures per week, rule and team in one hand-written SELECT over the
-# raw rows, tuned for both databases: answers are restricted to the window's rounds as well, or
-# PostgreSQL hashes the whole answers table (it does not carry `period IN (...)` over the join),
-# and `rounds CROSS JOIN deliveries` keeps SQLite's loop on the rounds (SQLite does not reorder
-# a CROSS JOIN; without it, it reads every sent delivery through ix_deliveries_due).
+# raw rows: sent prompts and answers each grouped by the team they carry (no stored value joins
+# an answer to its delivery), restricted to the window's rounds on both sides, or PostgreSQL
+# hashes the whole table (it does not carry `period IN (...)` over the join).
 WINDOW = "SELECT id FROM rounds WHERE period IN :periods AND kind = 'pulse'"
-FLOOR = text(
-    f"""
-    SELECT r.period, r.rule_id, COALESCE(d.team, '') AS team,
-           COUNT(*) AS delivered, COUNT(a.score) AS answered, AVG(a.score) AS average
+PER_TEAM = """
+    SELECT r.period, r.rule_id, d.team, d.delivered, COALESCE(a.answered, 0) AS answered,
+           a.score_sum, a.average
     FROM rounds r
-    CROSS JOIN deliveries d
+    JOIN (
+        SELECT round_id, COALESCE(team, '') AS team, COUNT(*) AS delivered FROM deliveries
+        WHERE round_id IN ({rounds}) AND kind = 'prompt' AND status = 'sent'
+        GROUP BY round_id, COALESCE(team, '')
+    ) d ON d.round_id = r.id
     LEFT JOIN (
-        SELECT round_id, respondent, score FROM pulse_answers WHERE round_id IN ({WINDOW})
-    ) a ON a.round_id = r.id AND a.respondent = d.recipient
-    WHERE d.round_id = r.id AND r.period IN :periods AND r.kind = 'pulse'
-      AND d.kind = 'prompt' AND d.status = 'sent'
-    GROUP BY r.period, r.rule_id, COALESCE(d.team, '')
-    """  # noqa: S608 - constant text
-).bindparams(bindparam("periods", expanding=True))
+        SELECT round_id, COALESCE(team, '') AS team, COUNT(*) AS answered,
+               SUM(score) AS score_sum, AVG(score) AS average
+        FROM pulse_answers WHERE round_id IN ({rounds})
+        GROUP BY round_id, COALESCE(team, '')
+    ) a ON a.round_id = r.id AND a.team = d.team
+    WHERE r.period IN :periods AND r.kind = 'pulse'
+"""
+FLOOR = text(PER_TEAM.format(rounds=WINDOW)).bindparams(bindparam("periods", expanding=True))
 # For information: the same figures from what the report reads, the closed rounds' aggregates
 # and the open rounds' raw rows, also in one SELECT.
 OPEN = "SELECT id FROM rounds WHERE period IN :periods AND kind = 'pulse' AND closed_at IS NULL"
@@ -559,15 +550,9 @@ FLOOR_AGGREGATES = text(
     FROM round_aggregates g JOIN rounds r ON r.id = g.round_id
     WHERE r.period IN :periods AND r.kind = 'pulse' AND g.team <> '*'
     UNION ALL
-    SELECT r.period, r.rule_id, COALESCE(d.team, ''), COUNT(*), COUNT(a.score), SUM(a.score)
-    FROM rounds r
-    CROSS JOIN deliveries d
-    LEFT JOIN (
-        SELECT round_id, respondent, score FROM pulse_answers WHERE round_id IN ({OPEN})
-    ) a ON a.round_id = r.id AND a.respondent = d.recipient
-    WHERE d.round_id = r.id AND r.period IN :periods AND r.kind = 'pulse'
-      AND r.closed_at IS NULL AND d.kind = 'prompt' AND d.status = 'sent'
-    GROUP BY r.period, r.rule_id, COALESCE(d.team, '')
+    SELECT period, rule_id, team, delivered, answered, score_sum FROM (
+        {PER_TEAM.format(rounds=OPEN)}
+    ) open_rounds
     """  # noqa: S608 - constant text
 ).bindparams(bindparam("periods", expanding=True))
 
@@ -616,7 +601,7 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
     engine = create_engine(url)
     try:
         services = services_for(url, engine)
-        viewer = services.pseudonym(VIEWER)
+        viewer = services.pseudonym(VIEWER, "slack")
         request = ReportRequest(weeks=DEFAULT_WEEKS)
         periods = recent_periods(services.current_period(), DEFAULT_WEEKS)
         # One untimed round first: connections, statement caches, the OS page cache.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from trustbot.core.figures import HIDDEN, Counts, open_round_figures, reveal
 from trustbot.core.periods import recent_periods
+from trustbot.core.privacy import random_id
 from trustbot.core.reports import (
     Alert,
     ChartSeries,
@@ -15,7 +18,7 @@ from trustbot.core.reports import (
 )
 from trustbot.core.rules import CALL_ME_WAY, Rule
 from trustbot.core.services import Services
-from trustbot.db.models import Delivery, DeliveryKind, DeliveryStatus, Round
+from trustbot.db.models import Delivery, DeliveryKind, DeliveryStatus, PulseAnswer, Round
 
 
 def sent_prompt(
@@ -30,18 +33,18 @@ def sent_prompt(
     """The delivery of `round_`'s prompt to `user_id`, sent as message `ts` in `channel`."""
     now = services.now()
     return Delivery(
+        id=random_id(),
         kind=DeliveryKind.PROMPT,
         period=round_.period,
         round_id=round_.id,
         platform=platform,
-        recipient=services.pseudonym(user_id, platform),
+        recipient=services.delivery_handle(services.pseudonym(user_id, platform), round_.id),
         seq=0,
         status=DeliveryStatus.SENT,
         address=services.seal.seal(user_id),
         message_key=services.message_key(platform, channel, ts),
         message_ref=services.seal.seal(f"{channel} {ts}"),
         attempts=1,
-        created_at=now,
         sent_at=now,
     )
 
@@ -103,3 +106,48 @@ def sample_report(
             for rule in rules
         ),
     )
+
+
+def handle(
+    services: Services, purpose: str, user_id: str, round_id: int, platform: str = "slack"
+) -> str:
+    """A person's stored handle in one table for one round ("delivery", "answer", "reaction"),
+    computed with the key as the product does."""
+    person = services.pseudonym(user_id, platform)
+    return {
+        "delivery": services.delivery_handle,
+        "answer": services.answer_handle,
+        "reaction": services.reaction_handle,
+    }[purpose](person, round_id)
+
+
+def by_user(
+    services: Services,
+    purpose: str,
+    users: list[str],
+    round_ids: list[int],
+    platform: str = "slack",
+) -> dict[str, str]:
+    """Stored handle -> user id, for these users in these rounds (tests only: the product
+    never maps handles back to anyone)."""
+    return {
+        handle(services, purpose, user, round_id, platform): user
+        for user in users
+        for round_id in round_ids
+    }
+
+
+async def stored_answers(
+    services: Services, users: list[str], platform: str = "slack"
+) -> list[tuple[str, int]]:
+    """(user id, score) of every stored answer, each answer's handle matched with the key."""
+    async with services.sessions() as session:
+        rows = (
+            await session.execute(
+                select(PulseAnswer.round_id, PulseAnswer.respondent, PulseAnswer.score)
+            )
+        ).all()
+    who = by_user(
+        services, "answer", users, sorted({round_id for round_id, _, _ in rows}), platform
+    )
+    return [(who[respondent], score) for _, respondent, score in rows]

@@ -439,33 +439,27 @@ async def status_text(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-async def forget_text(settings: Settings, user_id: str, *, platform: str = "slack") -> str:
+async def forget_text(settings: Settings, user_id: str, *, platform: str) -> str:
     """Erase one person's data (a Slack user id, or a Teams person's Entra object id)."""
     engine = create_engine(settings.database_url)
     try:
         services = build_services(settings, engine)
         await prepare_database(engine, services)
         gone = await forget_person(services, user_id=user_id, platform=platform)
-        conversations = 0
-        if platform == "teams":
-            from trustbot.teams.references import forget_conversation
-
-            conversations = await forget_conversation(services, user_id)
     finally:
         await engine.dispose()
-    if not any(
-        (gone.answers, gone.stories, gone.deliveries, gone.reactions, gone.settings, conversations)
-    ):
+    if not gone.anything:
         kinds = "answers, stories, deliveries, reactions or settings"
         if platform == "teams":
             kinds = "answers, stories, deliveries, reactions, settings or Teams conversations"
         return f"nothing stored for {user_id}: no {kinds} (nothing was removed)"
-    chat = f", {conversations} Teams conversations" if platform == "teams" else ""
+    chat = f", {gone.conversations} Teams conversations" if platform == "teams" else ""
     return (
         f"forgot {user_id}: {gone.answers} answers, {gone.stories} stories, "
         f"{gone.deliveries} deliveries, {gone.reactions} reactions, {gone.settings} settings"
-        f"{chat} (closed weeks' aggregates stay: they count many people and cannot be taken "
-        "apart)"
+        f"{chat}; {gone.closed_rounds} closed weeks keep only their aggregates (their other "
+        "raw answers, reactions, private stories and deliveries were removed too, so nothing "
+        "left can be subtracted from them)"
     )
 
 

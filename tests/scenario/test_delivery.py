@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock
+from tests.factories import by_user
 from tests.scenario.conftest import EMPLOYEES, Stack, running_stack
 from trustbot.db.models import Delivery, DeliveryStatus
 
@@ -18,8 +19,12 @@ async def _rows(stack: Stack) -> dict[str, Delivery]:
     """The prompt rows by employee."""
     services = stack.services
     async with services.sessions() as session:
-        stored = {row.recipient: row for row in await session.scalars(select(Delivery))}
-    return {user: stored[services.pseudonym(user)] for user in stack_employees(stack)}
+        stored = list(await session.scalars(select(Delivery).where(Delivery.seq == 0)))
+    users = stack_employees(stack)
+    who = by_user(
+        services, "delivery", users, sorted({row.round_id for row in stored if row.round_id})
+    )
+    return {who[row.recipient]: row for row in stored if row.recipient in who}
 
 
 def stack_employees(stack: Stack) -> list[str]:

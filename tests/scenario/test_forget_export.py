@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import TEST_KEY, FixedClock, make_settings
+from tests.factories import by_user
 from tests.scenario.conftest import EMPLOYEES, Stack, running_stack
 from tests.scenario.processes import base_env, trustbot
 from trustbot.db.base import Base
@@ -118,18 +119,23 @@ async def _rows(database_url: str) -> dict[str, list[dict[str, Any]]]:
 def _mine(stack: Stack, user: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     """How many rows of each kind belong to `user`, found by the keys the key makes."""
     services = stack.services
-    pseudonym = services.pseudonym(user)
-    story_keys = {services.story_author_key(user, r["id"]) for r in tables["rounds"]}
+    rounds = [r["id"] for r in tables["rounds"]]
+
+    def handles(purpose: str) -> set[str]:
+        return set(by_user(services, purpose, [user], rounds))
+
+    def authored(row: dict[str, Any]) -> bool:
+        opened = services.author_seal.open(row["author_ref"])
+        return opened == services.pseudonym(user, "slack") or row["author_user_id"] == user
+
     return {
-        "answers": sum(r["respondent"] == pseudonym for r in tables["pulse_answers"]),
-        "stories": sum(
-            r["author_key"] in story_keys or r["author_user_id"] == user
-            for r in tables["anecdotes"]
-        ),
-        "deliveries": sum(r["recipient"] == pseudonym for r in tables["deliveries"]),
-        "reactions": sum(r["reactor"] == pseudonym for r in tables["reactions"]),
+        "answers": sum(r["respondent"] in handles("answer") for r in tables["pulse_answers"]),
+        "stories": sum(authored(r) for r in tables["anecdotes"]),
+        "deliveries": sum(r["recipient"] in handles("delivery") for r in tables["deliveries"]),
+        "reactions": sum(r["reactor"] in handles("reaction") for r in tables["reactions"]),
         "settings": sum(
-            r["subject"] == services.settings_subject(user) for r in tables["person_settings"]
+            r["subject"] == services.settings_subject(user, "slack")
+            for r in tables["person_settings"]
         ),
     }
 
@@ -152,29 +158,36 @@ async def test_forget_erases_one_persons_rows_and_nothing_else(
 
     assert code == 0, err
     assert out.strip().startswith(
-        f"forgot {E1}: 4 answers, 2 stories, 4 deliveries, 1 reactions, 1 settings"
+        f"forgot {E1}: 4 answers, 2 stories, 4 deliveries, 1 reactions, 1 settings; "
+        "3 closed weeks keep only their aggregates"
     )
     after = await _rows(database_url)
     assert _mine(stack, E1, after) == dict.fromkeys(_mine(stack, E1, before), 0)
-    assert {user: _mine(stack, user, after) for user in EMPLOYEES[1:]} == others
-    # Everyone else's rows are the very same rows; the closed weeks' aggregates did not move.
-    for table, kind in (
-        ("pulse_answers", "answers"),
-        ("anecdotes", "stories"),
-        ("deliveries", "deliveries"),
-        ("reactions", "reactions"),
-        ("person_settings", "settings"),
+    # E1 was in the three closed weeks: each keeps its aggregate (unchanged) and the stories
+    # others shared, and nothing else raw that the aggregate could be differenced against.
+    open_round = next(r["id"] for r in before["rounds"] if r["closed_at"] is None)
+    for table in ("pulse_answers", "reactions", "deliveries"):
+        kept = [row for row in after[table] if row["round_id"] is not None]
+        assert {row["round_id"] for row in kept} <= {open_round}, table
+    # The open week simply lost E1's rows: everyone else's are the very same rows.
+    for table, purpose in (
+        ("pulse_answers", "answer"),
+        ("deliveries", "delivery"),
+        ("reactions", "reaction"),
     ):
-        assert all(row in before[table] for row in after[table]), table
-        assert len(before[table]) - len(after[table]) == _mine(stack, E1, before)[kind], table
+        still = [row for row in before[table] if row["round_id"] == open_round]
+        mine = set(by_user(stack.services, purpose, [E1], [open_round]))
+        assert [row for row in after[table] if row["round_id"] == open_round] == [
+            row for row in still if not set(row.values()) & mine
+        ], table
     assert after[RoundAggregate.__tablename__] == before[RoundAggregate.__tablename__]
     assert after["rounds"] == before["rounds"]
     assert {row["text"] for row in after["anecdotes"]} == {
         "Hidden week story",
         "Anonymous story, with a comma",
-        "Private story for the count",
         "Open week story",
-    }
+    }  # E3's private story went with W46's raw rows: the aggregate's count stays
+    assert others[E5]["settings"] == _mine(stack, E5, after)["settings"] == 1
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -235,17 +248,17 @@ async def test_export_applies_the_threshold_and_names_no_one(
         (row["period"], row["shared"], row["author_user_id"], row["text"])
         for row in _read(out_dir / "stories.csv")
     ]
-    assert stories == [
-        ("2026-W46", "named", E1, "Named story from Sales"),
+    assert stories == [  # by week, then by text: no order of telling
         ("2026-W46", "anonymous", "", "Anonymous story, with a comma"),
+        ("2026-W46", "named", E1, "Named story from Sales"),
         ("2026-W47", "anonymous", "", "E1 told this one anonymously"),
     ]
 
     # No pseudonym, settings key, story key or DM address in any file; a user id only where
     # its author chose to share their name.
     services = stack.services
-    handles = {services.pseudonym(user) for user in EMPLOYEES}
-    handles |= {services.settings_subject(user) for user in EMPLOYEES}
+    handles = {services.pseudonym(user, "slack") for user in EMPLOYEES}
+    handles |= {services.settings_subject(user, "slack") for user in EMPLOYEES}
     handles |= {stack.emulator.dm_channel_for(user) for user in EMPLOYEES}
     for path in sorted(out_dir.iterdir()):
         content = path.read_text(encoding="utf-8")
@@ -265,12 +278,14 @@ async def test_an_unknown_id_removes_nothing_and_export_after_forget_gives_nobod
     settings = make_settings(database_url, TRUSTBOT_MIN_GROUP_SIZE=3)
     before = await _rows(database_url)
     # Someone the database does not know: nothing removed, and the operator is told so.
-    assert await forget_text(settings, "U0NOBODY") == (
+    assert await forget_text(settings, "U0NOBODY", platform="slack") == (
         "nothing stored for U0NOBODY: no answers, stories, deliveries, reactions or settings "
         "(nothing was removed)"
     )
     assert await _rows(database_url) == before
-    assert (await forget_text(settings, E3)).startswith(f"forgot {E3}: 2 answers")  # W46, W48
+    said = await forget_text(settings, E3, platform="slack")
+    assert said.startswith(f"forgot {E3}: 2 answers")  # W46, W48
+    assert "3 closed weeks keep only their aggregates" in said  # E3 was prompted in each
 
     await export_files(settings, tmp_path)
 
@@ -278,7 +293,6 @@ async def test_an_unknown_id_removes_nothing_and_export_after_forget_gives_nobod
         row["period"]: row for row in _read(tmp_path / "aggregates.csv") if row["team"] == ""
     }
     assert aggregates["2026-W46"]["answered"] == "6"  # still counted, as docs/privacy.md says
-    answered = Counter(row["period"] for row in _read(tmp_path / "answers.csv"))
-    assert answered == {"2026-W47": 3}  # W46 lost E3's answer: its answers are left out
-    for period, count in answered.items():
-        assert str(count) == aggregates[period]["answered"], period
+    # Every closed week lost a member (E3 got each week's prompt): none has raw answers left,
+    # so none can be differenced against its aggregate, and answers.csv is empty.
+    assert _read(tmp_path / "answers.csv") == []

@@ -86,7 +86,7 @@ async def test_a_day_of_use_at_debug_level_leaves_nothing_personal_in_the_logs(
     assert "DEBUG" in logs  # the level was really on
     assert "unfinished background tasks" not in logs  # nothing was cut short at shutdown
     secrets = [TOKEN, SECRET, TEST_KEY]
-    pseudonyms = [pseudonym(user, key=TEST_KEY) for user in PEOPLE]
+    pseudonyms = [pseudonym(user, key=TEST_KEY, platform="slack") for user in PEOPLE]
     assert [s for s in secrets if s in logs] == []
     assert [p for p in pseudonyms if p in logs] == []
     assert not re.search(r"\b[0-9a-f]{64}\b", logs)  # no pseudonym or keyed hash at all

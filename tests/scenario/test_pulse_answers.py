@@ -13,14 +13,13 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
+from tests.factories import stored_answers
 from tests.scenario.conftest import EMPLOYEES, Stack
 from trustbot.db.models import PulseAnswer
 
 
 async def _answers(stack: Stack) -> list[tuple[str, int]]:
-    async with stack.services.sessions() as session:
-        rows = await session.execute(select(PulseAnswer.respondent, PulseAnswer.score))
-        return [(respondent, score) for respondent, score in rows]
+    return await stored_answers(stack.services, list(EMPLOYEES))
 
 
 def _confirmations(stack: Stack, user: str) -> list[str]:
@@ -50,7 +49,7 @@ async def test_a_click_is_stored_confirmed_privately_and_the_prompt_says_answere
     await _click(stack, EMPLOYEES[0], 4)
     await stack.settle()
 
-    assert await _answers(stack) == [(stack.services.pseudonym(EMPLOYEES[0]), 4)]
+    assert await _answers(stack) == [(EMPLOYEES[0], 4)]
     [confirmation] = _confirmations(stack, EMPLOYEES[0])
     assert "*4 – Well*" in confirmation
     assert stack.emulator.ephemerals[0]["channel"] == message.channel
@@ -69,7 +68,7 @@ async def test_changing_the_answer_replaces_it_and_leaves_the_prompt_alone(stack
         await _click(stack, EMPLOYEES[1], score)
         await stack.settle()
 
-    assert await _answers(stack) == [(stack.services.pseudonym(EMPLOYEES[1]), 5)]
+    assert await _answers(stack) == [(EMPLOYEES[1], 5)]
     assert "*5 – Very well*" in _confirmations(stack, EMPLOYEES[1])[-1]
     assert message.updates == 1  # marked answered once, on the first answer
 
@@ -90,12 +89,7 @@ async def test_two_quick_clicks_end_with_the_later_one_in_either_arrival_order(
         await asyncio.gather(*(_click(stack, user, score, ts) for score, ts in order))
         await stack.settle()
 
-        async with stack.services.sessions() as session:
-            stored = await session.scalar(
-                select(PulseAnswer.score).where(
-                    PulseAnswer.respondent == stack.services.pseudonym(user)
-                )
-            )
+        stored = dict(await _answers(stack)).get(user)
         assert stored == second[0], f"attempt {attempt}"
         assert f"*{second[0]} – " in _confirmations(stack, user)[-1], f"attempt {attempt}"
 
@@ -117,7 +111,7 @@ async def test_a_replayed_old_click_does_not_revert_a_newer_answer(stack: Stack)
     assert (await stack.driver.post_signed(captured, **headers)).status_code == 200
     await stack.settle()
 
-    assert await _answers(stack) == [(stack.services.pseudonym(user), 5)]
+    assert await _answers(stack) == [(user, 5)]
     assert "*5 – Very well*" in _confirmations(stack, user)[-1]
 
 
@@ -133,10 +127,10 @@ async def test_every_person_answers_exactly_once_when_all_click_at_once(stack: S
     await stack.settle()
 
     answers = await _answers(stack)
-    assert sorted(answers) == sorted(
-        (stack.services.pseudonym(user), score % 5 + 1) for score, user in enumerate(EMPLOYEES)
-    )
-    assert all(len(respondent) == 64 and respondent not in EMPLOYEES for respondent, _ in answers)
+    assert sorted(answers) == sorted((user, score % 5 + 1) for score, user in enumerate(EMPLOYEES))
+    async with stack.services.sessions() as session:
+        handles = list(await session.scalars(select(PulseAnswer.respondent)))
+    assert all(len(respondent) == 64 and respondent not in EMPLOYEES for respondent in handles)
 
 
 @pytest.mark.parametrize("value", ["ROUND:0", "ROUND:6", "abc", "ROUND:abc", "", "999999:3"])

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock
+from tests.factories import by_user, stored_answers
 from tests.scenario.conftest import Stack, running_stack
-from trustbot.db.models import Anecdote, PulseAnswer, Reaction
+from trustbot.db.models import Anecdote, Reaction
 
 pytestmark = pytest.mark.slow  # a storm of 1,000 interactions: runs in `make test-all`
 
@@ -130,26 +131,23 @@ async def test_a_thousand_interactions_with_retries_land_exactly_once(
 
         assert set(statuses) == {200}
         assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-        pseudonym = stack.services.pseudonym
-        async with stack.services.sessions() as session:
-            scores = dict(
-                (await session.execute(select(PulseAnswer.respondent, PulseAnswer.score))).all()
-            )
-            present = set(
-                (
-                    await session.execute(
-                        select(Reaction.reactor, Reaction.emoji).where(Reaction.present)
+        services = stack.services
+        users = sorted({user for user, _ in corpus.latest_reaction} | set(corpus.latest_score))
+        scores = dict(await stored_answers(services, users))
+        async with services.sessions() as session:
+            reactions = (
+                await session.execute(
+                    select(Reaction.round_id, Reaction.reactor, Reaction.emoji).where(
+                        Reaction.present
                     )
-                ).all()
-            )
+                )
+            ).all()
             stories = set(await session.scalars(select(Anecdote.source_id)))
-        assert scores == {
-            pseudonym(user): score for user, (_, score) in corpus.latest_score.items()
-        }
+        reactor = by_user(services, "reaction", users, sorted({row[0] for row in reactions}))
+        present = {(reactor[handle], emoji) for _, handle, emoji in reactions}
+        assert scores == {user: score for user, (_, score) in corpus.latest_score.items()}
         assert present == {
-            (pseudonym(user), emoji)
-            for (user, emoji), (_, added) in corpus.latest_reaction.items()
-            if added
+            (user, emoji) for (user, emoji), (_, added) in corpus.latest_reaction.items() if added
         }
         assert stories == corpus.stories
         for user, (_, score) in corpus.latest_score.items():  # what each saw last is what is stored

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
+from tests.factories import by_user
 from tests.teams_cards import cards_in, validate_adaptive_card
 from trustbot.app import Runtime, build_runtime
 from trustbot.core.ports import Visibility
@@ -50,9 +51,20 @@ class TeamsStack:
         return sent[-1]
 
     async def answers(self) -> dict[str, int]:
-        async with self.runtime.services.sessions() as session:
-            rows = await session.execute(select(PulseAnswer.respondent, PulseAnswer.score))
-            return {respondent: score for respondent, score in rows}
+        """Stored scores by the person's pseudonym (each answer handle matched with the key)."""
+        services = self.runtime.services
+        async with services.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(PulseAnswer.round_id, PulseAnswer.respondent, PulseAnswer.score)
+                )
+            ).all()
+        users = [user.aad_object_id for user in PEOPLE]
+        rounds = sorted({round_id for round_id, _, _ in rows})
+        who = by_user(services, "answer", users, rounds, platform="teams")
+        return {
+            services.pseudonym(who[respondent], "teams"): score for _, respondent, score in rows
+        }
 
     def pseudonym(self, user: TeamsUser) -> str:
         return self.runtime.services.pseudonym(user.aad_object_id, "teams")

@@ -7,9 +7,10 @@ import enum
 from sqlalchemy import String, literal, select
 
 from trustbot.core.ports import Visibility
+from trustbot.core.privacy import random_id
 from trustbot.core.prompts import Actor, round_is_open
 from trustbot.core.services import Services
-from trustbot.db.models import Anecdote, Delivery, DeliveryKind, Round
+from trustbot.db.models import Anecdote, Delivery, DeliveryKind, RandomId, Round
 from trustbot.db.upsert import insert_for
 
 MAX_STORY_LENGTH = 2000
@@ -64,18 +65,20 @@ async def record_story(
     """Store a story told about the round whose prompt the author received.
 
     The author's user id is stored only when they chose to share their name (the CHECK
-    constraint `name_only_when_named` holds the table to it); the author is otherwise a keyed
-    hash that cannot be joined to their answers. A re-sent submission (the same `source_id`) is
-    stored once.
+    constraint `name_only_when_named` holds the table to it); the author is otherwise their
+    pseudonym sealed with a random nonce, a different value on each story, which joins to
+    nothing. The story's id is random. A re-sent submission (the same `source_id`) is stored
+    once.
     """
     cleaned = clean_story(text)
     author = services.pseudonym(actor.user_id, actor.platform)
     named = visibility is Visibility.NAMED
     delivered = (
         select(
+            literal(random_id(), RandomId),
             Round.id,
             Round.rule_id,
-            literal(services.story_author_key(actor.user_id, round_id, actor.platform)),
+            literal(services.author_seal.seal(author)),
             literal(actor.user_id if named else None, String()),
             literal(author_name[:200] if named and author_name else None, String()),
             literal(visibility.value),
@@ -87,16 +90,17 @@ async def record_story(
             Round.id == round_id,
             Delivery.kind == DeliveryKind.PROMPT,
             Delivery.platform == actor.platform,
-            Delivery.recipient == author,
+            Delivery.recipient == services.delivery_handle(author, round_id),
         )
     )
     source = delivered.where(round_is_open(services))
     async with services.transaction() as session:
         insert = insert_for(session, Anecdote).from_select(
             [
+                "id",
                 "round_id",
                 "rule_id",
-                "author_key",
+                "author_ref",
                 "author_user_id",
                 "author_name",
                 "visibility",

@@ -129,7 +129,7 @@ async def exported_stories(services: Services, shown: set[int]) -> list[tuple[st
                 Anecdote.round_id.in_(shown),
                 Anecdote.visibility.in_([Visibility.NAMED, Visibility.ANONYMOUS]),
             )
-            .order_by(Round.period, Anecdote.id)
+            .order_by(Round.period, Anecdote.text)  # no order of telling
         )
         grouped: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for period, rule_row, visibility, author, text in rows:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import Language
+from trustbot.core.privacy import day_of
 from trustbot.core.prompts import Actor
 from trustbot.core.reports import TrustReport
 from trustbot.core.rules import Rule
@@ -19,7 +20,7 @@ from trustbot.db.upsert import insert_for
 
 async def set_paused(services: Services, *, actor: Actor, paused: bool) -> None:
     """Pause (or resume) the person's prompts and reminders; respected by every later send."""
-    now = services.now()
+    now = day_of(services.now())
     subject = services.settings_subject(actor.user_id, actor.platform)
     async with services.transaction() as session:
         insert = insert_for(session, PersonSetting).values(
@@ -51,7 +52,7 @@ async def set_language(services: Services, *, actor: Actor, language: Language) 
     subject = services.settings_subject(actor.user_id, actor.platform)
     async with services.transaction() as session:
         insert = insert_for(session, PersonSetting).values(
-            subject=subject, paused=False, language=language, updated_at=services.now()
+            subject=subject, paused=False, language=language, updated_at=day_of(services.now())
         )
         await session.execute(
             insert.on_conflict_do_update(
@@ -104,14 +105,19 @@ class HomeState:
 
 
 async def home_state(services: Services, *, actor: Actor, report: TrustReport) -> HomeState:
-    """The person's recent answers (read by their pseudonym) beside the report's figures."""
-    respondent = services.pseudonym(actor.user_id, actor.platform)
+    """The person's recent answers (read by their answer handle of each round) beside the
+    report's figures."""
+    person = services.pseudonym(actor.user_id, actor.platform)
     periods = [p.period for p in report.periods if p.rule is not None]
     async with services.sessions() as session:
+        rounds = (
+            await session.execute(select(Round.id, Round.period).where(Round.period.in_(periods)))
+        ).all()
+        handles = [services.answer_handle(person, round_id) for round_id, _ in rounds]
         rows = await session.execute(
             select(Round.period, PulseAnswer.score)
             .join(Round, Round.id == PulseAnswer.round_id)
-            .where(PulseAnswer.respondent == respondent, Round.period.in_(periods))
+            .where(PulseAnswer.respondent.in_(handles))
         )
         mine: dict[str, int] = {period: score for period, score in rows}
     answers = tuple(

@@ -1,24 +1,32 @@
-"""Privacy rules: pseudonyms instead of user ids, sealed addresses, the key's fingerprint.
+"""Privacy rules: pseudonyms instead of user ids, handles per table, seals, the key's fingerprint.
 
 Everything here is keyed by TRUSTBOT_PSEUDONYM_KEY, which never enters the database:
 
-* a person is a pseudonym, `HMAC(key, "<platform>:<user id>")`;
+* a person is a pseudonym, `P = HMAC(key, "<platform>:<user id>")`, which no table stores;
+* each table holds its own handle made from P for one purpose and one round,
+  `HMAC(key, "<purpose>:<P>:<round id>")` (answers, deliveries, reactions): equal values join
+  rows of one table and one round only, never an answer to its delivery or to another week;
 * where a message must be found again (a click names its channel and ts), the database holds
   `HMAC(key, "message:...")`, which cannot be turned back into the address;
-* where an address must be used again (the outbox sends to a user id; a closed round's prompt is
-  updated in place), it is sealed: encrypted under a key derived from the pseudonym key, so the
-  database alone does not lead to anyone.
+* where a value must be used again (the outbox sends to a user id; a story's author must be
+  found at `trustbot forget`), it is sealed: AES-GCM under a key derived from the pseudonym key,
+  with a random nonce, so equal values never look equal and no sealed value carries a time.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import hashlib
 import hmac
+import os
+import secrets
 from datetime import datetime
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,50 +34,106 @@ from trustbot.db.models import InstallationSetting
 from trustbot.db.upsert import insert_for
 
 KEY_FINGERPRINT = "pseudonym_key_fingerprint"
+# The HKDF info strings of the two seals: one key each, both derived from the pseudonym key.
+ADDRESS_SEAL_INFO = b"trustbot address seal v2 (aes-gcm)"
+AUTHOR_SEAL_INFO = b"trustbot story author seal v1 (aes-gcm)"
+NONCE_BYTES = 12  # AES-GCM's 96-bit nonce, random for every value sealed
 
 
-def pseudonym(user_id: str, *, key: str, platform: str = "slack") -> str:
-    """The stable pseudonym of a platform user: HMAC-SHA256 of the id, hex."""
-    message = f"{platform}:{user_id}".encode()
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+def pseudonym(user_id: str, *, key: str, platform: str) -> str:
+    """The stable pseudonym of a platform user: HMAC-SHA256 of `platform:user id`, hex.
+
+    Never stored: it is what every per-table handle is made from.
+    """
+    return _hmac_hex(key, f"{platform}:{user_id}")
 
 
 def keyed_hash(purpose: str, value: str, *, key: str) -> str:
     """HMAC-SHA256 of `purpose:value`, hex: a stable handle that does not reveal the value.
 
-    Each purpose gets its own prefix ("message", "settings", ...), so a handle made for one
-    purpose never equals one made for another, or a pseudonym.
+    Each purpose gets its own prefix ("message", "settings", "answer", ...), so a handle made
+    for one purpose never equals one made for another, or a pseudonym.
     """
-    return hmac.new(key.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+    return _hmac_hex(key, f"{purpose}:{value}")
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(key: str) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with `key`, ready to copy: a click computes four handles, and copying
+    a keyed HMAC skips deriving the key's pads each time (half the cost of `hmac.new`)."""
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+
+def _hmac_hex(key: str, message: str) -> str:
+    mac = _keyed(key).copy()
+    mac.update(message.encode())
+    return mac.hexdigest()
+
+
+def round_handle(purpose: str, person: str, round_id: int, *, key: str) -> str:
+    """A person's handle in one table for one round: `HMAC(key, "<purpose>:<P>:<round id>")`."""
+    return keyed_hash(purpose, f"{person}:{round_id}", key=key)
+
+
+def random_id() -> int:
+    """A row id that says nothing about when the row was written: 63 random bits."""
+    return secrets.randbits(63) or 1
+
+
+def day_of(moment: datetime) -> datetime:
+    """The day of `moment` (midnight, same zone): enough for anything kept about a person's
+    settings, and no order among the people who changed theirs that day."""
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class SealError(ValueError):
     """A sealed value that this key cannot open (a different key, or damaged data)."""
 
 
-class AddressSeal:
-    """Encrypts the addresses the outbox must use again (Fernet: AES-CBC with an HMAC).
+class Seal:
+    """AES-GCM with a random 96-bit nonce, under a key derived from the pseudonym key by HKDF.
 
-    The encryption key is derived from the pseudonym key with HKDF, so operators keep one secret,
-    and a sealed address is useless to anyone who has the database but not the key.
+    A sealed value is `base64url(nonce || ciphertext || tag)`: no timestamp, no version byte
+    that differs between values, the same length for values of the same length, and a
+    different text every time. Fernet, used before, put the time of sealing in every token
+    in the clear, which ordered rows (decision 35).
     """
 
-    def __init__(self, key: str) -> None:
-        derived = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"trustbot address seal v1"
-        ).derive(key.encode())
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+    def __init__(self, key: str, *, info: bytes) -> None:
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
+            key.encode()
+        )
+        self._aead = AESGCM(derived)
 
-    def seal(self, address: str) -> str:
-        """The address encrypted (a different text every time)."""
-        return self._fernet.encrypt(address.encode()).decode()
+    def seal(self, value: str) -> str:
+        """The value encrypted (a different text every time)."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = nonce + self._aead.encrypt(nonce, value.encode(), None)
+        return base64.urlsafe_b64encode(sealed).decode()
 
     def open(self, sealed: str) -> str:
-        """The address back; SealError when this key did not seal it."""
+        """The value back; SealError when this key did not seal it."""
         try:
-            return self._fernet.decrypt(sealed.encode()).decode()
-        except (InvalidToken, UnicodeDecodeError, ValueError):
-            raise SealError("a sealed address this key cannot open") from None
+            raw = base64.urlsafe_b64decode(sealed.encode())
+            if len(raw) <= NONCE_BYTES:
+                raise SealError("a sealed value too short to open")
+            return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None).decode()
+        except (InvalidTag, UnicodeDecodeError, ValueError, binascii.Error):
+            raise SealError("a sealed value this key cannot open") from None
+
+
+class AddressSeal(Seal):
+    """Seals the addresses the outbox must use again (user ids, channels, Teams references)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key, info=ADDRESS_SEAL_INFO)
+
+
+class AuthorSeal(Seal):
+    """Seals a story's author (their pseudonym), for `trustbot forget` alone to find again."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key, info=AUTHOR_SEAL_INFO)
 
 
 class PseudonymKeyMismatchError(Exception):

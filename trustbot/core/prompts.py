@@ -18,7 +18,7 @@ import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import BigInteger, Integer, and_, bindparam, literal, or_, select
+from sqlalchemy import BigInteger, Integer, String, and_, bindparam, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlalchemy.sql.expression import Executable
@@ -28,7 +28,6 @@ from trustbot.core.pulse import MAX_SCORE, MIN_SCORE, InvalidAnswerError
 from trustbot.core.rounds import rule_of
 from trustbot.core.rules import Rule
 from trustbot.core.services import Services
-from trustbot.db.base import UtcDateTime
 from trustbot.db.models import Delivery, DeliveryKind, PulseAnswer, Reaction, Round
 from trustbot.db.upsert import compiled_once, insert_for
 
@@ -97,20 +96,35 @@ def parse_action_time(value: object) -> int:
 _ANSWERABLE = (DeliveryKind.PROMPT, DeliveryKind.REMINDER)
 
 
-def _delivered_to(
-    services: Services, actor: Actor, address: PromptAddress, round_id: int | None = None
-) -> ColumnElement[bool]:
-    """The prompt (of `round_id`, if given) delivered to `actor` at `address`: the prompt
-    message itself, or a reminder, which carries the same buttons."""
-    conditions = [
-        Delivery.message_key
-        == services.message_key(actor.platform, address.conversation_id, address.message_id),
+@dataclass(frozen=True, slots=True)
+class _Handles:
+    """The acting person's handles for one round, computed in code from the key."""
+
+    message_key: str
+    delivery: str  # matches their prompt's and reminders' `deliveries.recipient`
+    answer: str  # their `pulse_answers.respondent`
+
+
+def _handles(services: Services, actor: Actor, address: PromptAddress, round_id: int) -> _Handles:
+    person = services.pseudonym(actor.user_id, actor.platform)
+    return _Handles(
+        message_key=services.message_key(
+            actor.platform, address.conversation_id, address.message_id
+        ),
+        delivery=services.delivery_handle(person, round_id),
+        answer=services.answer_handle(person, round_id),
+    )
+
+
+def _delivered_to(handles: _Handles, round_id: int) -> ColumnElement[bool]:
+    """The prompt of `round_id` delivered to the person at this message: the prompt message
+    itself, or a reminder, which carries the same buttons."""
+    return and_(
+        Delivery.message_key == handles.message_key,
         Delivery.kind.in_(_ANSWERABLE),
-        Delivery.recipient == services.pseudonym(actor.user_id, actor.platform),
-    ]
-    if round_id is not None:
-        conditions.append(Delivery.round_id == round_id)
-    return and_(*conditions)
+        Delivery.recipient == handles.delivery,
+        Delivery.round_id == round_id,
+    )
 
 
 def round_is_open(services: Services) -> ColumnElement[bool]:
@@ -126,18 +140,23 @@ def _score_statements(dialect: str) -> tuple[TextClause | TextualSelect, Executa
     A click is the hottest path in the bot: building and compiling these statements anew for
     every click cost more than the database round trip itself. The upsert is a dialect INSERT,
     which SQLAlchemy never caches, so it is compiled here once (db.upsert.compiled_once).
+
+    The delivery is matched by the message and the person's delivery handle; the answer is
+    written under their answer handle, with the delivery's team: both handles come from the
+    caller, computed from the key, so no stored value equals both.
     """
     delivered = and_(
         Delivery.message_key == bindparam("message_key"),
         or_(*(Delivery.kind == kind for kind in _ANSWERABLE)),  # no expanding IN: see below
-        Delivery.recipient == bindparam("respondent"),
+        Delivery.recipient == bindparam("recipient"),
         Delivery.round_id == bindparam("round_id"),
     )
     still_open = and_(Round.closed_at.is_(None), Round.period >= bindparam("current_period"))
     source = (
         select(
             Delivery.round_id,
-            Delivery.recipient,
+            bindparam("respondent", type_=String),
+            Delivery.team,
             bindparam("score", type_=Integer),
             bindparam("acted_us", type_=BigInteger),
             literal(0),
@@ -146,7 +165,9 @@ def _score_statements(dialect: str) -> tuple[TextClause | TextualSelect, Executa
         .where(delivered, still_open)
     )
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PulseAnswer)
-    insert = insert.from_select(["round_id", "respondent", "score", "acted_us", "revision"], source)
+    insert = insert.from_select(
+        ["round_id", "respondent", "team", "score", "acted_us", "revision"], source
+    )
     upsert = insert.on_conflict_do_update(
         index_elements=[PulseAnswer.round_id, PulseAnswer.respondent],
         set_={
@@ -165,7 +186,7 @@ def _score_statements(dialect: str) -> tuple[TextClause | TextualSelect, Executa
             PulseAnswer,
             and_(
                 PulseAnswer.round_id == Delivery.round_id,
-                PulseAnswer.respondent == Delivery.recipient,
+                PulseAnswer.respondent == bindparam("respondent"),
             ),
         )
         .where(delivered)
@@ -190,11 +211,11 @@ async def record_score(
     """
     if not MIN_SCORE <= score <= MAX_SCORE:
         raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
+    handles = _handles(services, actor, address, round_id)
     parameters = {
-        "message_key": services.message_key(
-            actor.platform, address.conversation_id, address.message_id
-        ),
-        "respondent": services.pseudonym(actor.user_id, actor.platform),
+        "message_key": handles.message_key,
+        "recipient": handles.delivery,
+        "respondent": handles.answer,
         "round_id": round_id,
         "current_period": services.current_period(),
         "score": score,
@@ -223,6 +244,7 @@ async def prompt_state(
     services: Services, *, actor: Actor, address: PromptAddress, round_id: int
 ) -> PromptState | None:
     """The prompt as the person should see it now; None unless it was delivered to them."""
+    handles = _handles(services, actor, address, round_id)
     async with services.sessions() as session:
         row = (
             await session.execute(
@@ -232,10 +254,10 @@ async def prompt_state(
                     PulseAnswer,
                     and_(
                         PulseAnswer.round_id == Delivery.round_id,
-                        PulseAnswer.respondent == Delivery.recipient,
+                        PulseAnswer.respondent == handles.answer,
                     ),
                 )
-                .where(_delivered_to(services, actor, address, round_id))
+                .where(_delivered_to(handles, round_id))
             )
         ).first()
     if row is None:
@@ -258,24 +280,36 @@ async def record_reaction(
     Reactions count in a closed round too: they say the prompt was seen, not what anyone
     answered. A reaction on any other message inserts nothing. A removal is kept as a row that is no
     longer present, so an older `added` arriving late (a Slack retry) cannot count it again.
+
+    The event names no round: the message's delivery says which, and the person's handles for
+    that round are then computed here, from the key.
     """
-    source = select(
-        Delivery.round_id,
-        Delivery.id,
-        Delivery.recipient,
-        literal(emoji[:MAX_EMOJI_LENGTH]),
-        literal(services.now(), UtcDateTime()),
-        literal(added),
-        literal(event_us),
-    ).where(_delivered_to(services, actor, address))
+    person = services.pseudonym(actor.user_id, actor.platform)
+    message_key = services.message_key(actor.platform, address.conversation_id, address.message_id)
     async with services.transaction() as session:
-        insert = insert_for(session, Reaction).from_select(
-            ["round_id", "delivery_id", "reactor", "emoji", "created_at", "present", "event_us"],
-            source,
+        found = (
+            await session.execute(
+                select(Delivery.round_id, Delivery.recipient, Delivery.team).where(
+                    Delivery.message_key == message_key, Delivery.kind.in_(_ANSWERABLE)
+                )
+            )
+        ).first()
+        if found is None or found.round_id is None:
+            return
+        round_id = int(found.round_id)
+        if found.recipient != services.delivery_handle(person, round_id):
+            return  # a reaction on someone else's prompt
+        insert = insert_for(session, Reaction).values(
+            round_id=round_id,
+            reactor=services.reaction_handle(person, round_id),
+            emoji=emoji[:MAX_EMOJI_LENGTH],
+            team=found.team,
+            present=added,
+            event_us=event_us,
         )
         await session.execute(
             insert.on_conflict_do_update(
-                index_elements=[Reaction.delivery_id, Reaction.reactor, Reaction.emoji],
+                index_elements=[Reaction.round_id, Reaction.reactor, Reaction.emoji],
                 set_={"present": insert.excluded.present, "event_us": insert.excluded.event_us},
                 where=Reaction.event_us < insert.excluded.event_us,
             )

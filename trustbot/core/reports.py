@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import mean
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trustbot.core.aggregates import COUNT_COLUMNS, NO_TEAM, WHOLE, counts_from
@@ -200,12 +201,13 @@ async def build_trust_report(
     request: ReportRequest,
     min_group_size: int,
     rules: tuple[Rule, ...],
-    viewer: str | None = None,
+    viewer: Callable[[int], str] | None = None,
     extra_threshold: int = 0,
 ) -> TrustReport:
     """The report over `request.weeks` periods ending with `current_period`.
 
-    `viewer` is the reader's pseudonym: in a round they answered, a group needs one more
+    `viewer` gives the reader's answer handle for a round (computed with the key, since no
+    stored value is the same across rounds): in a round they answered, a group needs one more
     respondent to be shown to them. `extra_threshold` raises it everywhere (a digest read by
     several people, some of whom may have answered).
     """
@@ -317,7 +319,11 @@ def _difference(after: float | None, before: float | None) -> float | None:
 
 
 async def _load_rounds(
-    session: AsyncSession, span: list[str], threshold: int, *, viewer: str | None
+    session: AsyncSession,
+    span: list[str],
+    threshold: int,
+    *,
+    viewer: Callable[[int], str] | None,
 ) -> list[_Round]:
     # The rounds, their rules and their aggregates in one query, read as plain values.
     rows = await session.execute(
@@ -355,7 +361,7 @@ async def _load_rounds(
     if viewer is not None:
         answered = await session.scalars(
             select(PulseAnswer.round_id).where(
-                PulseAnswer.respondent == viewer, PulseAnswer.round_id.in_(list(rounds))
+                PulseAnswer.respondent.in_([viewer(round_id) for round_id in rounds])
             )
         )
         for round_id in answered:
@@ -368,21 +374,12 @@ async def _load_open_counts(
 ) -> None:
     """How many got and answered an open round's prompt so far, per team (SQL aggregates).
 
-    The joined answers are restricted to the open rounds too: with more than one open round,
-    PostgreSQL does not carry `round_id IN (...)` over the join and would hash every answer.
+    Deliveries and answers are counted each by themselves, by the team each row carries: no
+    stored value joins an answer to its delivery.
     """
     team = func.coalesce(Delivery.team, NO_TEAM)
-    rows = await session.execute(
-        select(Delivery.round_id, team, func.count(), func.count(PulseAnswer.score))
-        .select_from(Delivery)
-        .outerjoin(
-            PulseAnswer,
-            and_(
-                PulseAnswer.round_id == Delivery.round_id,
-                PulseAnswer.respondent == Delivery.recipient,
-                PulseAnswer.round_id.in_(open_ids),
-            ),
-        )
+    delivered = await session.execute(
+        select(Delivery.round_id, team, func.count())
         .where(
             Delivery.round_id.in_(open_ids),
             Delivery.kind == DeliveryKind.PROMPT,
@@ -390,8 +387,19 @@ async def _load_open_counts(
         )
         .group_by(Delivery.round_id, team)
     )
-    for round_id, team_name, delivered, answered in rows:
-        part = Counts(delivered=delivered, respondents=answered)
+    answer_team = func.coalesce(PulseAnswer.team, NO_TEAM)
+    answered = await session.execute(
+        select(PulseAnswer.round_id, answer_team, func.count())
+        .where(PulseAnswer.round_id.in_(open_ids))
+        .group_by(PulseAnswer.round_id, answer_team)
+    )
+    counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for round_id, team_name, n in delivered:
+        counts[round_id, team_name][0] = int(n)
+    for round_id, team_name, n in answered:
+        counts[round_id, team_name][1] = int(n)
+    for (round_id, team_name), (n_delivered, n_answered) in counts.items():
+        part = Counts(delivered=n_delivered, respondents=n_answered)
         round_ = rounds[round_id]
         round_.parts[team_name] = part
         round_.whole = round_.whole + part
@@ -513,7 +521,7 @@ async def _latest_stories(session: AsyncSession, round_ids: list[int]) -> tuple[
             Anecdote.round_id.in_(round_ids),
             Anecdote.visibility.in_([Visibility.NAMED, Visibility.ANONYMOUS]),
         )
-        .order_by(Round.period.desc(), Anecdote.id.desc())
+        .order_by(Round.period.desc(), Anecdote.text)  # no order of telling
         .limit(STORY_LIMIT)
     )
     return tuple(
@@ -539,9 +547,17 @@ async def current_trust_report(
     viewer: str | None = None,
     extra_threshold: int = 0,
 ) -> TrustReport:
-    """The report up to now, with the configured group size."""
+    """The report up to now, with the configured group size; `viewer` is the reader's
+    pseudonym."""
     if isinstance(request, int):
         request = ReportRequest(weeks=request)
+    handle = None
+    if viewer is not None:
+        person = viewer
+
+        def handle(round_id: int) -> str:
+            return services.answer_handle(person, round_id)
+
     async with services.sessions() as session:
         return await build_trust_report(
             session=session,
@@ -549,6 +565,6 @@ async def current_trust_report(
             request=request,
             min_group_size=services.settings.min_group_size,
             rules=services.rules,
-            viewer=viewer,
+            viewer=handle,
             extra_threshold=extra_threshold,
         )

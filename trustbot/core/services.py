@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from trustbot.config import Settings
 from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of
-from trustbot.core.privacy import AddressSeal, keyed_hash, pseudonym
+from trustbot.core.privacy import AddressSeal, AuthorSeal, keyed_hash, pseudonym, round_handle
 from trustbot.core.rules import Rule
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class Services:
     pseudonym_key: str
     clock: Callable[[], datetime] = field(default=utc_now)
     seal: AddressSeal = field(init=False)
+    author_seal: AuthorSeal = field(init=False)
     write_lock: asyncio.Lock | None = None  # set for SQLite (one writer at a time)
     direct: DirectStatements | None = None  # set for PostgreSQL: the click's statement
     # Each person's chosen language by settings subject, with when it was read (people.py).
@@ -47,6 +48,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.seal = AddressSeal(self.pseudonym_key)
+        self.author_seal = AuthorSeal(self.pseudonym_key)
 
     @property
     def dialect(self) -> str:
@@ -67,9 +69,22 @@ class Services:
         """The ISO week we are in, in the configured time zone."""
         return period_of(self.now(), self.settings.zone)
 
-    def pseudonym(self, user_id: str, platform: str = "slack") -> str:
-        """The pseudonym that stands for a platform user in every table."""
+    def pseudonym(self, user_id: str, platform: str) -> str:
+        """A person's pseudonym: what every per-table handle is made from; never stored."""
         return pseudonym(user_id, key=self.pseudonym_key, platform=platform)
+
+    def delivery_handle(self, person: str, round_id: int) -> str:
+        """Who a round's prompt and reminders went to (`person` is a pseudonym): equal on one
+        round's deliveries to one person, and on nothing else."""
+        return round_handle("delivery", person, round_id, key=self.pseudonym_key)
+
+    def answer_handle(self, person: str, round_id: int) -> str:
+        """Who gave an answer: a different value in every round, and never a delivery's."""
+        return round_handle("answer", person, round_id, key=self.pseudonym_key)
+
+    def reaction_handle(self, person: str, round_id: int) -> str:
+        """Who reacted to a round's prompt: its own value, joinable to no answer or delivery."""
+        return round_handle("reaction", person, round_id, key=self.pseudonym_key)
 
     def message_key(self, platform: str, conversation_id: str, message_id: str) -> str:
         """The handle a delivered message is found by again, without storing its address."""
@@ -77,16 +92,13 @@ class Services:
             "message", f"{platform}:{conversation_id}:{message_id}", key=self.pseudonym_key
         )
 
-    def story_author_key(self, user_id: str, round_id: int, platform: str = "slack") -> str:
-        """Who told a story, as a handle that differs from their pseudonym and from round to
-        round: stories cannot be joined to the author's answers, nor to each other."""
-        return keyed_hash(
-            "story", f"{self.pseudonym(user_id, platform)}:{round_id}", key=self.pseudonym_key
-        )
-
-    def settings_subject(self, user_id: str, platform: str = "slack") -> str:
-        """The key of a person's own settings: a different handle from their pseudonym."""
+    def settings_subject(self, user_id: str, platform: str) -> str:
+        """The key of a person's own settings: a different handle from any other."""
         return keyed_hash("settings", f"{platform}:{user_id}", key=self.pseudonym_key)
+
+    def teams_person_key(self, aad_id: str) -> str:
+        """The key of a Teams person's stored personal conversation (teams/references.py)."""
+        return keyed_hash("teams-person", aad_id.lower(), key=self.pseudonym_key)
 
     async def write_one(
         self, statement: TextClause | TextualSelect, parameters: Mapping[str, Any]

@@ -1,7 +1,13 @@
 """The tables: rules, rounds, deliveries, pulse answers, anecdotes, reactions.
 
-No table holds a raw platform user id next to an answer: people appear as pseudonyms (HMAC of
-the user id). The one exception is an anecdote its author chose to share with their name.
+No table holds a raw platform user id next to an answer, nor one value that joins two tables'
+rows about a person: each table has its own keyed handle per round (core/privacy.py), a story's
+author is sealed with a random nonce, and ids are random or natural keys, never a sequence
+(docs/privacy.md, "What is stored"). The one user id stored is that of an anecdote its author
+chose to share with their name.
+
+SQLite gives every table a hidden rowid in insertion order unless its primary key is an INTEGER
+(the rowid itself) or the table is WITHOUT ROWID: person tables are one or the other.
 """
 
 from __future__ import annotations
@@ -28,6 +34,11 @@ from trustbot.core.ports import Visibility
 from trustbot.db.base import Base, UtcDateTime
 
 PSEUDONYM_LENGTH = 64
+# A random 63-bit id (core.privacy.random_id). INTEGER on SQLite, so that it is the rowid itself
+# (a BIGINT primary key would leave a hidden rowid counting insertions).
+RandomId = BigInteger().with_variant(Integer(), "sqlite")
+# SQLite: no hidden rowid (the table is stored in primary key order).
+WITHOUT_ROWID = {"sqlite_with_rowid": False}
 
 
 def _enum(kind: type[enum.StrEnum]) -> Enum:
@@ -104,7 +115,8 @@ class Delivery(Base):
     Rows are written when a round opens (or a reminder or digest run starts) and drained by the
     sender. No row holds a user id or channel id in the clear: `address` is sealed (encrypted
     under a key derived from the pseudonym key), and a sent prompt is found again by
-    `message_key`, a keyed hash of its channel and ts.
+    `message_key`, a keyed hash of its channel and ts. `recipient` is the person's delivery
+    handle for the round (equal on their prompt and reminders, on nothing else); `id` is random.
     """
 
     __tablename__ = "deliveries"
@@ -116,14 +128,14 @@ class Delivery(Base):
         Index("ix_deliveries_round_kind_status", "round_id", "kind", "status"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(RandomId, primary_key=True, autoincrement=False)
     kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind))
     period: Mapped[str] = mapped_column(String(10))
     round_id: Mapped[int | None] = mapped_column(
         ForeignKey("rounds.id", ondelete="CASCADE"), index=True
     )
     platform: Mapped[str] = mapped_column(String(16))
-    # A person's pseudonym, or for a digest a keyed hash of the channel.
+    # A person's delivery handle for the round, or for a digest a keyed hash of the channel.
     recipient: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
     seq: Mapped[int] = mapped_column(Integer, server_default="0")  # the reminder's number
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus))
@@ -136,12 +148,17 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class PulseAnswer(Base):
     """One person's 1-5 score for one round; answering again replaces the score.
+
+    `respondent` is the person's answer handle for this round: it differs from round to round
+    and from their delivery, so no stored value joins an answer to a person, a delivery or
+    another week's answer. `team` is copied from the delivery when the answer is written, so a
+    round's figures per team need no join. No id: the primary key is (round, respondent), and
+    on SQLite there is no rowid either.
 
     It carries no wall-clock time: `acted_us` orders clicks while the round is open and is
     reset to 0 when the round closes, so no time can tie an answer to anything else.
@@ -149,13 +166,15 @@ class PulseAnswer(Base):
 
     __tablename__ = "pulse_answers"
     __table_args__ = (
-        UniqueConstraint("round_id", "respondent"),
         CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+        WITHOUT_ROWID,
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
-    respondent: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    respondent: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH), primary_key=True)
+    team: Mapped[str | None] = mapped_column(String(64))
     score: Mapped[int] = mapped_column(Integer)
     # When the person acted (the platform's action time, microseconds since the epoch): a click
     # replaces the stored score only when it was made later, whatever order requests arrive in.
@@ -167,10 +186,11 @@ class PulseAnswer(Base):
 class Anecdote(Base):
     """A short story of a rule being lived.
 
-    Nothing here joins a story to its author's answers: `author_key` is a keyed hash of the
-    author's pseudonym *and the round*, so it differs from the pseudonym answers carry and from
-    the author's stories in other rounds, and there is no timestamp beyond the round. Only a
-    story shared with a name holds the author's user id, by their choice (CHECK constraint).
+    Nothing here joins a story to its author's answers or to their other stories: `author_ref`
+    is the author's pseudonym sealed with AES-GCM and a random nonce (core.privacy.AuthorSeal),
+    a different value on every story, opened only by `trustbot forget`; `id` is random; there is
+    no timestamp beyond the round. Only a story shared with a name holds the author's user id,
+    by their choice (CHECK constraint).
     """
 
     __tablename__ = "anecdotes"
@@ -183,35 +203,38 @@ class Anecdote(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(RandomId, primary_key=True, autoincrement=False)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
-    author_key: Mapped[str] = mapped_column(String(64), index=True)
+    author_ref: Mapped[str] = mapped_column(String(200))
     author_user_id: Mapped[str | None] = mapped_column(String(64))
     # The author's display name as their platform gave it, kept only for a named story.
     author_name: Mapped[str | None] = mapped_column(String(200))
     visibility: Mapped[Visibility] = mapped_column(_enum(Visibility))
     text: Mapped[str] = mapped_column(Text)
-    # The platform's id of the submission (Slack view id), so a re-sent submission is stored once.
+    # The platform's id of the submission (Slack view id), so a re-sent submission is stored
+    # once; cleared when the round closes.
     source_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Reaction(Base):
-    """An emoji reaction by one person on a prompt message.
+    """An emoji reaction by one person on their prompt (or a reminder) of one round.
 
-    A removed reaction stays as a row with `present` false, so that a retried or late
-    `reaction_added` older than the removal (`event_us`) cannot count it again.
+    `reactor` is the person's reaction handle for the round; `team` is copied from the
+    delivery. A removed reaction stays as a row with `present` false, so that a retried or late
+    `reaction_added` older than the removal (`event_us`, reset to 0 at close) cannot count it
+    again.
     """
 
     __tablename__ = "reactions"
-    __table_args__ = (UniqueConstraint("delivery_id", "reactor", "emoji"),)
+    __table_args__ = (WITHOUT_ROWID,)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
-    reactor: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH))
-    emoji: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    reactor: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH), primary_key=True)
+    emoji: Mapped[str] = mapped_column(String(100), primary_key=True)
+    team: Mapped[str | None] = mapped_column(String(64))
     present: Mapped[bool] = mapped_column(Boolean, server_default=true())
     event_us: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
@@ -233,11 +256,12 @@ class JobRun(Base):
 class PersonSetting(Base):
     """A person's own choices: prompts paused, language.
 
-    Keyed by a keyed hash made for this purpose, not by the pseudonym answers carry, so the
-    table cannot be joined to anyone's scores.
+    Keyed by a keyed hash made for this purpose, not by anything answers carry, so the table
+    cannot be joined to anyone's scores; `updated_at` keeps the day only.
     """
 
     __tablename__ = "person_settings"
+    __table_args__ = (WITHOUT_ROWID,)
 
     subject: Mapped[str] = mapped_column(String(64), primary_key=True)
     paused: Mapped[bool] = mapped_column(Boolean, server_default=false())
@@ -288,10 +312,12 @@ class TeamsConversation(Base):
     Stored when the app is installed (conversationUpdate / installationUpdate) or first
     messaged, not in the SDK's memory, so prompts, reminders and digests survive restarts and
     reach any replica. `key` is a keyed hash (of the person's Entra object id, or of the
-    conversation id); `reference` (conversation id, service URL, tenant, user) is sealed.
+    conversation id); `reference` (conversation id, service URL, tenant, user) is sealed;
+    `updated_at` keeps the day only.
     """
 
     __tablename__ = "teams_conversations"
+    __table_args__ = (WITHOUT_ROWID,)
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # "personal" or "channel"

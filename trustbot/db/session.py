@@ -71,6 +71,9 @@ def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # A deleted row is overwritten with zeros in the file, not left in a free page or slot
+    # where a copy of the file would still show it (a forgotten story, a purged answer).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     # With WAL, NORMAL syncs at checkpoints instead of on every commit: a crash of trustbot
     # loses nothing, a power cut may lose the last commits, and the file is never corrupted.

@@ -9,17 +9,18 @@ takes effect once however often it is started, on one process or several. The se
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, false, func, literal, select, update
+from sqlalchemy import Table, and_, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trustbot.core.privacy import SealError, random_id
 from trustbot.core.rounds import open_round
 from trustbot.core.services import Services
-from trustbot.db.base import UtcDateTime
 from trustbot.db.models import (
     Delivery,
     DeliveryKind,
@@ -33,6 +34,14 @@ from trustbot.db.upsert import insert_for
 
 logger = logging.getLogger(__name__)
 INSERT_BATCH = 1000
+# The unique key of an outbox row: one message per recipient, period, kind and reminder number.
+_ONE_PER_RECIPIENT = [
+    Delivery.period,
+    Delivery.kind,
+    Delivery.platform,
+    Delivery.recipient,
+    Delivery.seq,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +113,7 @@ async def enqueue_prompts(
     subjects = {r.user_id: services.settings_subject(r.user_id, r.platform) for r in recipients}
     paused = await paused_subjects(services, list(subjects.values()))
     active = [r for r in recipients if subjects[r.user_id] not in paused]
-    # Rows in pseudonym order, not the audience's: in a channel's or user group's member-list
-    # order, row ids would tie each pseudonym to a person for anyone holding that list. The
-    # order is the same in every process, so concurrent openers of a round take their row
-    # locks in the same order (a random order each deadlocked on PostgreSQL).
-    active.sort(key=lambda r: services.pseudonym(r.user_id, r.platform))
+    people = {r.user_id: services.pseudonym(r.user_id, r.platform) for r in active}
     async with services.transaction() as session:
         if job_key is not None and not await mark_job_run(
             session=session, name="prompt", key=job_key, now=now
@@ -127,13 +132,7 @@ async def enqueue_prompts(
         insert = insert_for(session, cast(Table, Delivery.__table__))
         retry = Delivery.status == DeliveryStatus.FAILED if retry_failed else false()
         upsert = insert.on_conflict_do_update(
-            index_elements=[
-                Delivery.period,
-                Delivery.kind,
-                Delivery.platform,
-                Delivery.recipient,
-                Delivery.seq,
-            ],
+            index_elements=_ONE_PER_RECIPIENT,
             # A row from before sealed addresses existed gets one; a failed row is retried
             # when an operator asks. Every value comes from the row offered (`excluded`): with
             # no bound value in SET, the rows go in batches, not one statement per row.
@@ -153,15 +152,25 @@ async def enqueue_prompts(
                 (Delivery.address.is_(None)) | retry,
             ),
         ).returning(Delivery.id)
+        # Rows in delivery-handle order, not the audience's: in a channel's or user group's
+        # member-list order, physical order would tie each handle to a person for anyone
+        # holding that list (ids are random). The order is the same in every process, so
+        # concurrent openers of a round take their row locks in the same order (a random
+        # order each deadlocked on PostgreSQL).
+        handles = {
+            r.user_id: services.delivery_handle(people[r.user_id], round_.id) for r in active
+        }
+        active.sort(key=lambda r: handles[r.user_id])
         queued = 0
         for start in range(0, len(active), INSERT_BATCH):
             rows = [
                 {
+                    "id": random_id(),
                     "kind": DeliveryKind.PROMPT.value,
                     "period": period,
                     "round_id": round_.id,
                     "platform": recipient.platform,
-                    "recipient": services.pseudonym(recipient.user_id, recipient.platform),
+                    "recipient": handles[recipient.user_id],
                     "seq": 0,
                     "status": DeliveryStatus.PENDING.value,
                     "address": services.seal.seal(recipient.user_id),
@@ -169,7 +178,6 @@ async def enqueue_prompts(
                     "attempts": 0,
                     "last_error": None,
                     "next_attempt_at": recipient.due_at,
-                    "created_at": now,
                 }
                 for recipient in active[start : start + INSERT_BATCH]
             ]
@@ -193,15 +201,45 @@ async def enqueue_reminders(
 
     Only those whose prompt was delivered and who have not answered get one. (reminder number,
     rows queued), or None when there is no open round or every reminder has been sent.
+
+    No stored value joins an answer to its delivery, so who has answered is worked out here,
+    with the key: each sent prompt's sealed address is opened and the person's answer handle
+    computed, before the write transaction and a batch at a time (yielding to the event loop
+    between batches); in the transaction, the answers are looked up by those handles.
     """
     now = services.now()
-    async with services.transaction() as session:
-        round_id = await session.scalar(
-            select(Round.id).where(
-                Round.period == period, Round.kind == "pulse", Round.closed_at.is_(None)
-            )
-        )
+    open_round = select(Round.id).where(
+        Round.period == period, Round.kind == "pulse", Round.closed_at.is_(None)
+    )
+    async with services.sessions() as session:
+        round_id = await session.scalar(open_round)
         if round_id is None:
+            return None
+        prompts = (
+            await session.execute(
+                select(
+                    Delivery.platform, Delivery.recipient, Delivery.address, Delivery.team
+                ).where(
+                    Delivery.round_id == round_id,
+                    Delivery.kind == DeliveryKind.PROMPT,
+                    Delivery.status == DeliveryStatus.SENT,
+                    Delivery.address.is_not(None),
+                )
+            )
+        ).all()
+    handles: list[dict[str, Any]] = []  # one per prompt: its answer handle, sorted by recipient
+    for start in range(0, len(prompts), INSERT_BATCH):
+        for row in prompts[start : start + INSERT_BATCH]:
+            try:
+                user_id = services.seal.open(row.address)
+            except SealError:  # sealed under another key: the sender cannot send it either
+                continue
+            person = services.pseudonym(user_id, row.platform)
+            handles.append({"answer": services.answer_handle(person, round_id), "row": row})
+        await asyncio.sleep(0)  # opening seals is CPU work: let clicks in between batches
+    handles.sort(key=lambda item: item["row"].recipient)  # one lock order for every process
+    async with services.transaction() as session:
+        if await session.scalar(open_round) != round_id:
             return None
         for number in range(1, max_reminders + 1):
             if await mark_job_run(
@@ -210,66 +248,43 @@ async def enqueue_reminders(
                 break
         else:
             return None
-        prompt = Delivery.__table__.alias("prompt")
-        source = (
-            select(
-                literal(DeliveryKind.REMINDER.value),
-                prompt.c.period,
-                prompt.c.round_id,
-                prompt.c.platform,
-                prompt.c.recipient,
-                literal(number),
-                literal(DeliveryStatus.PENDING.value),
-                prompt.c.address,
-                prompt.c.team,
-                literal(0),
-                literal(now, UtcDateTime()),
-                literal(now, UtcDateTime()),
-            )
-            .select_from(prompt)
-            .outerjoin(
-                PulseAnswer,
-                and_(
-                    PulseAnswer.round_id == prompt.c.round_id,
-                    PulseAnswer.respondent == prompt.c.recipient,
-                ),
-            )
-            .where(
-                prompt.c.round_id == round_id,
-                prompt.c.kind == DeliveryKind.PROMPT.value,
-                prompt.c.status == DeliveryStatus.SENT.value,
-                PulseAnswer.round_id.is_(None),
-            )
+        upsert = (
+            insert_for(session, cast(Table, Delivery.__table__))
+            .on_conflict_do_nothing(index_elements=_ONE_PER_RECIPIENT)
+            .returning(Delivery.id)
         )
-        insert = insert_for(session, Delivery).from_select(
-            [
-                "kind",
-                "period",
-                "round_id",
-                "platform",
-                "recipient",
-                "seq",
-                "status",
-                "address",
-                "team",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
-            source,
-        )
-        result = await session.execute(
-            insert.on_conflict_do_nothing(
-                index_elements=[
-                    Delivery.period,
-                    Delivery.kind,
-                    Delivery.platform,
-                    Delivery.recipient,
-                    Delivery.seq,
-                ]
-            ).returning(Delivery.id)
-        )
-        return number, len(result.all())
+        queued = 0
+        for start in range(0, len(handles), INSERT_BATCH):
+            batch = handles[start : start + INSERT_BATCH]
+            answered = set(
+                await session.scalars(
+                    select(PulseAnswer.respondent).where(
+                        PulseAnswer.round_id == round_id,
+                        PulseAnswer.respondent.in_([item["answer"] for item in batch]),
+                    )
+                )
+            )
+            rows = [
+                {
+                    "id": random_id(),
+                    "kind": DeliveryKind.REMINDER.value,
+                    "period": period,
+                    "round_id": round_id,
+                    "platform": item["row"].platform,
+                    "recipient": item["row"].recipient,
+                    "seq": number,
+                    "status": DeliveryStatus.PENDING.value,
+                    "address": item["row"].address,
+                    "team": item["row"].team,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                }
+                for item in batch
+                if item["answer"] not in answered
+            ]
+            if rows:
+                queued += len((await session.execute(upsert, rows)).all())
+        return number, queued
 
 
 async def enqueue_digests(
@@ -285,6 +300,7 @@ async def enqueue_digests(
             return None
         rows = [
             {
+                "id": random_id(),
                 "kind": DeliveryKind.DIGEST.value,
                 "period": period,
                 "round_id": None,
@@ -296,7 +312,6 @@ async def enqueue_digests(
                 "team": None,
                 "attempts": 0,
                 "next_attempt_at": now,
-                "created_at": now,
             }
             for channel in channels
         ]
@@ -304,15 +319,7 @@ async def enqueue_digests(
             return 0
         insert = insert_for(session, Delivery).values(rows)
         result = await session.execute(
-            insert.on_conflict_do_nothing(
-                index_elements=[
-                    Delivery.period,
-                    Delivery.kind,
-                    Delivery.platform,
-                    Delivery.recipient,
-                    Delivery.seq,
-                ]
-            ).returning(Delivery.id)
+            insert.on_conflict_do_nothing(index_elements=_ONE_PER_RECIPIENT).returning(Delivery.id)
         )
         return len(result.all())
 
@@ -348,7 +355,7 @@ class OutboxCounts:
 async def outbox_counts(
     services: Services, *, period: str, kind: DeliveryKind = DeliveryKind.PROMPT
 ) -> OutboxCounts:
-    """Counts by status (aggregated in SQL) and the last few distinct failure reasons."""
+    """Counts by status (aggregated in SQL) and the commonest few failure reasons."""
     async with services.sessions() as session:
         rows = await session.execute(
             select(Delivery.status, func.count())
@@ -365,7 +372,7 @@ async def outbox_counts(
                 Delivery.last_error.is_not(None),
             )
             .group_by(Delivery.last_error)
-            .order_by(func.max(Delivery.id).desc())
+            .order_by(func.count().desc(), Delivery.last_error)
             .limit(5)
         )
         return OutboxCounts(by_status, [str(error) for error in errors])

@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import Language
@@ -361,17 +361,23 @@ class OutboxSender:
         """The prompt to send, or None (row skipped) if it should not go out any more.
 
         One query reads the round and its rule, the person's own settings (paused, language)
-        and, for a reminder, whether they answered meanwhile.
+        and, for a reminder, whether they answered meanwhile: by their answer handle, computed
+        here from the opened address, since no stored value joins an answer to a delivery.
         """
         services = self._services
         subject = services.settings_subject(user_id, item.platform)
+        answer = (
+            services.answer_handle(services.pseudonym(user_id, item.platform), item.round_id)
+            if item.round_id is not None
+            else ""
+        )
         query = (
             select(Round, PersonSetting.paused, PersonSetting.language, PulseAnswer.score)
             .select_from(Round)
             .outerjoin(PersonSetting, PersonSetting.subject == subject)
             .outerjoin(
                 PulseAnswer,
-                and_(PulseAnswer.round_id == Round.id, PulseAnswer.respondent == item.recipient),
+                and_(PulseAnswer.round_id == Round.id, PulseAnswer.respondent == answer),
             )
             .where(Round.id == item.round_id)
         )
@@ -386,12 +392,22 @@ class OutboxSender:
             elif paused:
                 reason = "paused"
             elif item.kind is DeliveryKind.REMINDER and score is not None:
-                reason = "answered"
+                # Answered meanwhile: the row goes, so that no stored reminder says who answered.
+                await self._withdraw(item)
+                return None
             else:
                 chosen: Language = language if language in ("da", "en") else services.language
                 return Prompt(round_.id, round_.period, rule_of(round_.rule), chosen)
         await self._finish(item, DeliveryStatus.SKIPPED, reason)
         return None
+
+    async def _withdraw(self, item: Claimed) -> None:
+        """Delete a reminder not to be sent (unless another sender took it over meanwhile)."""
+        async with self._services.transaction() as session:
+            await session.execute(
+                delete(Delivery).where(Delivery.id == item.id, Delivery.claimed_by == self._owner)
+            )
+        self.stats.skipped += 1
 
     async def _digest(self, period: str) -> TrustReport:
         report = self._digests.get(period)

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from trustbot.config import Settings
-from trustbot.core.aggregates import finalize_closed_rounds, purge_old_answers
+from trustbot.core.aggregates import RAW_TABLES, finalize_closed_rounds, purge_old_answers
 from trustbot.core.periods import period_of
 from trustbot.core.ports import Notifier, Person
 from trustbot.core.rounds import close_ended_rounds
 from trustbot.core.services import Services
+from trustbot.db.scrub import scrub
 from trustbot.delivery.outbox import (
     Enqueued,
     Recipient,
@@ -224,6 +225,9 @@ class Jobs:
             purged = await purge_old_answers(
                 session=session, now=services.now(), weeks=services.settings.retention_weeks
             )
+        if finalized or purged:
+            # Deleted and rewritten rows leave no copy behind (db/scrub.py).
+            await scrub(services.writes.kw["bind"], RAW_TABLES)
         if closed or finalized or purged:
             logger.info(
                 "closed %d rounds (%d unsent messages skipped), aggregated %d, purged %d answers",

@@ -11,9 +11,9 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
-from trustbot.core.privacy import SealError, keyed_hash
+from trustbot.core.privacy import SealError, day_of, keyed_hash
 from trustbot.core.services import Services
 from trustbot.db.models import TeamsConversation
 from trustbot.db.upsert import insert_for
@@ -34,7 +34,7 @@ class ConversationRef:
 
 def person_key(services: Services, aad_id: str) -> str:
     """The key of a person's personal conversation."""
-    return keyed_hash("teams-person", aad_id.lower(), key=services.pseudonym_key)
+    return services.teams_person_key(aad_id)
 
 
 def conversation_key(services: Services, conversation_id: str) -> str:
@@ -53,7 +53,11 @@ async def remember(services: Services, ref: ConversationRef, *, installed: bool 
     sealed = services.seal.seal(json.dumps(asdict(ref)))
     async with services.transaction() as session:
         insert = insert_for(session, TeamsConversation).values(
-            key=key, kind=kind, reference=sealed, installed=installed, updated_at=services.now()
+            key=key,
+            kind=kind,
+            reference=sealed,
+            installed=installed,
+            updated_at=day_of(services.now()),
         )
         await session.execute(
             insert.on_conflict_do_update(
@@ -73,7 +77,7 @@ async def mark_unreachable(services: Services, aad_id: str) -> None:
         await session.execute(
             update(TeamsConversation)
             .where(TeamsConversation.key == person_key(services, aad_id))
-            .values(installed=False, updated_at=services.now())
+            .values(installed=False, updated_at=day_of(services.now()))
         )
 
 
@@ -106,15 +110,6 @@ async def installed_people(services: Services) -> list[str]:
         except SealError:  # sealed under an earlier key: that person must reinstall or write
             logger.warning("a stored Teams conversation cannot be opened with the current key")
     return sorted(person for person in people if person)
-
-
-async def forget_conversation(services: Services, aad_id: str) -> int:
-    """Erase the person's stored personal conversation (for `trustbot forget`)."""
-    async with services.transaction() as session:
-        result = await session.execute(
-            delete(TeamsConversation).where(TeamsConversation.key == person_key(services, aad_id))
-        )
-    return int(getattr(result, "rowcount", 0))
 
 
 async def _find(services: Services, key: str, *, installed_only: bool) -> ConversationRef | None:

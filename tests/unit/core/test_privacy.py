@@ -24,17 +24,17 @@ OTHER_KEY = "q" * 40
 
 
 def test_pseudonym_is_deterministic_hex() -> None:
-    first = pseudonym("U123ABC", key=KEY)
-    assert first == pseudonym("U123ABC", key=KEY)
+    first = pseudonym("U123ABC", key=KEY, platform="slack")
+    assert first == pseudonym("U123ABC", key=KEY, platform="slack")
     assert re.fullmatch(r"[0-9a-f]{64}", first)
     assert "U123ABC" not in first
     assert first != "U123ABC"
 
 
 def test_pseudonym_differs_per_key_user_and_platform() -> None:
-    base = pseudonym("U123ABC", key=KEY)
-    assert pseudonym("U123ABC", key=OTHER_KEY) != base
-    assert pseudonym("U123ABD", key=KEY) != base
+    base = pseudonym("U123ABC", key=KEY, platform="slack")
+    assert pseudonym("U123ABC", key=OTHER_KEY, platform="slack") != base
+    assert pseudonym("U123ABD", key=KEY, platform="slack") != base
     assert pseudonym("U123ABC", key=KEY, platform="teams") != base
     assert pseudonym("U123ABC", key=KEY, platform="slack") == base
 
@@ -44,7 +44,7 @@ def test_pseudonym_known_value() -> None:
     import hmac
 
     expected = hmac.new(KEY.encode(), b"slack:U1", hashlib.sha256).hexdigest()
-    assert pseudonym("U1", key=KEY) == expected
+    assert pseudonym("U1", key=KEY, platform="slack") == expected
 
 
 def test_key_fingerprint_does_not_reveal_the_key() -> None:
@@ -76,7 +76,7 @@ def test_keyed_hashes_differ_by_purpose_and_from_the_pseudonym() -> None:
         keyed_hash("message", "slack:D1:1.0", key=KEY),
         keyed_hash("settings", "slack:D1:1.0", key=KEY),
         keyed_hash("message", "slack:D1:1.0", key=OTHER_KEY),
-        pseudonym("D1", key=KEY),
+        pseudonym("D1", key=KEY, platform="slack"),
     }
     assert len(handles) == 4
     assert keyed_hash("message", "slack:D1:1.0", key=KEY) == keyed_hash(
@@ -96,9 +96,48 @@ def test_a_sealed_address_opens_only_with_its_key() -> None:
         AddressSeal(KEY).open("not a sealed value")
 
 
+def test_a_sealed_value_carries_no_time_and_no_equal_text() -> None:
+    """AES-GCM with a random nonce: two seals of one value share no prefix a reader could
+    sort by (a Fernet token starts with its version byte and the time it was made)."""
+    import base64
+
+    seals = [AddressSeal(KEY).seal("U0ALICE") for _ in range(50)]
+    raw = [base64.urlsafe_b64decode(sealed) for sealed in seals]
+    assert len({value[:8] for value in raw}) == 50  # random nonces, no shared time prefix
+    assert {len(value) for value in raw} == {12 + len("U0ALICE") + 16}
+    # The same check finds the time in Fernet tokens (the seal before migration 0007).
+    from trustbot.db.legacy import FernetSeal
+
+    tokens = [base64.urlsafe_b64decode(FernetSeal(KEY).seal("U0ALICE")) for _ in range(50)]
+    assert len({value[:8] for value in tokens}) < 50  # version byte + seconds: shared
+
+
+def test_the_author_seal_is_not_the_address_seal() -> None:
+    from trustbot.core.privacy import AuthorSeal
+
+    sealed = AuthorSeal(KEY).seal("p" * 64)
+    assert AuthorSeal(KEY).open(sealed) == "p" * 64
+    with pytest.raises(SealError):
+        AddressSeal(KEY).open(sealed)  # a key of its own (HKDF info)
+
+
+def test_round_handles_differ_by_purpose_and_round() -> None:
+    from trustbot.core.privacy import round_handle
+
+    person = pseudonym("U1", key=KEY, platform="slack")
+    handles = {
+        round_handle(purpose, person, round_id, key=KEY)
+        for purpose in ("answer", "delivery", "reaction")
+        for round_id in (1, 2)
+    }
+    assert len(handles) == 6
+    assert person not in handles
+
+
 async def test_prompt_rows_do_not_keep_the_audiences_order(services: Services) -> None:
-    """Row ids in member-list order would map each pseudonym to a person for anyone holding
-    that list; the rows are written in pseudonym order instead (keyed: no order a list gives)."""
+    """Row order in member-list order would map each handle to a person for anyone holding
+    that list; ids are random and the rows are written in delivery-handle order instead
+    (keyed: no order a list gives)."""
     from sqlalchemy import select
 
     from trustbot.db.models import Delivery
@@ -106,16 +145,22 @@ async def test_prompt_rows_do_not_keep_the_audiences_order(services: Services) -
 
     people = [f"U0ORDER{index:03d}" for index in range(60)]
     now = services.now()
-    await enqueue_prompts(
+    enqueued = await enqueue_prompts(
         services,
         period=services.current_period(),
         recipients=[Recipient("slack", person, now) for person in people],
     )
+    assert enqueued is not None
 
     async with services.sessions() as session:
-        stored = list(
+        stored = list((await session.scalars(select(Delivery.recipient))).all())
+        by_id = list(
             (await session.scalars(select(Delivery.recipient).order_by(Delivery.id))).all()
         )
-    in_audience_order = [services.pseudonym(person, "slack") for person in people]
-    assert stored == sorted(in_audience_order)
+    in_audience_order = [
+        services.delivery_handle(services.pseudonym(person, "slack"), enqueued.round_id)
+        for person in people
+    ]
+    assert sorted(stored) == sorted(in_audience_order)
     assert stored != in_audience_order  # the keyed hash's order is not the list's
+    assert by_id != in_audience_order

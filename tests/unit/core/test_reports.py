@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import FixedClock
-from tests.factories import sent_prompt
+from tests.factories import handle, sent_prompt
 from trustbot.core.aggregates import finalize_closed_rounds, purge_old_answers
 from trustbot.core.periods import recent_periods
 from trustbot.core.ports import Visibility
+from trustbot.core.privacy import random_id
 from trustbot.core.reports import (
     DEFAULT_WEEKS,
     MAX_WEEKS,
@@ -108,7 +109,8 @@ async def _build(
                         session.add(
                             PulseAnswer(
                                 round_id=round_.id,
-                                respondent=services.pseudonym(user),
+                                respondent=handle(services, "answer", user, round_.id),
+                                team=row.team,
                                 score=answers[index],
                                 acted_us=1,
                             )
@@ -118,9 +120,10 @@ async def _build(
                 user = f"U0S{index:03d}"
                 session.add(
                     Anecdote(
+                        id=random_id(),
                         round_id=round_.id,
                         rule_id=round_.rule_id,
-                        author_key=services.story_author_key(user, round_.id),
+                        author_ref=services.author_seal.seal(services.pseudonym(user, "slack")),
                         author_user_id=user if visibility is Visibility.NAMED else None,
                         visibility=visibility,
                         text=f"{visibility.value} story {week.period}",
@@ -132,10 +135,9 @@ async def _build(
                 session.add(
                     Reaction(
                         round_id=round_.id,
-                        delivery_id=delivery.id,
-                        reactor=delivery.recipient,
+                        reactor=f"r{index:03d}{delivery.recipient[:60]}",
+                        team=delivery.team,
                         emoji=f"e{index}",
-                        created_at=clock.now,
                     )
                 )
     if not close:
@@ -300,11 +302,16 @@ async def test_a_viewer_who_answered_needs_one_more_besides_them(
     services: Services, clock: FixedClock
 ) -> None:
     await _build(services, clock, [Week("2026-W47", scores={"": [3, 3, 3, 3, 3]})])
-    viewer = services.pseudonym("U0P0001")  # the first person prompted, who answered
+
+    def viewer(round_id: int) -> str:  # the first person prompted, who answered
+        return handle(services, "answer", "U0P0001", round_id)
+
+    def someone_else(round_id: int) -> str:
+        return handle(services, "answer", "U0NOBODY", round_id)
 
     assert _period(await _report(services), "2026-W47").figures.shown
     assert _period(await _report(services, viewer=viewer), "2026-W47").figures.hidden
-    assert _period(await _report(services, viewer="someone else"), "2026-W47").figures.shown
+    assert _period(await _report(services, viewer=someone_else), "2026-W47").figures.shown
 
 
 async def test_teams_are_shown_with_complementary_suppression(
@@ -433,7 +440,7 @@ async def test_retention_purges_old_raw_answers_and_keeps_their_figures(
                 .order_by(Round.period)
             )
         ).all()
-        reactions = (await session.execute(select(Reaction.id))).all()
+        reactions = (await session.execute(select(Reaction.reactor))).all()
     assert sorted({period for period, _ in left}) == ["2026-W40", CURRENT]
     assert reactions == []
     after = await _report(services, ReportRequest(52))

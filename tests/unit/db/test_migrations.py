@@ -52,7 +52,7 @@ async def _tables(engine: AsyncEngine) -> set[str]:
 
 
 def test_head_revision_and_directory() -> None:
-    assert head_revision() == "0006"
+    assert head_revision() == "0007"
     assert (migrations_dir() / "env.py").is_file()
 
 
@@ -165,8 +165,8 @@ async def test_migrated_schema_enforces_constraints(engine: AsyncEngine) -> None
                 await connection.execute(
                     text(
                         "INSERT INTO anecdotes "
-                        "(round_id, rule_id, author_key, author_user_id, visibility, text)"
-                        " VALUES (1, 1, 'k', NULL, 'named', 't')"
+                        "(id, round_id, rule_id, author_ref, author_user_id, visibility, text)"
+                        " VALUES (7, 1, 1, 'k', NULL, 'named', 't')"
                     )
                 )
         with pytest.raises(IntegrityError):  # foreign keys are on, SQLite included

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
+from tests.factories import handle
 from trustbot.app import build_services
 from trustbot.core.ports import DeliveryError, Person, Prompt, SentMessage
 from trustbot.core.reports import TrustReport
@@ -118,13 +119,20 @@ async def queue(services: Services, users: list[str]) -> Enqueued:
 
 
 async def rows(services: Services) -> dict[str, Delivery]:
-    """The outbox rows by recipient pseudonym."""
+    """The outbox rows by recipient handle."""
     async with services.sessions() as session:
         return {row.recipient: row for row in await session.scalars(select(Delivery))}
 
 
 async def row_of(services: Services, user_id: str) -> Delivery:
-    return (await rows(services))[services.pseudonym(user_id)]
+    """The person's prompt row (its recipient is their delivery handle for its round)."""
+    return next(
+        row
+        for row in (await rows(services)).values()
+        if row.round_id is not None
+        and row.seq == 0
+        and row.recipient == handle(services, "delivery", user_id, row.round_id)
+    )
 
 
 async def wait_until(condition: Callable[[], Awaitable[bool]], what: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from tests.factories import handle
 from tests.unit.delivery.conftest import people, queue, row_of, rows
 from trustbot.core.people import set_paused
 from trustbot.core.prompts import Actor
@@ -17,7 +18,7 @@ async def _set_status(services: Services, user: str, status: DeliveryStatus) -> 
     async with services.transaction() as session:
         await session.execute(
             update(Delivery)
-            .where(Delivery.recipient == services.pseudonym(user))
+            .where(Delivery.id == (await row_of(services, user)).id)
             .values(status=status, attempts=3, last_error="earlier trouble", claimed_by="x")
         )
 
@@ -31,9 +32,10 @@ async def test_one_row_per_person_with_a_sealed_address_and_no_user_id(
 
     assert (enqueued.audience, enqueued.queued, enqueued.paused) == (2500, 2500, 0)
     stored = await rows(services)
-    assert set(stored) == {services.pseudonym(user) for user in users}
+    round_id = enqueued.round_id
+    assert set(stored) == {handle(services, "delivery", user, round_id) for user in users}
     for user in users[:5]:
-        row = stored[services.pseudonym(user)]
+        row = stored[handle(services, "delivery", user, round_id)]
         assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.PENDING, 0, None)
         assert row.address is not None
         assert user not in row.address
@@ -58,7 +60,9 @@ async def test_people_who_paused_are_left_out(services: Services) -> None:
     enqueued = await queue(services, users)
 
     assert (enqueued.queued, enqueued.paused, enqueued.audience) == (3, 2, 5)
-    assert set(await rows(services)) == {services.pseudonym(user) for user in users[2:]}
+    assert set(await rows(services)) == {
+        handle(services, "delivery", user, enqueued.round_id) for user in users[2:]
+    }
 
 
 async def test_failed_rows_come_back_only_when_an_operator_asks(services: Services) -> None:

@@ -226,7 +226,7 @@ async def test_a_claim_left_by_a_dead_sender_expires_and_the_row_is_sent(
     async with services.transaction() as session:
         await session.execute(
             update(Delivery)
-            .where(Delivery.recipient == services.pseudonym(users[1]))
+            .where(Delivery.id == (await row_of(services, users[1])).id)
             .values(
                 status=DeliveryStatus.SENDING,
                 claimed_by="gone-host:4242:abcdef",

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from tests.factories import by_user
 from tests.unit.scheduler.conftest import Rhythm, RhythmFactory, wait_until
 from trustbot.core.ports import Person
 from trustbot.db.models import Delivery, DeliveryStatus
@@ -43,10 +44,15 @@ def prompt_fire(setup: Rhythm, after: datetime) -> datetime:
 
 async def due_times(setup: Rhythm) -> dict[str, datetime]:
     """Each person's prompt: when it is due, by user id."""
-    names = {setup.services.pseudonym(person.user_id): person.user_id for person in PEOPLE}
     async with setup.services.sessions() as session:
-        rows = (await session.execute(select(Delivery.recipient, Delivery.next_attempt_at))).all()
-    due = {names[recipient]: when for recipient, when in rows}
+        rows = (
+            await session.execute(
+                select(Delivery.round_id, Delivery.recipient, Delivery.next_attempt_at)
+            )
+        ).all()
+    users = [person.user_id for person in PEOPLE]
+    names = by_user(setup.services, "delivery", users, sorted({r for r, _, _ in rows if r}))
+    due = {names[recipient]: when for _, recipient, when in rows}
     assert all(when is not None for when in due.values())
     return {user: when.astimezone(UTC) for user, when in due.items() if when is not None}
 
