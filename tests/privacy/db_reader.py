@@ -309,20 +309,16 @@ STORIES = {  # each told right after its author's click
 }
 
 
-# Four weeks pass in a second of real time: the sender's rate (10 a second) and Slack's one
-# message per second per channel would make each week wait for the clock (they have tests of
-# their own in tests/unit/delivery); what is stored does not depend on them.
-UNPACED = {"TRUSTBOT_SEND_RATE": "1000", "TRUSTBOT_SEND_BURST": "1000"}
-
-
 @pytest.fixture(name="used")
 async def used_fixture(
     engine: AsyncEngine, database_url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Stack, History]]:
     """Three closed weeks and an open one, with teams, stories, reactions and reminders."""
     del engine
+    # The four weeks pass in a second of real time: the stack sends unpaced (running_stack),
+    # and Slack's one message per second per channel would make each week wait for the clock.
     monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
-    async with running_stack(database_url, clock, TRUSTBOT_TEAMS=TEAMS, **UNPACED) as stack:
+    async with running_stack(database_url, clock, TRUSTBOT_TEAMS=TEAMS) as stack:
         stack.emulator.usergroups["S0SALES"] = [E1, E2, E3]
         stack.emulator.usergroups["S0SUPPORT"] = [E4, E5, E6]
         for word in ("pause", "resume"):
