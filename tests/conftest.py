@@ -3,6 +3,10 @@
 PostgreSQL is at TRUSTBOT_TEST_POSTGRES_URL (default the local server); each run creates a fresh
 database there and drops it afterwards. Without a reachable server the PostgreSQL half is skipped
 and the summary says so loudly; under CI=true that is a failure instead.
+
+Under pytest-xdist each worker is a process of its own with its own session fixtures, so each has
+its own PostgreSQL database and SQLite file; the controller counts the outcomes its workers
+report and prints the summary.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ TEST_KEY = "test-pseudonym-key-0123456789abcdef0123456789"
 
 _outcomes: dict[str, dict[str, int]] = {backend: {} for backend in BACKENDS}
 _postgres_problem: list[str] = []
+_SKIPPED_HALF = "POSTGRESQL HALF SKIPPED"
 
 
 def in_ci() -> bool:
@@ -123,7 +128,7 @@ def postgresql_database() -> Iterator[str]:
         _postgres_problem.append(problem)
         if in_ci():
             pytest.fail(f"{problem} (CI=true requires the PostgreSQL half)", pytrace=False)
-        pytest.skip(f"POSTGRESQL HALF SKIPPED: {problem}")
+        pytest.skip(f"{_SKIPPED_HALF}: {problem}")
     url = admin.set(database=name).render_as_string(hide_password=False)
     asyncio.run(_migrate(url))
     yield url
@@ -190,6 +195,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         counts = _outcomes[backend]
         counts[report.outcome] = counts.get(report.outcome, 0) + 1
+    if report.skipped and not _postgres_problem:
+        # Under xdist the PostgreSQL fixture skipped in a worker: the controller learns it here.
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        if f"{_SKIPPED_HALF}: " in reason:
+            _postgres_problem.append(reason.split(f"{_SKIPPED_HALF}: ", 1)[1])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -311,10 +311,13 @@ STORIES = {  # each told right after its author's click
 
 @pytest.fixture(name="used")
 async def used_fixture(
-    engine: AsyncEngine, database_url: str, clock: FixedClock
+    engine: AsyncEngine, database_url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Stack, History]]:
     """Three closed weeks and an open one, with teams, stories, reactions and reminders."""
     del engine
+    # The four weeks pass in a second of real time: the stack sends unpaced (running_stack),
+    # and Slack's one message per second per channel would make each week wait for the clock.
+    monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
     async with running_stack(database_url, clock, TRUSTBOT_TEAMS=TEAMS) as stack:
         stack.emulator.usergroups["S0SALES"] = [E1, E2, E3]
         stack.emulator.usergroups["S0SUPPORT"] = [E4, E5, E6]

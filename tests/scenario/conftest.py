@@ -109,7 +109,13 @@ async def running_stack(
 ) -> AsyncIterator[Stack]:
     """The bot built exactly as `trustbot serve` builds it, served on a loopback port;
     `channels` are more channels in the workspace, `settings` (TRUSTBOT_… names) override the
-    defaults."""
+    defaults.
+
+    It sends unpaced (1,000 a second, no second between two messages in one channel, see
+    `_no_channel_pacing`): the weeks of a test pass in milliseconds, and waiting for the pacer's
+    real-time clock would only make tests slower. The pacing has tests of its own
+    (tests/unit/delivery/test_pacing.py, tests/scenario/test_delivery.py, which sets its rates),
+    and the slow tests run real processes with the defaults."""
     users = [
         EmulatedUser(id=user, name=user.lower(), real_name=f"Person {user}") for user in employees
     ]
@@ -134,7 +140,12 @@ async def running_stack(
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         TRUSTBOT_AUDIENCE="C0TEAM,S0CREW",
         TRUSTBOT_REPORT_VIEWERS="S0LEADERS",
-        **{"TRUSTBOT_MIN_GROUP_SIZE": "3", **settings},
+        **{
+            "TRUSTBOT_MIN_GROUP_SIZE": "3",
+            "TRUSTBOT_SEND_RATE": "1000",
+            "TRUSTBOT_SEND_BURST": "1000",
+            **settings,
+        },
     )
     runtime = build_runtime(config, clock=clock)
     await runtime.start()
@@ -151,6 +162,13 @@ async def running_stack(
         await bot.stop()
         await runtime.aclose()
         await emulator.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_channel_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slack's one message per second per channel is about real time; a test's week passes in
+    milliseconds."""
+    monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -53,6 +55,22 @@ def base_env(**values: str) -> dict[str, str]:
     env.update(QUIET_RHYTHM)
     env.update(values)
     return env
+
+
+async def poll_until(
+    condition: Callable[[], Awaitable[object]], what: str, timeout_s: float = 30.0
+) -> float:
+    """Await `condition()` until it is truthy, looking again every 0.1 s; the seconds it took.
+
+    For what another process does to the database, which sends no event to wait on; AssertionError
+    naming `what` after `timeout_s`.
+    """
+    started = time.monotonic()
+    while not await condition():
+        if time.monotonic() - started > timeout_s:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
 
 
 async def score_counts(database_url: str) -> list[tuple[int, int]]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import TEST_KEY
-from tests.scenario.processes import base_env, score_counts, start_serve, trustbot
+from tests.scenario.processes import base_env, poll_until, score_counts, start_serve, trustbot
 from tests.slack_spec import assert_calls_match_spec
 from trustbot.db.migrate import downgrade_to
+from trustbot.db.models import Lease
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 from trustbot.devtools.loopback import bind_loopback_socket
@@ -160,6 +161,7 @@ async def emulator() -> AsyncIterator[SlackEmulator]:
         yield emulator
 
 
+@pytest.mark.slow  # a real serve process and prompt processes: runs in `make test-all`
 async def test_serve_prompt_and_signed_clicks_end_to_end(
     engine: AsyncEngine, database_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
@@ -228,6 +230,7 @@ async def test_serve_prompt_and_signed_clicks_end_to_end(
         assert secret not in server_err.decode()
 
 
+@pytest.mark.slow  # a real serve with two worker processes: runs in `make test-all`
 async def test_serve_with_workers_shares_the_port_on_postgresql_only(
     engine: AsyncEngine, database_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
@@ -271,11 +274,16 @@ async def test_serve_with_workers_shares_the_port_on_postgresql_only(
                         )
                         assert response.status_code == 200
             await emulator.wait_for(lambda: len(emulator.ephemerals) == 8 * len(PEOPLE), timeout=30)
-        for _ in range(300):  # one worker takes the scheduler lease soon after start-up
-            _, out, _ = await trustbot("status", env=env, cwd=tmp_path)
-            if "scheduler: led by" in out:
-                break
-            await asyncio.sleep(0.1)
+
+        async def leader() -> str | None:
+            async with engine.connect() as connection:
+                holder: str | None = await connection.scalar(select(Lease.holder))
+            return holder
+
+        # One worker takes the scheduler lease soon after start-up.
+        await poll_until(leader, "a worker to lead the scheduler", timeout_s=60)
+        _, out, _ = await trustbot("status", env=env, cwd=tmp_path)
+        assert "scheduler: led by" in out
     finally:
         server.terminate()
         _, server_err = await server.communicate()

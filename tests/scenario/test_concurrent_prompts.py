@@ -20,6 +20,8 @@ from trustbot.core.periods import period_of
 from trustbot.db.models import Delivery, Round
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 
+pytestmark = pytest.mark.slow  # two real processes racing: runs in `make test-all`
+
 TOKEN = "xoxb-concurrent-prompts-7"
 PEOPLE = [f"U0TWO{index:02d}" for index in range(1, 13)]
 

@@ -21,6 +21,8 @@ from trustbot.db.models import Delivery, DeliveryStatus
 from trustbot.db.session import create_engine
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 
+pytestmark = pytest.mark.slow  # real processes, racing and SIGKILLed: runs in `make test-all`
+
 TOKEN = "xoxb-processes-test-token"
 POST = "chat.postMessage"
 

@@ -18,6 +18,9 @@ async def test_the_demo_ends_with_a_report_a_refusal_and_a_digest(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the chart lands in ./demo-output, and no .env is read
+    # Slack's one message per second per channel is about real time; the demo's weeks pass in
+    # milliseconds (the pacing has its own tests in tests/unit/delivery/test_pacing.py).
+    monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
     run = run_teams_demo if platform == "teams" else run_demo
 
     assert await run(employees=10, weeks=3, seed=3, language="en") == 0

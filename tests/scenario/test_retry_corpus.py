@@ -20,6 +20,8 @@ from tests.factories import by_user, stored_answers
 from tests.scenario.conftest import Stack, running_stack
 from trustbot.db.models import Anecdote, Reaction
 
+pytestmark = pytest.mark.slow  # a storm of 1,000 interactions: runs in `make test-all`
+
 PEOPLE = [f"U0C{index:03d}" for index in range(30)]
 INTERACTIONS = 1000
 CONCURRENCY = 24  # requests in flight at once: copies of one interaction often overlap

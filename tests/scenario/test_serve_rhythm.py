@@ -11,10 +11,10 @@ the next one is a day away.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,12 +24,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import TEST_KEY
-from tests.scenario.processes import base_env, start_serve, trustbot
+from tests.scenario.processes import base_env, poll_until, start_serve, trustbot
 from trustbot.core.periods import period_of
 from trustbot.db.models import Delivery, DeliveryStatus, Lease, Round
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 from trustbot.devtools.loopback import bind_loopback_socket
 from trustbot.scheduler.leader import ADVISORY_LOCK_KEY
+
+pytestmark = pytest.mark.slow  # serve processes, restarted and SIGKILLed: runs in `make test-all`
 
 TOKEN, SECRET = "xoxb-serve-rhythm-token-9", "serve-rhythm-signing-secret-9"
 PEOPLE = [f"U0SRV{index:02d}" for index in range(1, 6)]
@@ -49,6 +51,8 @@ class Serve:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self.lines: list[str] = []
+        self._news = asyncio.Condition()  # notified on each line, and when stderr closes
+        self._closed = False
         assert process.stderr is not None
         self._reader = asyncio.create_task(self._read(process.stderr))
 
@@ -62,16 +66,26 @@ class Serve:
         return f"{socket.gethostname()}:{self.process.pid}"
 
     async def _read(self, stream: asyncio.StreamReader) -> None:
-        async for line in stream:
-            self.lines.append(line.decode(errors="replace").rstrip())
+        try:
+            async for line in stream:
+                async with self._news:
+                    self.lines.append(line.decode(errors="replace").rstrip())
+                    self._news.notify_all()
+        finally:
+            async with self._news:
+                self._closed = True  # the process is ending: no more lines will come
+                self._news.notify_all()
 
     async def wait_for_line(self, fragment: str, timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not any(fragment in line for line in self.lines):
-            if self.process.returncode is not None or time.monotonic() > deadline:
-                tail = "\n".join(self.lines[-20:])
-                raise AssertionError(f"no log line with {fragment!r}; last lines:\n{tail}")
-            await asyncio.sleep(0.05)
+        def seen() -> bool:
+            return any(fragment in line for line in self.lines)
+
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s), self._news:
+                await self._news.wait_for(lambda: seen() or self._closed)
+        if not seen():
+            tail = "\n".join(self.lines[-20:])
+            raise AssertionError(f"no log line with {fragment!r}; last lines:\n{tail}")
 
     async def stop(self, signum: int = signal.SIGTERM) -> int:
         if self.process.returncode is None:
@@ -112,16 +126,6 @@ def serve_env(database_url: str, emulator: SlackEmulator, **values: str) -> dict
     )
 
 
-async def poll(condition: Callable[[], object], what: str, timeout_s: float = 30.0) -> float:
-    """Await `condition()` (a coroutine) until truthy; the seconds it took."""
-    started = time.monotonic()
-    while not await condition():  # type: ignore[misc]
-        if time.monotonic() - started > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.1)
-    return time.monotonic() - started
-
-
 async def test_serve_alone_catches_up_the_prompt_and_digest_once_across_restarts(
     engine: AsyncEngine,
     database_url: str,
@@ -151,7 +155,7 @@ async def test_serve_alone_catches_up_the_prompt_and_digest_once_across_restarts
     first = await Serve.start(env, tmp_path)
     serves.append(first)
     await first.wait_for_line("catch-up done: prompt, digest")
-    await poll(all_sent, "every prompt and digest sent")
+    await poll_until(all_sent, "every prompt and digest sent")
     assert {user: len(emulator.messages_in(user)) for user in PEOPLE} == dict.fromkeys(PEOPLE, 1)
     digests = {channel: len(emulator.messages_in(channel)) for channel in LEADERSHIP}
     assert all(count >= 1 for count in digests.values()), digests
@@ -225,7 +229,7 @@ async def test_on_postgresql_one_serve_leads_and_another_takes_over_when_it_dies
     async def second_leads() -> bool:
         return await leader() == second.holder
 
-    took = await poll(second_leads, "the second serve to take over", TAKEOVER_DEADLINE_S)
+    took = await poll_until(second_leads, "the second serve to take over", TAKEOVER_DEADLINE_S)
     print(f"the standby took over {took:.1f} s after the leader was killed")
     await second.wait_for_line("this process leads the scheduler")
     assert await advisory_locks_held() == 1

@@ -46,6 +46,7 @@ def socket_env(emulator: SlackEmulator, database_url: str, **values: str) -> dic
     )
 
 
+@pytest.mark.slow  # a real serve process and prompt processes: runs in `make test-all`
 async def test_serve_over_socket_mode_end_to_end(
     engine: AsyncEngine, database_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:

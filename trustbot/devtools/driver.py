@@ -23,6 +23,7 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from trustbot.devtools.emulator import SlackEmulator, StoredMessage
+from trustbot.devtools.loopback import http_client
 
 __all__ = ["SlackDriver", "SlackPayloads", "SocketModeDriver", "find_button"]
 
@@ -268,7 +269,7 @@ class SlackDriver:
         self.payloads = SlackPayloads(emulator=emulator, team_id=team_id)
         self._verifier = SignatureVerifier(signing_secret)
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(timeout=10.0)
+        self._http = http if http is not None else http_client(timeout=10.0)
 
     async def aclose(self) -> None:
         if self._owns_http:

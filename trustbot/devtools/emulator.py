@@ -50,7 +50,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from trustbot.devtools.loopback import bind_loopback_socket
+from trustbot.devtools.loopback import QuickServer, bind_loopback_socket
 from trustbot.devtools.socket_mode import SocketModeServer
 
 __all__ = [
@@ -295,7 +295,7 @@ class LoopbackServer:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._server: uvicorn.Server | None = None
+        self._server: QuickServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._port: int | None = None
 
@@ -319,7 +319,7 @@ class LoopbackServer:
         config = uvicorn.Config(
             self.app, log_level="warning", lifespan="off", access_log=False, loop="none"
         )
-        server = uvicorn.Server(config)
+        server = QuickServer(config)
         self._server = server
         task = asyncio.create_task(server.serve(sockets=[sock]))
         self._task = task
@@ -338,7 +338,7 @@ class LoopbackServer:
         server, task = self._server, self._task
         if server is None or task is None:
             return
-        server.should_exit = True
+        server.request_exit()
         self._server = None
         self._task = None
         await task

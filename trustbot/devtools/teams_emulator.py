@@ -53,7 +53,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from trustbot.devtools.loopback import bind_loopback_socket
+from trustbot.devtools.loopback import QuickServer, bind_loopback_socket, http_client
 
 __all__ = [
     "BOT_FRAMEWORK_ISSUER",
@@ -202,7 +202,10 @@ class TeamsEmulator:
         users: Iterable[TeamsUser] = (),
         team_name: str = "Trust Team",
         kid: str = "emulated-bot-framework-key",
+        signing_key: rsa.RSAPrivateKey | None = None,
     ) -> None:
+        """`signing_key` signs the tokens (a fresh RSA key when None; making one takes ~0.1 s,
+        so a test suite may share one)."""
         self.app_id = app_id
         self.bot_id = f"28:{app_id}"
         """The bot's id in Teams activities (``recipient.id``)."""
@@ -214,7 +217,7 @@ class TeamsEmulator:
         """The team's id, which is also its General channel's conversation id."""
         self.team_aad_group_id = str(uuid.UUID(bytes=_digest("group", team_name)[:16]))
         self.kid = kid
-        self.key = new_signing_key()
+        self.key = signing_key if signing_key is not None else new_signing_key()
         self.users: dict[str, TeamsUser] = {}
         """Known users by AAD object id (personal_conversation adds the ones it meets)."""
         for user in users:
@@ -233,7 +236,7 @@ class TeamsEmulator:
         self._app = Starlette(
             routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])]
         )
-        self._server: uvicorn.Server | None = None
+        self._server: QuickServer | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
         self._register(_Conversation(self.team_id, channel="General"))
@@ -252,7 +255,7 @@ class TeamsEmulator:
             access_log=False,
             timeout_graceful_shutdown=2,
         )
-        server = uvicorn.Server(config)
+        server = QuickServer(config)
         failure: list[BaseException] = []
 
         def serve() -> None:
@@ -272,7 +275,7 @@ class TeamsEmulator:
                     failure[0] if failure else None
                 )
             if time.monotonic() > deadline:
-                server.should_exit = True
+                server.request_exit()
                 raise RuntimeError("the Teams emulator did not start within 10 s")
             time.sleep(0.005)
         self._server, self._thread = server, thread
@@ -283,7 +286,7 @@ class TeamsEmulator:
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None and thread is not None:
-            server.should_exit = True
+            server.request_exit()
             thread.join(timeout=10)
 
     async def __aenter__(self) -> TeamsEmulator:
@@ -680,7 +683,7 @@ class TeamsDriver:
         self.bot_url = bot_url
         """The bot's messaging endpoint, e.g. ``http://127.0.0.1:PORT/api/messages``."""
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(timeout=10.0)
+        self._http = http if http is not None else http_client(timeout=10.0)
 
     async def aclose(self) -> None:
         if self._owns_http:
