@@ -228,10 +228,12 @@ def round_figures(
 ) -> RoundFigures:
     """A closed round's whole and parts, protected against subtraction.
 
-    The whole is computed from a partition's displayed figures (the shown parts, and the hidden
-    ones together as one group, which passes the rules by `protected_parts`), never from its
-    own exact counts: an exact total minus exact parts would give the rest's exact numbers.
-    Only where fewer than k did not answer in all is the week's answered count its own band.
+    The whole is its own exact figures where they bound no part's non-answers beyond what the
+    part shows (`_exact_whole_tells_no_part`). Otherwise it is computed from a partition's
+    displayed figures (the shown parts, and the hidden ones together as one group, which passes
+    the rules by `protected_parts`): an exact total minus exact parts would give the rest's
+    exact numbers. Where fewer than k did not answer in all, the week's answered count is its
+    own band.
     `activity` (the whole round's reactions and stories) is added to the whole.
     """
     whole_counts = _total(parts, parts)
@@ -248,7 +250,12 @@ def round_figures(
         partition.append(reveal(_total(parts, hidden), disclosure, activity=False))
     whole = partition[0] if len(partition) == 1 else combine(partition)
     silent = whole_counts.delivered - whole_counts.respondents
-    if len(partition) > 1 and silent <= disclosure.blur:
+    if len(partition) > 1 and _exact_whole_tells_no_part(parts, shown, disclosure):
+        # The week's own exact figures, where what they add to the parts shown bounds no
+        # part's non-answers (at least k silent among the parts not shown exactly, spread so
+        # that any one of them may have none).
+        whole = reveal(whole_counts, disclosure, activity=False)
+    elif len(partition) > 1 and silent <= disclosure.blur:
         # Fewer than k silent in all: every part is a band, and the week's own band ("at
         # least d - (k - 1)") bounds no part's count below its own band's lower end.
         at_least = whole_counts.delivered - disclosure.blur
@@ -260,6 +267,33 @@ def round_figures(
     if activity is not None:
         whole = replace(whole, reactions=activity.reactions, stories=activity.stories)
     return RoundFigures(whole, {key: shown.get(key, HIDDEN) for key in parts})
+
+
+def _exact_whole_tells_no_part(
+    parts: Mapping[str, Counts], shown: Mapping[str, Figures], disclosure: Disclosure
+) -> bool:
+    """Whether the whole's exact counts may be shown beside its parts' displayed figures.
+
+    A reader who knows each part's size subtracts the exactly shown parts from the exact whole
+    and learns how many did not answer among the rest (the banded and the hidden parts). That
+    is allowed only when the rest could be shown exactly itself (at least k silent, enough
+    asked) and when it bounds none of its parts from below: a band may hide up to k - 1
+    non-answers and a hidden part up to its size, and a part whose rest-mates could not hold
+    all the silence would be known to have some of its own.
+    """
+    whole = _total(parts, parts)
+    if whole.delivered - whole.respondents <= disclosure.blur:
+        return False
+    rest = [key for key in parts if key not in shown or not shown[key].exact]
+    if not rest:
+        return True
+    together = _total(parts, rest)
+    silent = together.delivered - together.respondents
+    if silent <= disclosure.blur or not disclosure.passes(together):
+        return False
+    most = {key: disclosure.blur if key in shown else parts[key].delivered for key in rest}
+    room = sum(most.values())
+    return all(silent - (room - most[key]) <= 0 for key in rest)
 
 
 def combine(figures: Iterable[Figures]) -> Figures:

@@ -271,6 +271,13 @@ def test_no_hidden_team_can_be_derived_from_what_is_shown(
     partition = [f for f in decided.parts.values() if f.shown]
     if hidden:
         partition.append(reveal(rest, disclosure, activity=False))
+    own = reveal(whole, disclosure, activity=False)
+    if len(partition) > 1 and decided.whole.exact and decided.whole.answered == whole.respondents:
+        # The week's own exact figures: test_no_team_shows_who_did_not_answer checks that
+        # they bound no team's non-answers; here, that they are the week's own.
+        assert replace(decided.whole, reactions=None, stories=None) == own
+        assert whole.delivered - whole.respondents > disclosure.blur
+        return
     expected = partition[0] if len(partition) == 1 else combine(partition)
     if len(partition) > 1 and whole.delivered - whole.respondents <= disclosure.blur:
         expected = replace(expected, answered=whole.delivered - disclosure.blur)  # its own band
@@ -425,6 +432,34 @@ def test_a_whole_where_fewer_than_k_were_silent_is_its_own_band() -> None:
     assert (decided.whole.answered, decided.whole.delivered, decided.whole.exact) == (36, 40, False)
     assert decided.whole.participation == 0.9
     assert narrowed(parts, decided, K5) == {}
+
+
+def test_a_whole_is_exact_when_its_silence_could_be_anyone_s() -> None:
+    """Four teams of ten, 30 answered: each team a band (at most four silent each), and the
+    week's own 30 of 40 exact, since its ten silent could be spread in many ways with none in
+    any one team."""
+    sizes = (8, 7, 8, 7)
+    parts = {name: counts(*[4] * n, delivered=10) for name, n in zip("ABCD", sizes, strict=True)}
+
+    decided = round_figures(parts, K5)
+
+    assert all(not f.exact for f in decided.parts.values())
+    assert (decided.whole.answered, decided.whole.delivered, decided.whole.exact) == (30, 40, True)
+    assert decided.whole.favourable == 1.0
+    assert narrowed(parts, decided, K5) == {}
+
+
+def test_a_whole_is_not_exact_when_its_silence_fills_the_bands() -> None:
+    """Four teams of ten, 24 answered: sixteen silent and at most four in each band, so the
+    exact week would tell that every team had four silent; the week is made of its bands."""
+    parts = {name: counts(*[4] * 6, delivered=10) for name in "ABCD"}
+
+    decided = round_figures(parts, K5)
+    weakened = replace(decided, whole=reveal(sum(parts.values(), Counts()), K5))
+
+    assert not decided.whole.exact
+    assert narrowed(parts, decided, K5) == {}
+    assert set(narrowed(parts, weakened, K5)) == set("ABCD")
 
 
 def test_combining_uses_displayed_figures_of_shown_groups_only() -> None:
