@@ -29,19 +29,27 @@ from trustbot.db.session import (
 )
 from trustbot.delivery.sender import OutboxSender
 from trustbot.scheduler.jobs import Jobs
-from trustbot.scheduler.leader import holder_name, lead_with_advisory_lock, record_lease
+from trustbot.scheduler.leader import (
+    HEARTBEAT_S,
+    holder_name,
+    lead_with_advisory_lock,
+    record_lease,
+)
 from trustbot.scheduler.service import Scheduler
 from trustbot.slack.app import create_slack_app
 from trustbot.slack.client import create_web_client
 from trustbot.slack.front_door import SlackFrontDoor
 from trustbot.slack.listeners.context import ListenerDeps
 from trustbot.slack.notifier import SlackNotifier
+from trustbot.supervision import Supervisor, wait_or_stop
 from trustbot.web import create_web_app, mount_slack
 
 if TYPE_CHECKING:
     from microsoft_teams.apps import App
 
 SHUTDOWN_BUDGET_S = 10.0
+SENDER_TASK = "the outbox sender"
+LEADER_TASK = "the scheduler's leader loop"
 
 
 @dataclass(slots=True)
@@ -60,6 +68,7 @@ class Runtime:
     scheduler: Scheduler
     notifiers: dict[str, Notifier]
     web: FastAPI
+    supervisor: Supervisor
     # Slack: listeners use `client` (slack_sdk's retry handlers wait out 429s); the outbox's
     # notifier uses `sender_client`, whose retries the sender decides itself.
     client: AsyncWebClient | None = None
@@ -101,26 +110,36 @@ class Runtime:
 
     async def run_rhythm(self, stop: asyncio.Event) -> None:
         """The weekly rhythm, until `stop`: this process drains the outbox, and runs the
-        scheduler while it leads (always on SQLite; by advisory lock on PostgreSQL)."""
-        sending = asyncio.create_task(self.sender.run(stop))
+        scheduler while it leads (always on SQLite; by advisory lock on PostgreSQL). Both
+        run under the supervisor: a failure is logged and the task starts again."""
+        supervisor = self.supervisor
+        sending = supervisor.spawn(SENDER_TASK, lambda: self.sender.run(stop), stop)
         try:
-            if self.engine.dialect.name == "postgresql":
-                await lead_with_advisory_lock(
-                    self.engine,
-                    self.services,
-                    stop,
-                    on_elected=self.scheduler.start,
-                    on_deposed=self.scheduler.stop,
-                    retry_s=self.services.settings.leader_retry.total_seconds(),
-                )
-            else:
-                await record_lease(self.services, holder=holder_name(), now=self.services.now())
-                await self.scheduler.start()
-                await stop.wait()
+            await supervisor.run(LEADER_TASK, lambda: self._lead(stop), stop)
         finally:
             await self.scheduler.stop()
             stop.set()
             await sending
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        if self.engine.dialect.name == "postgresql":
+            await lead_with_advisory_lock(
+                self.engine,
+                self.services,
+                stop,
+                on_elected=self.scheduler.start,
+                on_deposed=self.scheduler.stop,
+                retry_s=self.services.settings.leader_retry.total_seconds(),
+            )
+            return
+        # SQLite: one process (the lock file), always the leader; its lease says it is alive.
+        try:
+            await record_lease(self.services, holder=holder_name(), now=self.services.now())
+            await self.scheduler.start()
+            while not await wait_or_stop(stop, HEARTBEAT_S):
+                await record_lease(self.services, holder=holder_name(), now=self.services.now())
+        finally:
+            await self.scheduler.stop()
 
     def slack_app(self, *, socket_mode: bool = False) -> AsyncApp:
         """The bolt app over this runtime's services."""
@@ -167,6 +186,7 @@ def build_runtime(
     *,
     clock: Callable[[], datetime] = utc_now,
     teams_token: Any = None,
+    supervisor: Supervisor | None = None,
 ) -> Runtime:
     """Engine, services, platforms and the web app for one process.
 
@@ -180,7 +200,8 @@ def build_runtime(
     services = build_services(settings, engine, clock=clock)
     work = BackgroundWork()
     notifiers: dict[str, Notifier] = {}
-    web = create_web_app(engine)
+    supervisor = supervisor or Supervisor()
+    web = create_web_app(engine, supervisor.problems)
     client = sender_client = None
     if settings.slack_enabled:
         client = create_web_client(settings)
@@ -226,9 +247,10 @@ def build_runtime(
         work=work,
         sender=sender,
         jobs=jobs,
-        scheduler=Scheduler(services, jobs),
+        scheduler=Scheduler(services, jobs, supervisor=supervisor),
         notifiers=notifiers,
         web=web,
+        supervisor=supervisor,
         client=client,
         sender_client=sender_client,
         teams=teams,
