@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -34,6 +35,10 @@ from trustbot.db.upsert import insert_for
 
 logger = logging.getLogger(__name__)
 INSERT_BATCH = 1000
+# Prompt rows per statement: SQLAlchemy prepares each batch's parameters and reads its RETURNING
+# rows on the event loop's thread (~0.1 ms a row), so a batch is kept to a few tens of ms.
+PROMPT_BATCH = 250
+YIELD_EVERY = 200  # people hashed or sealed between two yields to the event loop (~2 ms)
 # The unique key of an outbox row: one message per recipient, period, kind and reminder number.
 _ONE_PER_RECIPIENT = [
     Delivery.period,
@@ -110,10 +115,12 @@ async def enqueue_prompts(
     """
     settings = services.settings
     now = services.now()
-    subjects = {r.user_id: services.settings_subject(r.user_id, r.platform) for r in recipients}
+    # Keyed hashes and sealing are CPU work, a few microseconds each: done a chunk at a time,
+    # yielding to the event loop in between, so that clicks are acknowledged meanwhile.
+    subjects = await _each(recipients, lambda r: services.settings_subject(r.user_id, r.platform))
     paused = await paused_subjects(services, list(subjects.values()))
     active = [r for r in recipients if subjects[r.user_id] not in paused]
-    people = {r.user_id: services.pseudonym(r.user_id, r.platform) for r in active}
+    people = await _each(active, lambda r: services.pseudonym(r.user_id, r.platform))
     async with services.transaction() as session:
         if job_key is not None and not await mark_job_run(
             session=session, name="prompt", key=job_key, now=now
@@ -157,12 +164,14 @@ async def enqueue_prompts(
         # holding that list (ids are random). The order is the same in every process, so
         # concurrent openers of a round take their row locks in the same order (a random
         # order each deadlocked on PostgreSQL).
-        handles = {
-            r.user_id: services.delivery_handle(people[r.user_id], round_.id) for r in active
-        }
+        round_id = round_.id
+        handles = await _each(
+            active, lambda r: services.delivery_handle(people[r.user_id], round_id)
+        )
         active.sort(key=lambda r: handles[r.user_id])
         queued = 0
-        for start in range(0, len(active), INSERT_BATCH):
+        for start in range(0, len(active), PROMPT_BATCH):
+            await asyncio.sleep(0)
             rows = [
                 {
                     "id": random_id(),
@@ -179,7 +188,7 @@ async def enqueue_prompts(
                     "last_error": None,
                     "next_attempt_at": recipient.due_at,
                 }
-                for recipient in active[start : start + INSERT_BATCH]
+                for recipient in active[start : start + PROMPT_BATCH]
             ]
             result = await session.execute(upsert, rows)
             queued += len(result.all())
@@ -192,6 +201,15 @@ async def enqueue_prompts(
         queued=queued,
         paused=len(recipients) - len(active),
     )
+
+
+async def _each(recipients: list[Recipient], value: Callable[[Recipient], str]) -> dict[str, str]:
+    """`value` of each recipient, by user id, worked out a chunk at a time between yields."""
+    values: dict[str, str] = {}
+    for start in range(0, len(recipients), YIELD_EVERY):
+        values.update((r.user_id, value(r)) for r in recipients[start : start + YIELD_EVERY])
+        await asyncio.sleep(0)
+    return values
 
 
 async def enqueue_reminders(

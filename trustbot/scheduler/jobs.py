@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 # reached anywhere on Earth (UTC+14), so that everyone can get it at that time in their own zone.
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
 CLOSE_SCHEDULE = "0 0 * * MON"  # a period (ISO week) ends at midnight between Sunday and Monday
-CHUNK = 1000  # people worked out between two yields to the event loop
+CHUNK = 200  # people worked out between two yields to the event loop
 
 
 class PlatformsFailedError(Exception):
