@@ -36,7 +36,7 @@ from trustbot.logsetup import configure_logging
 from trustbot.render.text import render_report_text
 from trustbot.scheduler.cron import cron_trigger, next_fire_times
 from trustbot.scheduler.jobs import fire_period, job_specs_for
-from trustbot.scheduler.leader import LEASE, SingleProcessLock
+from trustbot.scheduler.leader import LEASE, SingleProcessLock, leader_running
 
 logger = logging.getLogger(__name__)
 # What stops `serve --socket-mode` cleanly, as uvicorn stops `serve` (Ctrl-C, docker stop...).
@@ -76,7 +76,7 @@ async def serve_http(settings: Settings) -> None:
         rhythm = asyncio.create_task(runtime.run_rhythm(stop))
         logger.info("trustbot listening on %s", _endpoints(settings))
         try:
-            await uvicorn.Server(config).serve()
+            await StoppingServer(config).serve()
         finally:
             stop.set()
             await rhythm
@@ -84,6 +84,18 @@ async def serve_http(settings: Settings) -> None:
     finally:
         if single is not None:
             single.release()
+
+
+class StoppingServer(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM it shut down for is not raised again after the
+    shutdown: `serve` stopped by an orchestrator exits 0 once its work is done (uvicorn raises
+    the signal again, and the process ended with 143 as if killed)."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """Shut down; remember the signal only if it is not SIGTERM."""
+        super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM and sig in self._captured_signals:
+            self._captured_signals.remove(sig)
 
 
 def serve_http_workers(settings: Settings, workers: int) -> None:
@@ -425,7 +437,10 @@ async def status_text(settings: Settings) -> str:
             lines.append("scheduler: no process has led it yet")
         else:
             age = int((now - lease.heartbeat_at).total_seconds())
-            alive = "alive" if age < 60 else "silent"
+            # Asked of the lock itself, not of the heartbeat's age: a dead process's lock is
+            # gone at once, where its last heartbeat looks fresh for a while.
+            running = await leader_running(engine, settings.database_url)
+            alive = "running" if running else "not running: no serve process holds the lock"
             lines.append(f"scheduler: led by {lease.holder}, last seen {age} s ago ({alive})")
         lines.append("next runs:")
         for spec in job_specs_for(settings):

@@ -81,6 +81,7 @@ LIVENESS_CHECK_S = 1.0  # how often a sender makes sure its liveness connection 
 # a hash of its `claimed_by`. A hash shared by two owners only delays a takeover to CLAIM_TTL.
 _CLAIMER_GONE = text(
     "NOT EXISTS (SELECT 1 FROM pg_locks AS l WHERE l.locktype = 'advisory' AND l.granted "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND l.classid = CAST(1952609073 AS oid) "  # LIVENESS_NAMESPACE
     "AND l.objid = CAST(hashtext(deliveries.claimed_by) AS oid) AND l.objsubid = 2)"
 )

@@ -167,11 +167,20 @@ async def lock_is_held(engine: AsyncEngine) -> bool:
         held = await connection.scalar(
             text(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid) AND objsubid = 1"
             ),
             {"high": high, "low": low},
         )
     return bool(held)
+
+
+async def leader_running(engine: AsyncEngine, database_url: str) -> bool:
+    """Whether a `serve` process leads the scheduler now: on PostgreSQL, whether the advisory
+    lock is held; on SQLite, whether the lock file beside the database is."""
+    if engine.dialect.name == "postgresql":
+        return await lock_is_held(engine)
+    return SingleProcessLock(database_url).held_elsewhere()
 
 
 class SingleProcessLock:
@@ -202,6 +211,18 @@ class SingleProcessLock:
         handle.write(holder_name())
         handle.flush()
         self._file = handle
+
+    def held_elsewhere(self) -> bool:
+        """Whether another process holds the lock now (a `serve` is running)."""
+        if self.path is None or not self.path.exists():
+            return False
+        with self.path.open("a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
     def release(self) -> None:
         """Let go of the lock."""
