@@ -92,7 +92,8 @@ async def test_rows_of_a_live_sender_are_left_to_it_until_its_process_dies(
             await connection.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database()) "
                     "AND classid = CAST(:namespace AS oid) AND objsubid = 2"
                 ),
                 {"namespace": LIVENESS_NAMESPACE},
