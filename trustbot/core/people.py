@@ -16,7 +16,7 @@ from trustbot.core.reports import TrustReport
 from trustbot.core.rules import Rule
 from trustbot.core.services import Services
 from trustbot.db.models import PersonSetting, PulseAnswer, Round
-from trustbot.db.upsert import insert_for
+from trustbot.db.upsert import upsert
 
 
 async def set_paused(services: Services, *, actor: Actor, paused: bool) -> None:
@@ -24,14 +24,12 @@ async def set_paused(services: Services, *, actor: Actor, paused: bool) -> None:
     now = day_of(services.now())
     subject = services.settings_subject(actor.user_id, actor.platform)
     async with services.transaction() as session:
-        insert = insert_for(session, PersonSetting).values(
-            subject=subject, paused=paused, updated_at=now
-        )
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[PersonSetting.subject],
-                set_={"paused": insert.excluded.paused, "updated_at": insert.excluded.updated_at},
-            )
+        await upsert(
+            session,
+            PersonSetting,
+            key=PersonSetting.subject,
+            values={"subject": subject, "paused": paused, "updated_at": now},
+            update=("paused", "updated_at"),
         )
 
 
@@ -51,18 +49,19 @@ LANGUAGE_CACHE_S = 60.0  # another process's change is seen within a minute
 async def set_language(services: Services, *, actor: Actor, language: Language) -> None:
     """The language the person wants prompts, replies and their home tab in."""
     subject = services.settings_subject(actor.user_id, actor.platform)
+    values = {
+        "subject": subject,
+        "paused": False,
+        "language": language,
+        "updated_at": day_of(services.now()),
+    }
     async with services.transaction() as session:
-        insert = insert_for(session, PersonSetting).values(
-            subject=subject, paused=False, language=language, updated_at=day_of(services.now())
-        )
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[PersonSetting.subject],
-                set_={
-                    "language": insert.excluded.language,
-                    "updated_at": insert.excluded.updated_at,
-                },
-            )
+        await upsert(
+            session,
+            PersonSetting,
+            key=PersonSetting.subject,
+            values=values,
+            update=("language", "updated_at"),
         )
     services.languages[subject] = (language, time.monotonic())
 
