@@ -65,7 +65,7 @@ async def test_both_platforms_read_retry_after_the_same_way(header: str) -> None
         headers={"Retry-After": header},
         status_code=429,
     )
-    from_slack = slack_error(SlackApiError("ratelimited", slack_response))
+    from_slack = slack_error(SlackApiError("ratelimited", slack_response))  # type: ignore[no-untyped-call]
     request = httpx.Request("POST", "http://localhost/v3/conversations/a/activities")
     teams_response = httpx.Response(429, headers={"Retry-After": header}, request=request)
     notifier = object.__new__(TeamsNotifier)  # a 429 touches none of its state
