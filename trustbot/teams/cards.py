@@ -69,6 +69,8 @@ def render_prompt_card(
     ]
     if closed:
         body.append(_text(text("prompt.closed", language), subtle=True))
+        if note:  # e.g. that a click after the close changed nothing
+            body.append(_text(note, bold=True))
         return card(body)
     body.append(_text(text("prompt.question", language).strip("*"), bold=True))
     body.append({"type": "ActionSet", "actions": [_score_action(prompt, n) for n in _scores()]})
