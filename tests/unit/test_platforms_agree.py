@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
@@ -28,7 +30,7 @@ from trustbot.core.people import set_language
 from trustbot.core.prompts import Actor, PromptAddress, prompt_state
 from trustbot.core.rounds import open_round
 from trustbot.core.services import Services
-from trustbot.db.models import Round
+from trustbot.db.models import Reaction, Round
 from trustbot.slack.blocks.ids import (
     STORY_TEXT_ACTION,
     STORY_TEXT_BLOCK,
@@ -40,6 +42,7 @@ from trustbot.slack.listeners.actions.score import apply_score_click
 from trustbot.slack.listeners.commands.trust_prompts import answer_trust_prompts
 from trustbot.slack.listeners.commands.trust_report import answer_trust_report
 from trustbot.slack.listeners.context import DEPS_KEY, SLACK_COMMANDS, ListenerDeps
+from trustbot.slack.listeners.events.reactions import count_reaction
 from trustbot.slack.listeners.views.story_submit import handle_story_submit
 from trustbot.teams.app import TEAMS_COMMANDS, TeamsHandlers
 from trustbot.teams.cards import SCORE_VERB, STORY_INPUT, STORY_VERB, VISIBILITY_INPUT
@@ -128,6 +131,16 @@ class SlackSide:
         }
         await apply_score_click(self.deps, self.client, body)
 
+    async def reaction(self, emoji: str, added: bool) -> None:
+        event = {
+            "type": "reaction_added" if added else "reaction_removed",
+            "user": SLACK_USER,
+            "item": {"type": "message", "channel": SLACK_DM, "ts": TS},
+            "reaction": emoji,
+            "event_ts": ACTED if added else "1764151300.000002",
+        }
+        await count_reaction(self.deps, event)
+
     async def story(self, round_id: int, story: str, visibility: str) -> None:
         values = {
             STORY_TEXT_BLOCK: {STORY_TEXT_ACTION: {"value": story}},
@@ -170,7 +183,7 @@ class TeamsSide:
             recipient=SimpleNamespace(id="28:bot"),
             service_url="http://127.0.0.1:1/teams/",
             reply_to_id=ACTIVITY,
-            timestamp=None,
+            timestamp=datetime.fromtimestamp(1764151300.000001, UTC),
             **fields,
         )
 
@@ -197,6 +210,18 @@ class TeamsSide:
         )
         self.world.seen.extend(_texts(response["body"]["value"]))
 
+    async def reaction(self, emoji: str, added: bool) -> None:
+        reactions = [SimpleNamespace(type=emoji)]
+        activity = self._activity(
+            reactions_added=reactions if added else None,
+            reactions_removed=None if added else reactions,
+        )
+        if not added:
+            activity.timestamp = datetime.fromtimestamp(1764151300.000002, UTC)
+        await self.handlers.on_message_reaction(
+            SimpleNamespace(activity=activity)  # type: ignore[arg-type]
+        )
+
     async def score(self, round_id: object, score: object) -> None:
         await self._invoke(SCORE_VERB, {"round": round_id, "score": score})
 
@@ -220,6 +245,7 @@ class Row:
     values: dict[str, object] = field(default_factory=dict)
     language: Language = "en"
     stored: int | None = None  # the score both prompts show as stored afterwards
+    reactions: int = 0  # the reactions counted on the person's prompt afterwards
     before: Step | None = None
 
 
@@ -237,6 +263,10 @@ async def _close(side: Side, world: World) -> None:
 async def _no_viewers(side: Side, world: World) -> None:
     world.services.settings.report_viewers = []
     world.services.settings.teams_report_viewers = []
+
+
+async def _reacted(side: Side, world: World) -> None:
+    await side.reaction("like", True)
 
 
 async def _paused(side: Side, world: World) -> None:
@@ -276,6 +306,8 @@ TABLE = [
     Row("a score out of range", _do("score", ROUND, 9), "error.bad_action"),
     Row("another round's button", _do("score", 987654, 3), "error.unknown_round"),
     Row("a score after the close", _do("score", ROUND, 2), "error.round_closed", **CLOSED),
+    Row("a reaction on one's prompt", _do("reaction", "like", True), None, reactions=1),
+    Row("a reaction taken back", _do("reaction", "like", False), None, before=_reacted),
     Row("an empty story", _do("story", ROUND, "   ", "named"), "story.error.empty"),
     Row("an anonymous story", _do("story", ROUND, "Yes.", "anonymous"), "story.saved.anonymous"),
     Row("a named story", _do("story", ROUND, "It helped.", "named"), "story.saved.named"),
@@ -341,9 +373,24 @@ async def _store_team_figures(services: Services) -> None:
         session.add(RoundAggregate(round_id=earlier.id, team="Customer care", **zeros))
 
 
+async def _reactions(world: World, actor: Actor) -> int:
+    person = world.services.pseudonym(actor.user_id, actor.platform)
+    async with world.services.sessions() as session:
+        return len(
+            list(
+                await session.scalars(
+                    select(Reaction.emoji).where(
+                        Reaction.reactor == world.services.reaction_handle(person, world.round_id),
+                        Reaction.present,
+                    )
+                )
+            )
+        )
+
+
 @pytest.mark.parametrize("row", TABLE, ids=[row.name for row in TABLE])
 async def test_both_platforms_tell_the_same(world: World, row: Row) -> None:
-    outcomes: dict[str, tuple[bool, int | None]] = {}
+    outcomes: dict[str, tuple[bool, int | None, int]] = {}
     for side in (SlackSide(world), TeamsSide(world)):
         if row.before is not None:
             await row.before(side, world)
@@ -362,9 +409,9 @@ async def test_both_platforms_tell_the_same(world: World, row: Row) -> None:
         state = await prompt_state(
             world.services, actor=side.actor, address=side.address, round_id=world.round_id
         )
-        outcomes[side.name] = (told, None if state is None else state.score)
-        if row.told is None and row.stored is not None:
-            assert outcomes[side.name][1] == row.stored, side.name
+        reactions = await _reactions(world, side.actor)
+        outcomes[side.name] = (told, None if state is None else state.score, reactions)
+        assert outcomes[side.name][1:] == (row.stored, row.reactions), side.name
     assert outcomes["slack"] == outcomes["teams"]
 
 

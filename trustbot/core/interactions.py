@@ -31,6 +31,7 @@ from trustbot.core.prompts import (
     PromptState,
     ScoreOutcome,
     prompt_state,
+    record_reaction,
     record_score,
 )
 from trustbot.core.pulse import MAX_SCORE, MIN_SCORE
@@ -288,6 +289,28 @@ def parse_round_id(value: object) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) <= 10:
         value = int(value)
     return value if _is_round_id(value) else None  # type: ignore[return-value]
+
+
+# -- reactions --------------------------------------------------------------------------------
+
+
+async def react(
+    services: Services,
+    *,
+    actor: Actor,
+    address: PromptAddress,
+    emoji: str,
+    added: bool,
+    event_us: int,
+) -> None:
+    """An emoji put on (or taken off) a message: it counts when the message is the person's own
+    prompt. Nobody is told anything (a reaction has no reply); a failure is logged."""
+    await attempt(
+        "record a reaction",
+        record_reaction(
+            services, actor=actor, address=address, emoji=emoji, added=added, event_us=event_us
+        ),
+    )
 
 
 # -- stories ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from microsoft_teams.api.activities.conversation.conversation_update import (
 from microsoft_teams.api.activities.install_update import InstallUpdateActivity
 from microsoft_teams.api.activities.invoke.adaptive_card.action import AdaptiveCardInvokeActivity
 from microsoft_teams.api.activities.message.message import MessageActivity, MessageActivityInput
+from microsoft_teams.api.activities.message.message_reaction import MessageReactionActivity
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
 from microsoft_teams.api.models.attachment.attachment import Attachment
 from microsoft_teams.apps import App
@@ -34,6 +35,7 @@ from trustbot.core.interactions import (
     attempt,
     parse_round_id,
     prompts_command,
+    react,
     request_report,
     score_click,
     share_story,
@@ -114,6 +116,7 @@ def create_teams_app(
     app.on_installation_update(handlers.on_installation_update)
     app.on_message(handlers.on_message)
     app.on_card_action(handlers.on_card_action)
+    app.on_message_reaction(handlers.on_message_reaction)
     return app
 
 
@@ -165,8 +168,8 @@ def _acted_us(activity: Any) -> int:
 
 
 class TeamsHandlers:
-    """Installations, messages (the report, pausing, the Action.Submit fallback) and card
-    actions (score, story)."""
+    """Installations, messages (the report, pausing, the Action.Submit fallback), card actions
+    (score, story) and reactions."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -237,6 +240,25 @@ class TeamsHandlers:
             return render_text_card(_say(result))
         parts = compose_report(result.report, language=result.language, timezone=settings.timezone)
         return await render_report_card(parts, result.report, result.language)
+
+    async def on_message_reaction(self, ctx: ActivityContext[MessageReactionActivity]) -> None:
+        """A reaction put on (or taken off) a message: counts on the person's own prompt."""
+        activity = ctx.activity
+        actor = _actor(activity)
+        if actor is None or not activity.reply_to_id:
+            return
+        changes = [(reaction, True) for reaction in activity.reactions_added or []] + [
+            (reaction, False) for reaction in activity.reactions_removed or []
+        ]
+        for reaction, added in changes:
+            await react(
+                self._services,
+                actor=actor,
+                address=_address(activity),
+                emoji=str(reaction.type),
+                added=added,
+                event_us=_acted_us(activity),
+            )
 
     async def on_card_action(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> Any:
         """Action.Execute: store, then answer with the refreshed card (or why nothing changed)."""

@@ -7,8 +7,8 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from trustbot.core.interactions import attempt
-from trustbot.core.prompts import Actor, PromptAddress, parse_action_time, record_reaction
+from trustbot.core.interactions import react
+from trustbot.core.prompts import Actor, PromptAddress, parse_action_time
 from trustbot.core.pulse import InvalidAnswerError
 from trustbot.slack.listeners.context import PLATFORM, ListenerDeps, deps_of
 
@@ -33,14 +33,11 @@ async def count_reaction(deps: ListenerDeps, event: dict[str, Any]) -> None:
     except InvalidAnswerError as error:
         logger.warning("ignored a reaction event: %s", error)
         return
-    await attempt(
-        "record a reaction",
-        record_reaction(
-            deps.services,
-            actor=Actor(PLATFORM, str(event["user"])),
-            address=PromptAddress(str(item["channel"]), str(item["ts"])),
-            emoji=str(event.get("reaction", "")),
-            added=event.get("type") == "reaction_added",
-            event_us=event_us,
-        ),
+    await react(
+        deps.services,
+        actor=Actor(PLATFORM, str(event["user"])),
+        address=PromptAddress(str(item["channel"]), str(item["ts"])),
+        emoji=str(event.get("reaction", "")),
+        added=event.get("type") == "reaction_added",
+        event_us=event_us,
     )
