@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -299,18 +299,24 @@ async def react(
     *,
     actor: Actor,
     address: PromptAddress,
-    emoji: str,
-    added: bool,
+    changes: Sequence[tuple[str, bool]],
     event_us: int,
 ) -> None:
-    """An emoji put on (or taken off) a message: it counts when the message is the person's own
-    prompt. Nobody is told anything (a reaction has no reply); a failure is logged."""
-    await attempt(
-        "record a reaction",
-        record_reaction(
-            services, actor=actor, address=address, emoji=emoji, added=added, event_us=event_us
-        ),
-    )
+    """Emoji put on (True) or taken off (False) a message: each counts when the message is the
+    person's own prompt. Nobody is told anything (a reaction has no reply); a failure is
+    logged."""
+    for emoji, added in changes:
+        await attempt(
+            "record a reaction",
+            record_reaction(
+                services,
+                actor=actor,
+                address=address,
+                emoji=emoji,
+                added=added,
+                event_us=event_us,
+            ),
+        )
 
 
 # -- stories ----------------------------------------------------------------------------------

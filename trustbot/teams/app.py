@@ -247,18 +247,15 @@ class TeamsHandlers:
         actor = _actor(activity)
         if actor is None or not activity.reply_to_id:
             return
-        changes = [(reaction, True) for reaction in activity.reactions_added or []] + [
-            (reaction, False) for reaction in activity.reactions_removed or []
-        ]
-        for reaction, added in changes:
-            await react(
-                self._services,
-                actor=actor,
-                address=_address(activity),
-                emoji=str(reaction.type),
-                added=added,
-                event_us=_acted_us(activity),
-            )
+        added = [(str(reaction.type), True) for reaction in activity.reactions_added or []]
+        removed = [(str(reaction.type), False) for reaction in activity.reactions_removed or []]
+        await react(
+            self._services,
+            actor=actor,
+            address=_address(activity),
+            changes=added + removed,
+            event_us=_acted_us(activity),
+        )
 
     async def on_card_action(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> Any:
         """Action.Execute: store, then answer with the refreshed card (or why nothing changed)."""

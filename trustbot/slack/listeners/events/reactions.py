@@ -37,7 +37,6 @@ async def count_reaction(deps: ListenerDeps, event: dict[str, Any]) -> None:
         deps.services,
         actor=Actor(PLATFORM, str(event["user"])),
         address=PromptAddress(str(item["channel"]), str(item["ts"])),
-        emoji=str(event.get("reaction", "")),
-        added=event.get("type") == "reaction_added",
+        changes=[(str(event.get("reaction", "")), event.get("type") == "reaction_added")],
         event_us=event_us,
     )
