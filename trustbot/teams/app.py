@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 import jwt
 from fastapi import FastAPI
@@ -62,7 +62,7 @@ from trustbot.teams.cards import (
     render_report_card,
     render_text_card,
 )
-from trustbot.teams.front_door import TeamsFrontDoor
+from trustbot.teams.front_door import REFRESH_VERB, TeamsFrontDoor
 from trustbot.teams.notifier import PLATFORM
 from trustbot.teams.references import ConversationRef, mark_unreachable, remember
 
@@ -73,6 +73,7 @@ LOCAL_APP_ID = "trustbot-local"
 # Signs the placeholder token of local mode; nothing checks it (32 bytes: jwt warns below that).
 LOCAL_SIGNING_KEY = "trustbot-local-mode-placeholder-key"
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
+MAX_ROUND_ID = 2**31 - 1
 
 
 def create_teams_app(
@@ -285,7 +286,7 @@ class TeamsHandlers:
             return invoke_message_response("unknown user")
         language = await language_of(self._services, actor=actor)
         action = activity.value.action
-        data = {"trustbot": action.verb, **dict(action.data)}
+        data = {**dict(action.data), "trustbot": action.verb}  # the verb decides, not the data
         reply = await self._card_action(activity, data, actor, language)
         if isinstance(reply, Transient):  # the card stays as it was: it says nothing of a story
             return cast(Any, invoke_message_response(reply.text))
@@ -312,8 +313,10 @@ class TeamsHandlers:
         they stand; for a story, a transient answer."""
         address = PromptAddress(str(activity.conversation.id), str(activity.reply_to_id or ""))
         round_id = data.get("round")
-        if not isinstance(round_id, int) or isinstance(round_id, bool):
+        if not _is_int(round_id) or not 0 < round_id <= MAX_ROUND_ID:
             return render_text_card(text("error.bad_action", language))
+        if data.get("trustbot") == REFRESH_VERB:  # Teams refreshing the card: nobody clicked
+            return await self._prompt_card(actor, address, round_id, language, note=None)
         try:
             if data.get("trustbot") == SCORE_VERB:
                 return await self._score(activity, data, actor, address, round_id, language)
@@ -338,7 +341,7 @@ class TeamsHandlers:
         language: Language,
     ) -> Card:
         score = data.get("score")
-        if not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
+        if not _is_int(score) or not MIN_SCORE <= score <= MAX_SCORE:
             return render_text_card(text("error.bad_action", language))
         result = await record_score(
             self._services,
@@ -350,7 +353,9 @@ class TeamsHandlers:
         )
         if result.outcome is ScoreOutcome.REFUSED:
             logger.warning(
-                "refused a Teams score click for round %s: not this person's prompt", round_id
+                "refused a Teams score click for round %s: not this person's prompt, "
+                "or dated outside the round",
+                round_id,
             )
             return render_text_card(text("error.unknown_round", language))
         note = (
@@ -407,6 +412,11 @@ class TeamsHandlers:
         return render_prompt_card(
             prompt, answered=state.score is not None, closed=not state.open, note=note
         )
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    """A JSON integer: not a boolean (`true` is an int to Python), a float or a string."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _card_message(card: Card) -> MessageActivityInput:

@@ -60,7 +60,11 @@ async def apply_score_click(
             await click.tell(client, text("error.save_failed", language))
             return
         if result.outcome is ScoreOutcome.REFUSED:
-            logger.warning("refused a score click for round %s: not this person's prompt", round_id)
+            logger.warning(
+                "refused a score click for round %s: not this person's prompt, "
+                "or dated outside the round",
+                round_id,
+            )
             await click.tell(client, text("error.unknown_round", language))
             return
         if result.outcome is ScoreOutcome.CLOSED:
