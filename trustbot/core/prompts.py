@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -36,6 +37,7 @@ from trustbot.db.models import Delivery, DeliveryKind, PulseAnswer, Reaction, Ro
 from trustbot.db.upsert import compiled_once, insert_for
 
 MAX_EMOJI_LENGTH = 100
+_ACTION_TIME = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")
 _MAX_EPOCH_US = 2**62
 MAX_CLOCK_SKEW_US = 300 * 1_000_000
 """How far a platform's action time may stray from the server's clock (Slack's own rule for its
@@ -91,8 +93,13 @@ def parse_action_time(value: object) -> int:
     """Microseconds since the epoch from a platform timestamp like Slack's "1700000000.123456"."""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise InvalidAnswerError("missing action time")
+    # Seconds and a fraction, as Slack writes them; nothing Decimal would read as an exponent,
+    # NaN or Infinity (int() of Decimal("1e999990") builds a million-digit number).
+    text = str(value)
+    if not _ACTION_TIME.fullmatch(text):
+        raise InvalidAnswerError("unreadable action time")
     try:
-        micros = int(Decimal(str(value)).scaleb(6))
+        micros = int(Decimal(text).scaleb(6))
     except (InvalidOperation, ValueError):
         raise InvalidAnswerError("unreadable action time") from None
     if not 0 < micros < _MAX_EPOCH_US:

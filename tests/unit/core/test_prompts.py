@@ -217,7 +217,14 @@ def test_parse_action_time(value: str | float, micros: int) -> None:
     assert parse_action_time(value) == micros
 
 
-@pytest.mark.parametrize("value", [None, "", "abc", "-5", "0", "1e400", "NaN", True, "9" * 30])
+@pytest.mark.parametrize(
+    "value",
+    [
+        *(None, "", "abc", "-5", "0", "1e400", "NaN", True, "9" * 30),
+        *("Infinity", "-Infinity", "1e999990", "1e9999999", "١٧٦٤١٥١٢٠٠", " 1764151200", 1e20),
+        *("1764151200.", ".5", "1764151200.0000000001", float("nan"), float("inf")),
+    ],
+)
 def test_parse_action_time_refuses(value: object) -> None:
     with pytest.raises(InvalidAnswerError):
         parse_action_time(value)
