@@ -16,7 +16,8 @@
 Outbound calls are NOT authenticated: the bot's tokens come from Microsoft Entra, which tests
 cannot reach, so the emulator records the Authorization header and accepts anything.
 
-The server runs in its own thread with its own event loop: the Teams SDK fetches the JWKS with
+The server runs in its own thread with its own event loop (:class:`LoopbackServer`'s
+``start_in_thread``): the Teams SDK fetches the JWKS with
 PyJWT's synchronous urllib client inside the bot's event loop, so an emulator served from that
 loop would deadlock. State is guarded by one lock, so tests read it from any thread.
 
@@ -31,12 +32,10 @@ import base64
 import hashlib
 import itertools
 import json
-import random
 import re
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,14 +45,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from trustbot.devtools.loopback import QuickServer, bind_loopback_socket, http_client
+from trustbot.devtools.faults import CallLog, Fault, FaultInjector, wait_until
+from trustbot.devtools.loopback import LoopbackServer, http_client
 
 __all__ = [
     "BOT_FRAMEWORK_ISSUER",
@@ -171,23 +170,6 @@ class _Conversation:
     channel: str | None = None  # a channel's name
 
 
-@dataclass
-class _Failure:
-    status: int
-    retry_after: int | None
-    body: dict[str, Any] | str | None
-    method: str | None
-
-
-@dataclass
-class _RandomFailures:
-    rate_429: float
-    rate_5xx: float
-    retry_after: int
-    rng: random.Random
-    statuses: Iterator[int]
-
-
 _Reply = tuple[int, dict[str, Any] | str | None, dict[str, str]]
 
 
@@ -223,7 +205,7 @@ class TeamsEmulator:
         for user in users:
             self.users[user.aad_object_id] = user
         self._lock = threading.RLock()
-        self._calls: list[RecordedCall] = []
+        self._log: CallLog[RecordedCall] = CallLog(lambda call: call.method)
         self._conversations: dict[str, _Conversation] = {}
         self._personal: dict[str, str] = {}  # AAD object id -> personal conversation id
         self._installed: set[str] = set()  # AAD object ids with the app in personal scope
@@ -231,63 +213,22 @@ class TeamsEmulator:
         self._sent: list[SentActivity] = []  # in the order the bot sent them
         self._sent_by_id: dict[str, SentActivity] = {}  # ids are unique across conversations
         self._ids = itertools.count(int(time.time() * 1000))  # Teams message ids are epoch ms
-        self._failures: deque[_Failure] = deque()
-        self._random: _RandomFailures | None = None
+        self._faults = FaultInjector(_RANDOM_5XX)
         self._app = Starlette(
             routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])]
         )
-        self._server: QuickServer | None = None
-        self._thread: threading.Thread | None = None
-        self._port: int | None = None
+        self._server = LoopbackServer(self._app, name="Teams emulator")
         self._register(_Conversation(self.team_id, channel="General"))
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
         """Serve on a free loopback port in a thread of its own; a no-op while running."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        sock = bind_loopback_socket()
-        config = uvicorn.Config(
-            self._app,
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        server = QuickServer(config)
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            try:
-                asyncio.run(server.serve(sockets=[sock]))
-            except BaseException as error:  # reported by start(), not lost in the thread
-                failure.append(error)
-            finally:
-                sock.close()
-
-        thread = threading.Thread(target=serve, name="teams-emulator", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the Teams emulator stopped during start-up") from (
-                    failure[0] if failure else None
-                )
-            if time.monotonic() > deadline:
-                server.request_exit()
-                raise RuntimeError("the Teams emulator did not start within 10 s")
-            time.sleep(0.005)
-        self._server, self._thread = server, thread
-        self._port = int(sock.getsockname()[1])
+        self._server.start_in_thread()
 
     def stop(self) -> None:
         """Stop serving and wait for the thread (a no-op when not running)."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None and thread is not None:
-            server.request_exit()
-            thread.join(timeout=10)
+        self._server.stop_thread()
 
     async def __aenter__(self) -> TeamsEmulator:
         await asyncio.to_thread(self.start)
@@ -299,9 +240,7 @@ class TeamsEmulator:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (valid after start)."""
-        if self._port is None:
-            raise RuntimeError("the Teams emulator has not been started")
-        return f"http://127.0.0.1:{self._port}"
+        return self._server.url
 
     @property
     def service_url(self) -> str:
@@ -416,7 +355,7 @@ class TeamsEmulator:
     def calls(self) -> list[RecordedCall]:
         """Every request received, in order (a copy)."""
         with self._lock:
-            return list(self._calls)
+            return list(self._log.calls)
 
     def connector_calls(self) -> list[RecordedCall]:
         """The bot's calls to the connector REST API, in order."""
@@ -469,17 +408,12 @@ class TeamsEmulator:
         what: str | None = None,
     ) -> None:
         """Poll ``predicate`` every 10 ms; AssertionError (with a summary) on timeout."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() >= deadline:
-                calls = self.connector_calls()
-                recent = ", ".join(f"{c.method} {c.path} {c.status}" for c in calls[-10:])
-                name = what or getattr(predicate, "__qualname__", repr(predicate))
-                raise AssertionError(
-                    f"timed out after {timeout} s waiting for {name}; {len(calls)} connector "
-                    f"calls (last: {recent or 'none'})"
-                )
-            await asyncio.sleep(0.01)
+        await wait_until(predicate, timeout, what=what, state=self._summary)
+
+    def _summary(self) -> str:
+        calls = self.connector_calls()
+        recent = ", ".join(f"{c.method} {c.path} {c.status}" for c in calls[-10:])
+        return f"{len(calls)} connector calls (last: {recent or 'none'})"
 
     # ------------------------------------------------------------------ failure injection
 
@@ -500,8 +434,8 @@ class TeamsEmulator:
         if status == 429 and retry_after is None:
             retry_after = 1
         with self._lock:
-            failure = _Failure(status, retry_after, body, method.upper() if method else None)
-            self._failures.extend([failure] * times)
+            fault = Fault(status, retry_after=retry_after, body=body)
+            self._faults.script(method.upper() if method else None, fault, times)
 
     def inject_random_failures(
         self,
@@ -514,34 +448,17 @@ class TeamsEmulator:
         """Refuse connector calls at random: 429 with probability ``rate_429``, else a 500,
         502 or 504 (in turn) with probability ``rate_5xx``. A ``seed`` makes the draws
         repeatable; both rates 0 turn it off. Scripted failures (fail_next) come first."""
-        if not (0 <= rate_429 <= 1 and 0 <= rate_5xx <= 1 and rate_429 + rate_5xx <= 1):
-            raise ValueError("rate_429 and rate_5xx must be probabilities that sum to at most 1")
         with self._lock:
-            self._random = None
-            if rate_429 or rate_5xx:
-                statuses = itertools.cycle(_RANDOM_5XX)
-                self._random = _RandomFailures(
-                    rate_429, rate_5xx, retry_after, random.Random(seed), statuses
-                )
+            self._faults.inject_random(
+                None, rate_429=rate_429, rate_5xx=rate_5xx, seed=seed, retry_after=retry_after
+            )
 
     def _injected(self, method: str) -> _Reply | None:
-        failure = next((f for f in self._failures if f.method in (None, method)), None)
-        if failure is not None:
-            self._failures.remove(failure)
-            headers = (
-                {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
-            )
-            body = failure.body if failure.body is not None else _error(failure.status)
-            return failure.status, body, headers
-        chance = self._random
-        if chance is not None:
-            draw = chance.rng.random()
-            if draw < chance.rate_429:
-                return 429, _error(429), {"Retry-After": str(chance.retry_after)}
-            if draw < chance.rate_429 + chance.rate_5xx:
-                status = next(chance.statuses)
-                return status, _error(status), {}
-        return None
+        fault = self._faults.scripted(method) or self._faults.drawn(method)
+        if fault is None:
+            return None
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        return fault.status, fault.body if fault.body is not None else _error(fault.status), headers
 
     # ------------------------------------------------------------------ HTTP
 
@@ -556,7 +473,7 @@ class TeamsEmulator:
         path, method = request.url.path, request.method
         with self._lock:  # one request is one atomic step, whichever thread reads the state
             status, payload, headers = self._respond(method, path, body, len(raw))
-            self._calls.append(RecordedCall(method, path, dict(request.headers), body, status))
+            self._log.record(RecordedCall(method, path, dict(request.headers), body, status))
         if isinstance(payload, str):
             return Response(payload, status_code=status, headers=headers, media_type="text/html")
         return JSONResponse(payload, status_code=status, headers=headers)
