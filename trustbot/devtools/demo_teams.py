@@ -20,21 +20,7 @@ from typing import Any
 from trustbot.app import build_runtime, prepare_database
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
-from trustbot.devtools.demo_company import (
-    STORIES,
-    Calendar,
-    DemoClock,
-    Employee,
-    WeekTally,
-    company,
-    draw_score,
-    expect_ok,
-    print_results,
-    rule_in,
-    save_chart,
-    say,
-    shared_settings,
-)
+from trustbot.devtools import demo_company as kit
 from trustbot.devtools.loopback import LoopbackServer
 from trustbot.devtools.render import render_card_as_text
 from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser
@@ -45,7 +31,7 @@ LEADERSHIP = "Leadership"
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
 
-def _teams_user(person: Employee) -> TeamsUser:
+def _teams_user(person: kit.Employee) -> TeamsUser:
     aad = uuid.uuid5(uuid.NAMESPACE_URL, f"trustbot-demo:{person.user.id}")
     return TeamsUser(aad_object_id=str(aad), name=person.user.real_name)
 
@@ -64,7 +50,7 @@ async def run_teams_demo(
     """Run the simulation on the Teams emulator and print the leader's report; the exit status."""
     started = time.monotonic()
     rng = random.Random(seed)
-    people, _ = company(rng, employees)
+    people, _ = kit.company(rng, employees)
     users = {person.user.id: _teams_user(person) for person in people}
     ceo = TeamsUser(aad_object_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "ceo")), name="Mette Lund")
     app_id = str(uuid.uuid4())
@@ -82,9 +68,9 @@ async def run_teams_demo(
                 TEAMS_SERVICE_URL=emulator.service_url,
                 TRUSTBOT_TEAMS_REPORT_VIEWERS=ceo.aad_object_id,
                 TRUSTBOT_TEAMS_LEADERSHIP_CONVERSATIONS=emulator.channel_conversation(LEADERSHIP),
-                **shared_settings(database, language),
+                **kit.shared_settings(database, language),
             )
-            calendar = Calendar.weeks_back(weeks, settings.zone)
+            calendar = kit.Calendar.weeks_back(weeks, settings.zone)
             clock = calendar.clock
             # Microsoft Entra is not reachable: the emulator mints the bot's outbound token.
             runtime = build_runtime(
@@ -94,8 +80,8 @@ async def run_teams_demo(
                     audience="https://api.botframework.com"
                 ),
             )
-            say(f"trustbot demo on Teams: {len(people)} employees, {weeks} weeks")
-            say(f"  Teams emulator at {emulator.base_url}, SQLite database at {database}")
+            kit.say(f"trustbot demo on Teams: {len(people)} employees, {weeks} weeks")
+            kit.say(f"  Teams emulator at {emulator.base_url}, SQLite database at {database}")
             await prepare_database(runtime.engine, runtime.services)
             await runtime.start()
             bot = LoopbackServer(runtime.web_app())
@@ -104,11 +90,11 @@ async def run_teams_demo(
                     bot,
                     TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages") as driver,
                 ):
-                    say(f"  bot listening at {bot.url}/api/messages (JWT validation on)")
+                    kit.say(f"  bot listening at {bot.url}/api/messages (JWT validation on)")
                     for user in [*users.values(), ceo]:
-                        await expect_ok(driver.install(user))
-                    await expect_ok(driver.install_in_channel(LEADERSHIP, by_user=ceo))
-                    say(
+                        await kit.expect_ok(driver.install(user))
+                    await kit.expect_ok(driver.install_in_channel(LEADERSHIP, by_user=ceo))
+                    kit.say(
                         f"  {len(users) + 1} people installed the app; "
                         f"leadership added it to #{LEADERSHIP}\n"
                     )
@@ -122,17 +108,17 @@ async def run_teams_demo(
                         clock.current += timedelta(days=2)
                         await runtime.jobs.remind(clock.current)
                         reminders = await runtime.sender.drain(period=summary.period)
-                        say(
+                        kit.say(
                             f"  {summary.period}  rule #{summary.rule_position}  "
                             f"{summary.sent:>3} prompts  {tally.answers:>3} answers "
                             f"({tally.changed} changed)  {tally.stories} stories  "
                             f"{reminders.sent:>2} reminders"
                         )
                     again = await run_prompt_now(runtime)
-                    say(f"\n  prompting again this week: {describe_summary(again)}")
+                    kit.say(f"\n  prompting again this week: {describe_summary(again)}")
                     outsider = users[people[0].user.id]
                     refusal = await _ask(driver, emulator, outsider, "trust-report")
-                    say(
+                    kit.say(
                         "  an employee who writes trust-report is told: "
                         f"{render_card_as_text(refusal)!r}"
                     )
@@ -145,10 +131,10 @@ async def run_teams_demo(
                     digests = [
                         _card(sent.activity) for sent in emulator.activities_in(leadership)[posted:]
                     ]
-                    chart = await save_chart(runtime)
+                    chart = await kit.save_chart(runtime)
             finally:
                 await runtime.aclose()
-    print_results(
+    kit.print_results(
         [
             (
                 "What Mette (CEO, a report viewer) sees after writing trust-report to the bot:",
@@ -167,29 +153,31 @@ async def run_teams_demo(
 
 async def _simulate_week(
     rng: random.Random,
-    people: list[Employee],
+    people: list[kit.Employee],
     users: dict[str, TeamsUser],
     week: int,
     weeks: int,
     emulator: TeamsEmulator,
     driver: TeamsDriver,
-    clock: DemoClock,
-) -> WeekTally:
-    tally = WeekTally()
+    clock: kit.DemoClock,
+) -> kit.WeekTally:
+    tally = kit.WeekTally()
     lift = 0.5 * week / max(1, weeks - 1)
     for person in people:
         user = users[person.user.id]
         clock.current += timedelta(minutes=rng.randint(1, 20))
         prompt = emulator.activities_in(emulator.personal_conversation(user))[-1]
         if rng.random() < person.engagement:
-            score = draw_score(rng, person.mood + lift)
+            score = kit.draw_score(rng, person.mood + lift)
             await _click(driver, user, prompt.id, score)
             tally.answers += 1
             if rng.random() < 0.08:
                 await _click(driver, user, prompt.id, min(5, score + 1))
                 tally.changed += 1
         if rng.random() < 0.12:
-            options = STORIES[rule_in(json.dumps(_card(prompt.activity), ensure_ascii=False))]
+            options = kit.STORIES[
+                kit.rule_in(json.dumps(_card(prompt.activity), ensure_ascii=False))
+            ]
             visibility = rng.choices(["named", "anonymous", "private"], weights=[4, 4, 2])[0]
             await driver.execute(
                 user,
@@ -221,6 +209,6 @@ async def _ask(
     """Write to the bot in the personal chat; the card it answers with."""
     chat = emulator.personal_conversation(user)
     before = len(emulator.activities_in(chat))
-    await expect_ok(driver.message(user, text))
+    await kit.expect_ok(driver.message(user, text))
     await emulator.wait_for(lambda: len(emulator.activities_in(chat)) > before, timeout=30)
     return _card(emulator.activities_in(chat)[-1].activity)

@@ -24,7 +24,7 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from trustbot.devtools.emulator import SlackEmulator, StoredMessage
-from trustbot.devtools.loopback import http_client
+from trustbot.devtools.loopback import BotClient
 
 __all__ = ["SlackDriver", "SlackPayloads", "SocketModeDriver", "find_button"]
 
@@ -336,7 +336,7 @@ class _Transport[R](ABC):
         )
 
 
-class SlackDriver(_Transport[httpx.Response]):
+class SlackDriver(BotClient, _Transport[httpx.Response]):
     """Plays Slack's side of the Events API, slash commands and interactivity over HTTP."""
 
     def __init__(
@@ -354,18 +354,7 @@ class SlackDriver(_Transport[httpx.Response]):
         self.team_id = team_id
         self.payloads = SlackPayloads(emulator=emulator, team_id=team_id)
         self._verifier = SignatureVerifier(signing_secret)
-        self._owns_http = http is None
-        self._http = http if http is not None else http_client(timeout=10.0)
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> SlackDriver:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        super().__init__(http)
 
     async def post_signed(
         self,

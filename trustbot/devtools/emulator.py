@@ -244,28 +244,13 @@ class SlackEmulator:
         await self._socket_mode().wait_for_connection(timeout)
 
     async def send_envelope(
-        self,
-        type: str,
-        payload: dict[str, Any],
-        *,
-        accepts_response_payload: bool = False,
-        retry_attempt: int | None = None,
-        retry_reason: str | None = None,
-        timeout: float = 3.0,  # noqa: ASYNC109 - Slack's own ack deadline
+        self, type: str, payload: dict[str, Any], **options: Any
     ) -> dict[str, Any]:
-        """Push an ``events_api``/``interactive``/``slash_commands`` envelope to the app.
-
-        Returns the app's acknowledgement (``{"envelope_id": ..., "payload"?: ...}``);
-        AssertionError when no app is connected or no ack arrives within ``timeout`` seconds.
-        """
-        return await self._socket_mode().send_envelope(
-            type,
-            payload,
-            accepts_response_payload=accepts_response_payload,
-            retry_attempt=retry_attempt,
-            retry_reason=retry_reason,
-            timeout=timeout,
-        )
+        """Push an ``events_api``/``interactive``/``slash_commands`` envelope to the app and
+        return its acknowledgement; the options are :meth:`SocketModeServer.send_envelope`'s
+        (``accepts_response_payload``, ``retry_attempt``, ``retry_reason``, ``timeout``).
+        AssertionError when no app is connected or no ack arrives in time."""
+        return await self._socket_mode().send_envelope(type, payload, **options)
 
     @property
     def socket_acks(self) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import socket
 import ssl
 import threading
 import time
+from typing import Self
 
 import httpx
 import uvicorn
@@ -44,6 +45,25 @@ def http_client(*, timeout: float = 10.0) -> httpx.AsyncClient:
     than most requests a test sends. The drivers make one client per test.
     """
     return httpx.AsyncClient(timeout=timeout, verify=_tls_context())
+
+
+class BotClient:
+    """What a driver that posts to the bot over HTTP shares: its client (its own unless given
+    one, then closed with it) and ``async with``."""
+
+    def __init__(self, http: httpx.AsyncClient | None) -> None:
+        self._owns_http = http is None
+        self._http = http if http is not None else http_client(timeout=10.0)
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 class QuickServer(uvicorn.Server):

@@ -52,7 +52,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from trustbot.devtools.faults import CallLog, Fault, FaultInjector, wait_until
-from trustbot.devtools.loopback import LoopbackServer, http_client
+from trustbot.devtools.loopback import BotClient, LoopbackServer
 
 __all__ = [
     "BOT_FRAMEWORK_ISSUER",
@@ -584,7 +584,7 @@ MINT = _Mint.TOKEN
 """The default ``token=`` of :meth:`TeamsDriver.post`: a fresh valid token from the emulator."""
 
 
-class TeamsDriver:
+class TeamsDriver(BotClient):
     """Plays the Teams client: posts activities to the bot as Teams does, with real JWTs.
 
     The activities follow what Teams sends (Microsoft's documented examples and the Agents
@@ -599,18 +599,7 @@ class TeamsDriver:
         self.emulator = emulator
         self.bot_url = bot_url
         """The bot's messaging endpoint, e.g. ``http://127.0.0.1:PORT/api/messages``."""
-        self._owns_http = http is None
-        self._http = http if http is not None else http_client(timeout=10.0)
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> TeamsDriver:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        super().__init__(http)
 
     # ------------------------------------------------------------------ low level
 
