@@ -17,7 +17,7 @@ import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 from urllib.parse import urlencode
 
 import httpx
@@ -31,6 +31,51 @@ __all__ = ["SlackDriver", "SlackPayloads", "SocketModeDriver", "find_button"]
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 _VERIFICATION_TOKEN = "emulated-verification-token"  # the legacy field Slack still sends
+
+
+class ReactionArgs(TypedDict):
+    """What :meth:`SlackPayloads.reaction` takes (and a driver's ``react``)."""
+
+    user_id: str
+    message: StoredMessage
+    reaction: str
+    removed: NotRequired[bool]
+
+
+class CommandArgs(TypedDict):
+    """What :meth:`SlackPayloads.slash_command` takes (and a driver's ``send_command``)."""
+
+    user_id: str
+    command: NotRequired[str]
+    text: NotRequired[str]
+    channel_id: NotRequired[str | None]
+
+
+class ClickArgs(TypedDict):
+    """What :meth:`SlackPayloads.block_actions` takes (and a driver's ``click_button``)."""
+
+    user_id: str
+    message: StoredMessage
+    action_id: str
+    value: NotRequired[str | None]
+    action_ts: NotRequired[str | None]
+
+
+class ChoiceArgs(TypedDict):
+    """What :meth:`SlackPayloads.menu_choice` takes (and a driver's ``choose_option``)."""
+
+    user_id: str
+    message: StoredMessage
+    action_id: str
+    value: str
+
+
+class SubmissionArgs(TypedDict):
+    """What :meth:`SlackPayloads.view_submission` takes (and a driver's ``submit_view``)."""
+
+    user_id: str
+    view: dict[str, Any]
+    values: dict[str, dict[str, dict[str, Any]]]
 
 
 class SlackPayloads:
@@ -268,72 +313,25 @@ class _Transport[R](ABC):
     async def send_block_action(self, payload: dict[str, Any]) -> R:
         """Deliver any interactivity payload."""
 
-    async def react(
-        self, *, user_id: str, message: StoredMessage, reaction: str, removed: bool = False
-    ) -> R:
+    async def react(self, **event: Unpack[ReactionArgs]) -> R:
         """A reaction_added (or reaction_removed) event on a message the bot posted."""
-        return await self.send_event(
-            self.payloads.reaction(
-                user_id=user_id, message=message, reaction=reaction, removed=removed
-            )
-        )
+        return await self.send_event(self.payloads.reaction(**event))
 
-    async def send_command(
-        self,
-        *,
-        user_id: str,
-        command: str = "/trust-report",
-        text: str = "",
-        channel_id: str | None = None,
-    ) -> R:
-        """A slash command as Slack sends it (from the user's DM by default)."""
-        return await self._deliver_command(
-            self.payloads.slash_command(
-                user_id=user_id, command=command, text=text, channel_id=channel_id
-            )
-        )
+    async def send_command(self, **command: Unpack[CommandArgs]) -> R:
+        """A slash command as Slack sends it (``/trust-report`` from the user's DM by default)."""
+        return await self._deliver_command(self.payloads.slash_command(**command))
 
-    async def click_button(
-        self,
-        *,
-        user_id: str,
-        message: StoredMessage,
-        action_id: str,
-        value: str | None = None,
-        action_ts: str | None = None,
-    ) -> R:
+    async def click_button(self, **click: Unpack[ClickArgs]) -> R:
         """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
-        return await self.send_block_action(
-            self.payloads.block_actions(
-                user_id=user_id,
-                message=message,
-                action_id=action_id,
-                value=value,
-                action_ts=action_ts,
-            )
-        )
+        return await self.send_block_action(self.payloads.block_actions(**click))
 
-    async def choose_option(
-        self, *, user_id: str, message: StoredMessage, action_id: str, value: str
-    ) -> R:
+    async def choose_option(self, **choice: Unpack[ChoiceArgs]) -> R:
         """Choose the option ``value`` in the overflow menu ``action_id`` of a stored message."""
-        return await self.send_block_action(
-            self.payloads.menu_choice(
-                user_id=user_id, message=message, action_id=action_id, value=value
-            )
-        )
+        return await self.send_block_action(self.payloads.menu_choice(**choice))
 
-    async def submit_view(
-        self,
-        *,
-        user_id: str,
-        view: dict[str, Any],
-        values: dict[str, dict[str, dict[str, Any]]],
-    ) -> R:
+    async def submit_view(self, **submission: Unpack[SubmissionArgs]) -> R:
         """Submit a modal with ``values``; see :meth:`SlackPayloads.view_submission`."""
-        return await self.send_block_action(
-            self.payloads.view_submission(user_id=user_id, view=view, values=values)
-        )
+        return await self.send_block_action(self.payloads.view_submission(**submission))
 
 
 class SlackDriver(BotClient, _Transport[httpx.Response]):
