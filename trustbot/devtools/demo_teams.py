@@ -23,7 +23,8 @@ from trustbot.core.catalogue import Language
 from trustbot.devtools import demo_company as kit
 from trustbot.devtools.loopback import LoopbackServer
 from trustbot.devtools.render import render_card_as_text
-from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser
 from trustbot.operations import describe_summary, run_prompt_now
 from trustbot.teams.cards import SCORE_VERB, STORY_INPUT, STORY_VERB, VISIBILITY_INPUT
 
