@@ -169,8 +169,7 @@ class Jobs:
                 "round %s (rule %d): %s prompts queued", period, enqueued.rule_position, platform
             )
         self._sender.wake()
-        if failures:
-            raise PlatformsFailedError("prompt", failures)
+        _raise_failures("prompt", failures)
         return results
 
     async def _prompt_platform(
@@ -239,8 +238,7 @@ class Jobs:
                 continue
             logger.info("%s digest for %s: %d conversations queued", platform, period, count)
         self._sender.wake()
-        if failures:
-            raise PlatformsFailedError("digest", failures)
+        _raise_failures("digest", failures)
 
     async def close(self) -> list[int]:
         """Close every round whose period has ended: skip its unsent prompts, write its
@@ -268,6 +266,15 @@ class Jobs:
                 ", purged raw answers past TRUSTBOT_RETENTION_WEEKS" if purged else "",
             )
         return closed
+
+
+def _raise_failures(job: str, failures: Mapping[str, BaseException]) -> None:
+    """After every platform had its turn: the one failure as it was (an operator's command
+    explains it), or several together."""
+    if len(failures) == 1:
+        raise next(iter(failures.values()))
+    if failures:
+        raise PlatformsFailedError(job, failures)
 
 
 class DueTimes:
