@@ -156,7 +156,11 @@ class Jobs:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                logger.error("the %s prompt run for %s failed", platform, period, exc_info=True)
+                # Its type only: the error is raised after the other platforms' turns, and
+                # whoever ran the job explains or logs it.
+                logger.error(
+                    "the %s prompt run for %s failed: %s", platform, period, type(error).__name__
+                )
                 failures[platform] = error
                 continue
             if enqueued is None:
@@ -230,7 +234,11 @@ class Jobs:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                logger.error("the %s digest run for %s failed", platform, period, exc_info=True)
+                # Its type only: the error is raised after the other platforms' turns, and
+                # whoever ran the job explains or logs it.
+                logger.error(
+                    "the %s digest run for %s failed: %s", platform, period, type(error).__name__
+                )
                 failures[platform] = error
                 continue
             if count is None:
