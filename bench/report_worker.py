@@ -35,7 +35,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from trustbot.config import Settings, load_settings
 from trustbot.core.aggregates import NO_TEAM, finalize_closed_rounds
 from trustbot.core.periods import period_start, recent_periods
-from trustbot.core.ports import Visibility
 from trustbot.core.privacy import random_id
 from trustbot.core.reports import (
     DEFAULT_WEEKS,
@@ -59,6 +58,7 @@ from trustbot.db.models import (
     RuleRow,
 )
 from trustbot.db.session import create_engine, create_session_factory, create_write_session_factory
+from trustbot.kinds import Visibility
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday: 2026-W48 in Copenhagen, open
 KEY = "bench-report-pseudonym-key-0123456789abcdef0123"

@@ -17,9 +17,9 @@ from tests.conftest import TEST_KEY, FixedClock, make_settings
 from tests.factories import by_user
 from tests.scenario.conftest import EMPLOYEES, Stack, running_stack
 from tests.scenario.processes import base_env, trustbot
+from trustbot.administration import export_files, forget_text
 from trustbot.db.base import Base
 from trustbot.db.models import RoundAggregate
-from trustbot.operations import export_files, forget_text
 
 E1, E2, E3, E4, E5, E6 = EMPLOYEES
 SILENT = [f"U0SILENT{index}" for index in range(1, 5)]  # asked every week, in no team, silent

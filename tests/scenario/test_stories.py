@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from tests.scenario.conftest import EMPLOYEES, Stack
-from trustbot.core.ports import Visibility
 from trustbot.db.models import Anecdote
+from trustbot.kinds import Visibility
 
 
 def _values(

@@ -6,12 +6,12 @@ import enum
 
 from sqlalchemy import String, literal, select
 
-from trustbot.core.ports import Visibility
 from trustbot.core.privacy import random_id
 from trustbot.core.prompts import Actor, round_is_open
 from trustbot.core.services import Services
 from trustbot.db.models import Anecdote, Delivery, DeliveryKind, RandomId, Round
 from trustbot.db.upsert import insert_for
+from trustbot.kinds import Visibility
 
 MAX_STORY_LENGTH = 2000
 

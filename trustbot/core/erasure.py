@@ -23,7 +23,6 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from trustbot.core.ports import Visibility
 from trustbot.core.privacy import SealError
 from trustbot.core.services import Services
 from trustbot.db.models import (
@@ -36,6 +35,7 @@ from trustbot.db.models import (
     TeamsConversation,
 )
 from trustbot.db.scrub import scrub
+from trustbot.kinds import Visibility
 
 STORY_BATCH = 500  # stories read (and their authors opened) at a time
 ERASED_TABLES = (

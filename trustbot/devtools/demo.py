@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from trustbot.app import Runtime, build_runtime, prepare_database
+from trustbot.administration import describe_summary, run_prompt_now
+from trustbot.app import Runtime, open_runtime
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of, period_start
@@ -26,7 +27,6 @@ from trustbot.core.rules import CALL_ME_WAY
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
 from trustbot.devtools.render import render_blocks_as_text
-from trustbot.operations import describe_summary, run_prompt_now
 from trustbot.render.charts import report_chart_png
 from trustbot.slack.blocks.ids import (
     SCORE_ACTION_PREFIX,
@@ -257,14 +257,11 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                 weeks=weeks - 1
             )
             clock = DemoClock(datetime.combine(first_monday, datetime.min.time(), settings.zone))
-            runtime = build_runtime(settings, clock=clock)
             _say(f"trustbot demo: {len(people)} employees in {len(TEAMS)} teams, {weeks} weeks")
             _say(f"  Slack emulator at {emulator.url}, SQLite database at {database}")
-            await prepare_database(runtime.engine, runtime.services)
-            await runtime.start()
-            _say("  database migrated to the newest schema")
-            bot = LoopbackServer(runtime.web_app())
-            try:
+            async with open_runtime(settings, clock=clock) as runtime:
+                _say("  database migrated to the newest schema")
+                bot = LoopbackServer(runtime.web_app())
                 async with (
                     bot,
                     SlackDriver(
@@ -318,8 +315,6 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                         for block in message.blocks
                     ]
                     chart = await _save_chart(runtime)
-            finally:
-                await runtime.aclose()
     names = {user.id: user.real_name for user in [p.user for p in people] + extras}
     _say("\n" + "=" * 72)
     _say("What Mette (CEO, in the leadership user group) sees after /trust-report:")

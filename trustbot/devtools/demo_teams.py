@@ -18,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from trustbot.app import build_runtime, prepare_database
+from trustbot.administration import describe_summary, run_prompt_now
+from trustbot.app import open_runtime
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of, period_start
@@ -36,7 +37,6 @@ from trustbot.devtools.demo import (
 from trustbot.devtools.emulator import LoopbackServer
 from trustbot.devtools.render import render_card_as_text
 from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser
-from trustbot.operations import describe_summary, run_prompt_now
 from trustbot.teams.cards import SCORE_VERB, STORY_INPUT, STORY_VERB, VISIBILITY_INPUT
 
 LEADERSHIP = "Leadership"
@@ -93,19 +93,16 @@ async def run_teams_demo(
             )
             clock = DemoClock(datetime.combine(first_monday, datetime.min.time(), settings.zone))
             # Microsoft Entra is not reachable: the emulator mints the bot's outbound token.
-            runtime = build_runtime(
+            _say(f"trustbot demo on Teams: {len(people)} employees, {weeks} weeks")
+            _say(f"  Teams emulator at {emulator.base_url}, SQLite database at {database}")
+            async with open_runtime(
                 settings,
                 clock=clock,
                 teams_token=lambda scope, tenant=None: emulator.mint(
                     audience="https://api.botframework.com"
                 ),
-            )
-            _say(f"trustbot demo on Teams: {len(people)} employees, {weeks} weeks")
-            _say(f"  Teams emulator at {emulator.base_url}, SQLite database at {database}")
-            await prepare_database(runtime.engine, runtime.services)
-            await runtime.start()
-            bot = LoopbackServer(runtime.web_app())
-            try:
+            ) as runtime:
+                bot = LoopbackServer(runtime.web_app())
                 async with (
                     bot,
                     TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages") as driver,
@@ -156,8 +153,6 @@ async def run_teams_demo(
                         _card(sent.activity) for sent in emulator.activities_in(leadership)[posted:]
                     ]
                     chart = await _save_chart(runtime)
-            finally:
-                await runtime.aclose()
     _say("\n" + "=" * 72)
     _say("What Mette (CEO, a report viewer) sees after writing trust-report to the bot:")
     _say("=" * 72)

@@ -13,9 +13,10 @@ from typing import Any
 
 from trustbot.core.anecdotes import MAX_STORY_LENGTH
 from trustbot.core.catalogue import Language, score_label, text
-from trustbot.core.ports import Prompt, Visibility
+from trustbot.core.ports import Prompt
 from trustbot.core.pulse import MAX_SCORE, MIN_SCORE
 from trustbot.core.reports import TrustReport
+from trustbot.kinds import Visibility
 from trustbot.render.charts import report_chart_png_async
 from trustbot.render.report import Heading, Note, Paragraph, Part, Quote, Table
 
