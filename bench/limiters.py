@@ -85,9 +85,7 @@ async def paced_starts(
     allowed = burst + rate * seconds
     starts.sort()
     # The n-th start (counting from 0) is due at (n - burst + 1) / rate once the burst is spent.
-    late = max(
-        (at - max(0.0, (n - burst + 1) / rate) for n, at in enumerate(starts)), default=0.0
-    )
+    late = max((at - max(0.0, (n - burst + 1) / rate) for n, at in enumerate(starts)), default=0.0)
     return len(starts), allowed, late * 1000
 
 
