@@ -16,10 +16,10 @@ from tests.conftest import TEST_KEY, FixedClock, make_settings
 from tests.privacy.db_reader import dump, fernet_times, find_joins
 from trustbot.app import open_services
 from trustbot.core.erasure import forget_person
+from trustbot.core.legacy import FernetSeal
 from trustbot.core.privacy import keyed_hash, pseudonym
 from trustbot.core.prompts import Actor, PromptAddress, ScoreOutcome, record_score
 from trustbot.core.reports import current_trust_report
-from trustbot.db.legacy import FernetSeal
 from trustbot.db.migrate import MigrationNeedsKeyError, current_revision, downgrade_to
 from trustbot.db.migrate import upgrade_to_head as upgrade
 

@@ -62,6 +62,7 @@ from trustbot.teams.cards import (
     render_report_card,
     render_text_card,
 )
+from trustbot.teams.charts import card_chart
 from trustbot.teams.front_door import TeamsFrontDoor
 from trustbot.teams.notifier import PLATFORM
 from trustbot.teams.references import ConversationRef, mark_unreachable, remember
@@ -258,7 +259,13 @@ class TeamsHandlers:
             await ctx.send(_card_message(render_text_card(text("report.failed", language))))
             return
         parts = compose_report(report, language=language, timezone=settings.timezone)
-        await ctx.send(_card_message(await render_report_card(parts, report, language)))
+        await ctx.send(
+            _card_message(
+                render_report_card(
+                    parts, report, language, chart=await card_chart(report, language)
+                )
+            )
+        )
 
     async def _pause(
         self, ctx: ActivityContext[MessageActivity], actor: Actor, word: str, language: Language
