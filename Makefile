@@ -4,11 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# A Python >= 3.12: python3.13/python3.12 on PATH if they run, else the newest under `pyenv root`.
-PYTHON ?= $(shell for p in python3.13 python3.12; do \
+# A Python >= 3.12: the newest python3.1x (or python3) on PATH that is >= 3.12, else the newest
+# under `pyenv root`.
+PYTHON ?= $(shell for p in python3.19 python3.18 python3.17 python3.16 python3.15 python3.14 python3.13 python3.12 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; exit; fi; done; \
 	  root=$$(pyenv root 2>/dev/null); \
-	  for p in $$(ls -d $$root/versions/3.1[3-9]*/bin/python3 $$root/versions/3.12*/bin/python3 2>/dev/null | sort -rV); do \
+	  for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
 	    if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; exit; fi; done)
 
 .PHONY: setup demo test test-all run lint clean teams-package
@@ -16,7 +17,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12; do \
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@if [ -z "$(PYTHON)" ]; then echo "trustbot needs Python >= 3.12: install python3.12 or python3.13 (or set PYTHON=...)" >&2; exit 1; fi
+	@if [ -z "$(PYTHON)" ]; then echo "trustbot needs Python >= 3.12: install python3.12 or newer (or set PYTHON=...)" >&2; exit 1; fi
 	@if [ ! -x $(PY) ]; then echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
 	@# uv installs what pip would, in a fraction of the time (docs/decisions.md); pip is the
 	@# fallback where uv cannot be had. Byte-compiled as pip does: tests start many processes.
