@@ -26,16 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from trustbot.concurrency import BackgroundWork
 from trustbot.config import Settings
 from trustbot.core.ports import Notifier
-from trustbot.core.privacy import verify_pseudonym_key
+from trustbot.core.privacy import Keys, verify_pseudonym_key
 from trustbot.core.rules import load_rules
 from trustbot.core.services import Services, utc_now
-from trustbot.db.direct import DirectStatements
+from trustbot.db.database import Database
 from trustbot.db.migrate import ensure_current
-from trustbot.db.session import (
-    create_engine,
-    create_session_factory,
-    create_write_session_factory,
-)
+from trustbot.db.session import create_engine
 from trustbot.delivery.sender import OutboxSender
 from trustbot.scheduler.jobs import Jobs
 from trustbot.scheduler.leader import holder_name, lead_with_advisory_lock, record_lease
@@ -116,33 +112,13 @@ class Runtime:
         return self.web
 
 
-def _build_services(
-    settings: Settings, engine: AsyncEngine, *, clock: Callable[[], datetime]
-) -> Services:
-    """The core's dependencies; settings must carry TRUSTBOT_PSEUDONYM_KEY."""
-    settings.require("TRUSTBOT_PSEUDONYM_KEY")
-    assert settings.pseudonym_key is not None
-    return Services(
-        write_lock=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
-        direct=(
-            DirectStatements(settings.database_url) if engine.dialect.name == "postgresql" else None
-        ),
-        settings=settings,
-        sessions=create_session_factory(engine),
-        writes=create_write_session_factory(engine),
-        rules=load_rules(settings.rules_file),
-        pseudonym_key=settings.pseudonym_key.get_secret_value(),
-        clock=clock,
-    )
-
-
 async def _prepare_database(engine: AsyncEngine, services: Services) -> None:
     """Refuse an outdated schema (or migrate when allowed) and a changed pseudonym key."""
     await ensure_current(
-        engine, auto_migrate=services.settings.auto_migrate, pseudonym_key=services.pseudonym_key
+        engine, auto_migrate=services.settings.auto_migrate, pseudonym_key=services.keys.key
     )
     async with services.transaction() as session:
-        await verify_pseudonym_key(session=session, key=services.pseudonym_key, now=services.now())
+        await verify_pseudonym_key(session=session, key=services.keys.key, now=services.now())
 
 
 @asynccontextmanager
@@ -165,9 +141,17 @@ async def _enter_services(
 ) -> tuple[AsyncEngine, Services]:
     if engine is None:
         engine = await stack.enter_async_context(open_engine(settings))
-    services = _build_services(settings, engine, clock=clock)
-    if services.direct is not None:
-        stack.push_async_callback(services.direct.close)
+    settings.require("TRUSTBOT_PSEUDONYM_KEY")
+    assert settings.pseudonym_key is not None
+    database = Database.over(engine, settings.database_url)
+    stack.push_async_callback(database.close)
+    services = Services(
+        settings=settings,
+        database=database,
+        keys=Keys(settings.pseudonym_key.get_secret_value()),
+        rules=load_rules(settings.rules_file),
+        clock=clock,
+    )
     if prepare:
         await _prepare_database(engine, services)
     return engine, services

@@ -64,11 +64,12 @@ class TeamsStack:
         rounds = sorted({round_id for round_id, _, _ in rows})
         who = by_user(services, "answer", users, rounds, platform="teams")
         return {
-            services.pseudonym(who[respondent], "teams"): score for _, respondent, score in rows
+            services.keys.pseudonym(who[respondent], "teams"): score
+            for _, respondent, score in rows
         }
 
     def pseudonym(self, user: TeamsUser) -> str:
-        return self.runtime.services.pseudonym(user.aad_object_id, "teams")
+        return self.runtime.services.keys.pseudonym(user.aad_object_id, "teams")
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ class Forgotten:
 
 async def forget_person(services: Services, *, user_id: str, platform: str) -> Forgotten:
     """Erase everything stored about one person, in one transaction, then scrub the tables."""
-    person = services.pseudonym(user_id, platform)
+    person = services.keys.pseudonym(user_id, platform)
     async with services.transaction() as session:
         rounds = {
             round_id: closed is not None
@@ -86,9 +86,9 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
         }
         touched: set[int] = set()
         handles = (
-            (PulseAnswer, PulseAnswer.respondent, services.answer_handle),
-            (Reaction, Reaction.reactor, services.reaction_handle),
-            (Delivery, Delivery.recipient, services.delivery_handle),
+            (PulseAnswer, PulseAnswer.respondent, services.keys.answer_handle),
+            (Reaction, Reaction.reactor, services.keys.reaction_handle),
+            (Delivery, Delivery.recipient, services.keys.delivery_handle),
         )
         answers, reactions, deliveries = [
             await _delete_by_handle(
@@ -104,14 +104,14 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
         stories = await _delete_stories(services, session, person, user_id, touched)
         settings = await session.execute(
             delete(PersonSetting)
-            .where(PersonSetting.subject == services.settings_subject(user_id, platform))
+            .where(PersonSetting.subject == services.keys.settings_subject(user_id, platform))
             .returning(PersonSetting.subject)
         )
         conversations = 0
         if platform == "teams":
             gone = await session.execute(
                 delete(TeamsConversation)
-                .where(TeamsConversation.key == services.teams_person_key(user_id))
+                .where(TeamsConversation.key == services.keys.teams_person_key(user_id))
                 .returning(TeamsConversation.key)
             )
             conversations = len(gone.all())
@@ -126,7 +126,7 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
             conversations=conversations,
             closed_rounds=len(closed),
         )
-    await scrub(services.writes.kw["bind"], ERASED_TABLES)
+    await scrub(services.database.writer, ERASED_TABLES)
     return forgotten
 
 
@@ -186,7 +186,7 @@ async def _delete_stories(
 
 def _is_author(services: Services, author_ref: str, person: str) -> bool:
     try:
-        return services.author_seal.open(author_ref) == person
+        return services.keys.author_seal.open(author_ref) == person
     except SealError:  # sealed under another key: not this person's, as far as anyone can tell
         return False
 

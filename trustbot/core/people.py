@@ -16,28 +16,23 @@ from trustbot.core.reports import TrustReport
 from trustbot.core.rules import Rule
 from trustbot.core.services import Services
 from trustbot.db.models import PersonSetting, PulseAnswer, Round
-from trustbot.db.upsert import insert_for
+from trustbot.db.upsert import upsert
+
+SUBJECT = PersonSetting.subject  # a person's settings row is found by their settings subject
 
 
 async def set_paused(services: Services, *, actor: Actor, paused: bool) -> None:
     """Pause (or resume) the person's prompts and reminders; respected by every later send."""
     now = day_of(services.now())
-    subject = services.settings_subject(actor.user_id, actor.platform)
+    subject = services.keys.settings_subject(actor.user_id, actor.platform)
     async with services.transaction() as session:
-        insert = insert_for(session, PersonSetting).values(
-            subject=subject, paused=paused, updated_at=now
-        )
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[PersonSetting.subject],
-                set_={"paused": insert.excluded.paused, "updated_at": insert.excluded.updated_at},
-            )
-        )
+        row = {"subject": subject, "paused": paused, "updated_at": now}
+        await upsert(session, PersonSetting, row, on=[SUBJECT], update=("paused", "updated_at"))
 
 
 async def is_paused(services: Services, *, actor: Actor) -> bool:
     """Whether the person paused their prompts."""
-    subject = services.settings_subject(actor.user_id, actor.platform)
+    subject = services.keys.settings_subject(actor.user_id, actor.platform)
     async with services.sessions() as session:
         paused = await session.scalar(
             select(PersonSetting.paused).where(PersonSetting.subject == subject)
@@ -50,26 +45,17 @@ LANGUAGE_CACHE_S = 60.0  # another process's change is seen within a minute
 
 async def set_language(services: Services, *, actor: Actor, language: Language) -> None:
     """The language the person wants prompts, replies and their home tab in."""
-    subject = services.settings_subject(actor.user_id, actor.platform)
+    subject = services.keys.settings_subject(actor.user_id, actor.platform)
+    day = day_of(services.now())
     async with services.transaction() as session:
-        insert = insert_for(session, PersonSetting).values(
-            subject=subject, paused=False, language=language, updated_at=day_of(services.now())
-        )
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[PersonSetting.subject],
-                set_={
-                    "language": insert.excluded.language,
-                    "updated_at": insert.excluded.updated_at,
-                },
-            )
-        )
+        row = {"subject": subject, "paused": False, "language": language, "updated_at": day}
+        await upsert(session, PersonSetting, row, on=[SUBJECT], update=("language", "updated_at"))
     services.languages[subject] = (language, time.monotonic())
 
 
 async def language_of(services: Services, *, actor: Actor) -> Language:
     """The person's own language, or the configured one; cached briefly (a click path read)."""
-    subject = services.settings_subject(actor.user_id, actor.platform)
+    subject = services.keys.settings_subject(actor.user_id, actor.platform)
     cached = services.languages.get(subject)
     if cached is not None and time.monotonic() - cached[1] < LANGUAGE_CACHE_S:
         return cached[0] or services.language
@@ -110,13 +96,13 @@ class HomeState:
 async def home_state(services: Services, *, actor: Actor, report: TrustReport) -> HomeState:
     """The person's recent answers (read by their answer handle of each round) beside the
     report's figures."""
-    person = services.pseudonym(actor.user_id, actor.platform)
+    person = services.keys.pseudonym(actor.user_id, actor.platform)
     periods = [p.period for p in report.periods if p.rule is not None]
     async with services.sessions() as session:
         rounds = (
             await session.execute(select(Round.id, Round.period).where(Round.period.in_(periods)))
         ).all()
-        handles = [services.answer_handle(person, round_id) for round_id, _ in rounds]
+        handles = [services.keys.answer_handle(person, round_id) for round_id, _ in rounds]
         rows = await session.execute(
             select(Round.period, PulseAnswer.score)
             .join(Round, Round.id == PulseAnswer.round_id)

@@ -106,13 +106,13 @@ class _Handles:
 
 
 def _handles(services: Services, actor: Actor, address: PromptAddress, round_id: int) -> _Handles:
-    person = services.pseudonym(actor.user_id, actor.platform)
+    person = services.keys.pseudonym(actor.user_id, actor.platform)
     return _Handles(
-        message_key=services.message_key(
+        message_key=services.keys.message_key(
             actor.platform, address.conversation_id, address.message_id
         ),
-        delivery=services.delivery_handle(person, round_id),
-        answer=services.answer_handle(person, round_id),
+        delivery=services.keys.delivery_handle(person, round_id),
+        answer=services.keys.answer_handle(person, round_id),
     )
 
 
@@ -223,8 +223,8 @@ async def record_score(
     }
     # One statement writes, so it needs no transaction around it; the read after it (only when
     # nothing was written) just reports what is stored.
-    upsert, stored = _score_statements(services.dialect)
-    written = await services.write_one(upsert, parameters)
+    upsert, stored = _score_statements(services.database.dialect)
+    written = await services.database.write_one(upsert, parameters)
     if written is not None:
         score_now, revision = written
         return ScoreResult(ScoreOutcome.APPLIED, score_now, revision == 0)
@@ -284,8 +284,10 @@ async def record_reaction(
     The event names no round: the message's delivery says which, and the person's handles for
     that round are then computed here, from the key.
     """
-    person = services.pseudonym(actor.user_id, actor.platform)
-    message_key = services.message_key(actor.platform, address.conversation_id, address.message_id)
+    person = services.keys.pseudonym(actor.user_id, actor.platform)
+    message_key = services.keys.message_key(
+        actor.platform, address.conversation_id, address.message_id
+    )
     async with services.transaction() as session:
         found = (
             await session.execute(
@@ -297,11 +299,11 @@ async def record_reaction(
         if found is None or found.round_id is None:
             return
         round_id = int(found.round_id)
-        if found.recipient != services.delivery_handle(person, round_id):
+        if found.recipient != services.keys.delivery_handle(person, round_id):
             return  # a reaction on someone else's prompt
         insert = insert_for(session, Reaction).values(
             round_id=round_id,
-            reactor=services.reaction_handle(person, round_id),
+            reactor=services.keys.reaction_handle(person, round_id),
             emoji=emoji[:MAX_EMOJI_LENGTH],
             team=found.team,
             present=added,

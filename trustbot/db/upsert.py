@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, TextClause, bindparam, text
@@ -20,6 +21,24 @@ def insert_for(session: AsyncSession, model: type[DeclarativeBase] | Table) -> A
     if dialect == "sqlite":
         return sqlite.insert(model)
     raise RuntimeError(f"unsupported database dialect {dialect!r}")
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    row: Mapping[str, Any],
+    *,
+    on: Sequence[InstrumentedAttribute[Any]],
+    update: Sequence[str],
+) -> None:
+    """INSERT `row` into `model`; on a conflict over the columns `on`, set the `update` columns
+    of the row that stands to the new values."""
+    insert = insert_for(session, model).values(**row)
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=list(on), set_={column: insert.excluded[column] for column in update}
+        )
+    )
 
 
 def compiled_once(

@@ -110,10 +110,12 @@ async def enqueue_prompts(
     """
     settings = services.settings
     now = services.now()
-    subjects = {r.user_id: services.settings_subject(r.user_id, r.platform) for r in recipients}
+    subjects = {
+        r.user_id: services.keys.settings_subject(r.user_id, r.platform) for r in recipients
+    }
     paused = await paused_subjects(services, list(subjects.values()))
     active = [r for r in recipients if subjects[r.user_id] not in paused]
-    people = {r.user_id: services.pseudonym(r.user_id, r.platform) for r in active}
+    people = {r.user_id: services.keys.pseudonym(r.user_id, r.platform) for r in active}
     async with services.transaction() as session:
         if job_key is not None and not await mark_job_run(
             session=session, name="prompt", key=job_key, now=now
@@ -158,7 +160,7 @@ async def enqueue_prompts(
         # concurrent openers of a round take their row locks in the same order (a random
         # order each deadlocked on PostgreSQL).
         handles = {
-            r.user_id: services.delivery_handle(people[r.user_id], round_.id) for r in active
+            r.user_id: services.keys.delivery_handle(people[r.user_id], round_.id) for r in active
         }
         active.sort(key=lambda r: handles[r.user_id])
         queued = 0
@@ -173,7 +175,7 @@ async def enqueue_prompts(
                     "recipient": handles[recipient.user_id],
                     "seq": 0,
                     "status": DeliveryStatus.PENDING.value,
-                    "address": services.seal.seal(recipient.user_id),
+                    "address": services.keys.seal.seal(recipient.user_id),
                     "team": recipient.team,
                     "attempts": 0,
                     "last_error": None,
@@ -231,11 +233,11 @@ async def enqueue_reminders(
     for start in range(0, len(prompts), INSERT_BATCH):
         for row in prompts[start : start + INSERT_BATCH]:
             try:
-                user_id = services.seal.open(row.address)
+                user_id = services.keys.seal.open(row.address)
             except SealError:  # sealed under another key: the sender cannot send it either
                 continue
-            person = services.pseudonym(user_id, row.platform)
-            handles.append({"answer": services.answer_handle(person, round_id), "row": row})
+            person = services.keys.pseudonym(user_id, row.platform)
+            handles.append({"answer": services.keys.answer_handle(person, round_id), "row": row})
         await asyncio.sleep(0)  # opening seals is CPU work: let clicks in between batches
     handles.sort(key=lambda item: item["row"].recipient)  # one lock order for every process
     async with services.transaction() as session:
@@ -305,10 +307,10 @@ async def enqueue_digests(
                 "period": period,
                 "round_id": None,
                 "platform": platform,
-                "recipient": services.settings_subject(channel, f"{platform}-channel"),
+                "recipient": services.keys.settings_subject(channel, f"{platform}-channel"),
                 "seq": 0,
                 "status": DeliveryStatus.PENDING.value,
-                "address": services.seal.seal(channel),
+                "address": services.keys.seal.seal(channel),
                 "team": None,
                 "attempts": 0,
                 "next_attempt_at": now,

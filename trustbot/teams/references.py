@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from trustbot.core.privacy import SealError, day_of, keyed_hash
 from trustbot.core.services import Services
 from trustbot.db.models import TeamsConversation
-from trustbot.db.upsert import insert_for
+from trustbot.db.upsert import upsert
 
 PERSONAL, CHANNEL = "personal", "channel"
 logger = logging.getLogger(__name__)
@@ -34,12 +34,12 @@ class ConversationRef:
 
 def person_key(services: Services, aad_id: str) -> str:
     """The key of a person's personal conversation."""
-    return services.teams_person_key(aad_id)
+    return services.keys.teams_person_key(aad_id)
 
 
 def conversation_key(services: Services, conversation_id: str) -> str:
     """The key of a team or group conversation."""
-    return keyed_hash("teams-conversation", conversation_id, key=services.pseudonym_key)
+    return keyed_hash("teams-conversation", conversation_id, key=services.keys.key)
 
 
 async def remember(services: Services, ref: ConversationRef, *, installed: bool = True) -> None:
@@ -50,25 +50,12 @@ async def remember(services: Services, ref: ConversationRef, *, installed: bool 
         if ref.user_id
         else conversation_key(services, ref.conversation_id)
     )
-    sealed = services.seal.seal(json.dumps(asdict(ref)))
+    sealed = services.keys.seal.seal(json.dumps(asdict(ref)))
     async with services.transaction() as session:
-        insert = insert_for(session, TeamsConversation).values(
-            key=key,
-            kind=kind,
-            reference=sealed,
-            installed=installed,
-            updated_at=day_of(services.now()),
-        )
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[TeamsConversation.key],
-                set_={
-                    "reference": insert.excluded.reference,
-                    "installed": insert.excluded.installed,
-                    "updated_at": insert.excluded.updated_at,
-                },
-            )
-        )
+        row = {"key": key, "kind": kind, "reference": sealed, "installed": installed}
+        row["updated_at"] = day_of(services.now())
+        changed = ("reference", "installed", "updated_at")
+        await upsert(session, TeamsConversation, row, on=[TeamsConversation.key], update=changed)
 
 
 async def mark_unreachable(services: Services, aad_id: str) -> None:
@@ -122,5 +109,5 @@ async def _find(services: Services, key: str, *, installed_only: bool) -> Conver
 
 
 def _open(services: Services, sealed: str) -> ConversationRef:
-    data = json.loads(services.seal.open(sealed))
+    data = json.loads(services.keys.seal.open(sealed))
     return ConversationRef(**data)

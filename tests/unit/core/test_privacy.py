@@ -158,7 +158,7 @@ async def test_prompt_rows_do_not_keep_the_audiences_order(services: Services) -
             (await session.scalars(select(Delivery.recipient).order_by(Delivery.id))).all()
         )
     in_audience_order = [
-        services.delivery_handle(services.pseudonym(person, "slack"), enqueued.round_id)
+        services.keys.delivery_handle(services.keys.pseudonym(person, "slack"), enqueued.round_id)
         for person in people
     ]
     assert sorted(stored) == sorted(in_audience_order)

@@ -130,7 +130,9 @@ async def _build(
                         id=random_id(),
                         round_id=round_.id,
                         rule_id=round_.rule_id,
-                        author_ref=services.author_seal.seal(services.pseudonym(user, "slack")),
+                        author_ref=services.keys.author_seal.seal(
+                            services.keys.pseudonym(user, "slack")
+                        ),
                         author_user_id=user if visibility is Visibility.NAMED else None,
                         visibility=visibility,
                         text=f"{visibility.value} story {week.period}",
