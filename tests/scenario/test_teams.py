@@ -115,7 +115,7 @@ async def _served(
     ) as runtime:
         bot = LoopbackServer(runtime.web_app())
         await bot.start()
-        driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
+        driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock)
         try:
             yield TeamsStack(emulator, driver, runtime, clock)
         finally:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from trustbot.core.privacy import SealError
 from trustbot.core.services import Services
+from trustbot.db.conversations import delete_conversation
 from trustbot.db.models import (
     Anecdote,
     Delivery,
@@ -32,7 +33,6 @@ from trustbot.db.models import (
     PulseAnswer,
     Reaction,
     Round,
-    TeamsConversation,
 )
 from trustbot.db.scrub import scrub
 from trustbot.kinds import Visibility
@@ -109,12 +109,9 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
         )
         conversations = 0
         if platform == "teams":
-            gone = await session.execute(
-                delete(TeamsConversation)
-                .where(TeamsConversation.key == services.keys.teams_person_key(user_id))
-                .returning(TeamsConversation.key)
+            conversations = await delete_conversation(
+                session=session, key=services.keys.teams_person_key(user_id)
             )
-            conversations = len(gone.all())
         closed = sorted(r for r in touched if rounds.get(r))
         await _keep_only_aggregates(session, closed)
         forgotten = Forgotten(

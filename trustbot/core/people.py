@@ -18,16 +18,22 @@ from trustbot.core.services import Services
 from trustbot.db.models import PersonSetting, PulseAnswer, Round
 from trustbot.db.upsert import upsert
 
-SUBJECT = PersonSetting.subject  # a person's settings row is found by their settings subject
-
 
 async def set_paused(services: Services, *, actor: Actor, paused: bool) -> None:
     """Pause (or resume) the person's prompts and reminders; respected by every later send."""
-    now = day_of(services.now())
+    await _store_setting(services, actor, {"paused": paused}, update=("paused", "updated_at"))
+
+
+async def _store_setting(
+    services: Services, actor: Actor, values: dict[str, object], *, update: tuple[str, ...]
+) -> str:
+    """Write the person's settings row (created with `values`, else only `update` changes);
+    its subject."""
     subject = services.keys.settings_subject(actor.user_id, actor.platform)
+    row = {"subject": subject, "updated_at": day_of(services.now()), **values}
     async with services.transaction() as session:
-        row = {"subject": subject, "paused": paused, "updated_at": now}
-        await upsert(session, PersonSetting, row, on=[SUBJECT], update=("paused", "updated_at"))
+        await upsert(session, PersonSetting, key=PersonSetting.subject, values=row, update=update)
+    return subject
 
 
 async def is_paused(services: Services, *, actor: Actor) -> bool:
@@ -45,11 +51,12 @@ LANGUAGE_CACHE_S = 60.0  # another process's change is seen within a minute
 
 async def set_language(services: Services, *, actor: Actor, language: Language) -> None:
     """The language the person wants prompts, replies and their home tab in."""
-    subject = services.keys.settings_subject(actor.user_id, actor.platform)
-    day = day_of(services.now())
-    async with services.transaction() as session:
-        row = {"subject": subject, "paused": False, "language": language, "updated_at": day}
-        await upsert(session, PersonSetting, row, on=[SUBJECT], update=("language", "updated_at"))
+    subject = await _store_setting(
+        services,
+        actor,
+        {"paused": False, "language": language},
+        update=("language", "updated_at"),
+    )
     services.languages[subject] = (language, time.monotonic())
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, TextClause, bindparam, text
@@ -21,24 +20,6 @@ def insert_for(session: AsyncSession, model: type[DeclarativeBase] | Table) -> A
     if dialect == "sqlite":
         return sqlite.insert(model)
     raise RuntimeError(f"unsupported database dialect {dialect!r}")
-
-
-async def upsert(
-    session: AsyncSession,
-    model: type[DeclarativeBase],
-    row: Mapping[str, Any],
-    *,
-    on: Sequence[InstrumentedAttribute[Any]],
-    update: Sequence[str],
-) -> None:
-    """INSERT `row` into `model`; on a conflict over the columns `on`, set the `update` columns
-    of the row that stands to the new values."""
-    insert = insert_for(session, model).values(**row)
-    await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=list(on), set_={column: insert.excluded[column] for column in update}
-        )
-    )
 
 
 def compiled_once(
@@ -63,3 +44,21 @@ def compiled_once(
     ]
     clause: TextClause = text(compiled.string).bindparams(*binds)
     return clause.columns(*returning) if returning else clause
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    *,
+    key: InstrumentedAttribute[Any],
+    values: dict[str, Any],
+    update: tuple[str, ...],
+) -> None:
+    """Insert a row of `model` with `values`; where its `key` is stored already, set only the
+    columns named in `update` from the new values."""
+    insert = insert_for(session, model).values(**values)
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[key], set_={column: insert.excluded[column] for column in update}
+        )
+    )

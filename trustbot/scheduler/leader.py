@@ -48,8 +48,13 @@ def holder_name() -> str:
 async def record_lease(services: Services, *, holder: str, now: datetime) -> None:
     """Say in the database who leads the scheduler, and that it is alive."""
     async with services.transaction() as session:
-        row = {"name": LEASE, "holder": holder, "heartbeat_at": now}
-        await upsert(session, Lease, row, on=[Lease.name], update=("holder", "heartbeat_at"))
+        await upsert(
+            session,
+            Lease,
+            key=Lease.name,
+            values={"name": LEASE, "holder": holder, "heartbeat_at": now},
+            update=("holder", "heartbeat_at"),
+        )
 
 
 async def lead_with_advisory_lock(
