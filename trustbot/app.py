@@ -58,7 +58,6 @@ class Runtime:
     """
 
     services: Services
-    engine: AsyncEngine
     work: BackgroundWork
     sender: OutboxSender
     jobs: Jobs
@@ -70,6 +69,11 @@ class Runtime:
     client: AsyncWebClient | None = None
     sender_client: AsyncWebClient | None = None
     teams: App | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The database's engine."""
+        return self.services.database.engine
 
     @property
     def notifier(self) -> SlackNotifier:
@@ -225,17 +229,7 @@ async def open_runtime(
         stack.push_async_callback(scheduler.stop)
         stack.push_async_callback(work.drain, SHUTDOWN_BUDGET_S)
         yield Runtime(
-            services=services,
-            engine=engine,
-            work=work,
-            sender=sender,
-            jobs=jobs,
-            scheduler=scheduler,
-            notifiers=notifiers,
-            web=web,
-            client=client,
-            sender_client=sender_client,
-            teams=teams,
+            services, work, sender, jobs, scheduler, notifiers, web, client, sender_client, teams
         )
 
 
