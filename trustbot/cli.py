@@ -287,6 +287,12 @@ def status() -> None:
     typer.echo(_run(settings, lambda: status_text(settings)))
 
 
+DEMO_NEEDS_DEVTOOLS = (
+    "trustbot demo needs trustbot.devtools (the emulators), which the installed package leaves "
+    "out: run it from a clone of the repository with `make demo`"
+)
+
+
 @cli.command()
 def demo(
     employees: Annotated[int, typer.Option(min=5, max=500)] = 40,
@@ -298,10 +304,17 @@ def demo(
     ] = "slack",
 ) -> None:
     """Simulate a company against a local Slack (or Teams) emulator and print the report."""
-    if platform == "teams":
-        from trustbot.devtools.demo_teams import run_teams_demo as run
-    else:
-        from trustbot.devtools.demo import run_demo as run
+    # devtools is a test and demo kit that the wheel leaves out: only this command loads it.
+    try:
+        if platform == "teams":
+            from trustbot.devtools.demo_teams import run_teams_demo as run
+        else:
+            from trustbot.devtools.demo import run_demo as run
+    except ModuleNotFoundError as missing:
+        if not (missing.name or "").startswith("trustbot.devtools"):
+            raise
+        typer.echo(DEMO_NEEDS_DEVTOOLS, err=True)
+        sys.exit(2)
 
     sys.exit(asyncio.run(run(employees=employees, weeks=weeks, seed=seed, language=language)))
 

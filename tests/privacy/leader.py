@@ -30,7 +30,8 @@ from trustbot.core.reports import ReportRequest, TrustReport, current_trust_repo
 from trustbot.core.services import Services
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
-from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser
 from trustbot.render.report import compose_digest
 from trustbot.render.text import render_parts_text, render_report_text
 from trustbot.slack.blocks.home import render_home_view

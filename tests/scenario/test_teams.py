@@ -23,7 +23,8 @@ from trustbot.app import Runtime, open_runtime
 from trustbot.core.catalogue import text
 from trustbot.db.models import Anecdote, Delivery, DeliveryStatus, PulseAnswer
 from trustbot.devtools.emulator import LoopbackServer
-from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser, new_signing_key
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser, new_signing_key
 from trustbot.kinds import Visibility
 
 APP_ID = "0b7c3f1e-2d4a-4e5b-8c6d-7e8f9a0b1c2d"

@@ -53,7 +53,7 @@ TEAMS_USER, TEAMS_CHAT, ACTIVITY = (
     "a:1teams-chat-alice",
     "1764151200100",
 )
-ACTED = "1764151300.000001"
+ACTED = "1795687300.000001"  # 10:01:40 UTC on the clock fixture's day: after the round opened
 
 
 def _texts(value: Any) -> list[str]:
@@ -137,7 +137,7 @@ class SlackSide:
             "user": SLACK_USER,
             "item": {"type": "message", "channel": SLACK_DM, "ts": TS},
             "reaction": emoji,
-            "event_ts": ACTED if added else "1764151300.000002",
+            "event_ts": ACTED if added else "1795687300.000002",
         }
         await count_reaction(self.deps, event)
 
@@ -183,7 +183,7 @@ class TeamsSide:
             recipient=SimpleNamespace(id="28:bot"),
             service_url="http://127.0.0.1:1/teams/",
             reply_to_id=ACTIVITY,
-            timestamp=datetime.fromtimestamp(1764151300.000001, UTC),
+            timestamp=datetime.fromtimestamp(1795687300.000001, UTC),
             **fields,
         )
 
@@ -217,7 +217,7 @@ class TeamsSide:
             reactions_removed=None if added else reactions,
         )
         if not added:
-            activity.timestamp = datetime.fromtimestamp(1764151300.000002, UTC)
+            activity.timestamp = datetime.fromtimestamp(1795687300.000002, UTC)
         await self.handlers.on_message_reaction(
             SimpleNamespace(activity=activity)  # type: ignore[arg-type]
         )
