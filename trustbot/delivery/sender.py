@@ -140,7 +140,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._idling = asyncio.Event()  # set each time the run loop finds nothing due
         self._digests: dict[str, TrustReport] = {}
-        self._engine: AsyncEngine = services.writes.kw["bind"]
+        self._engine: AsyncEngine = services.database.writer
         self._postgres = self._engine.dialect.name == "postgresql"
         self.stats = SenderStats()
 
@@ -387,7 +387,7 @@ class OutboxSender:
             )
             return
         try:
-            address = self._services.seal.open(item.address)
+            address = self._services.keys.seal.open(item.address)
         except SealError:
             await self._finish(item, DeliveryStatus.FAILED, "address sealed under another key")
             return
@@ -423,9 +423,11 @@ class OutboxSender:
         here from the opened address, since no stored value joins an answer to a delivery.
         """
         services = self._services
-        subject = services.settings_subject(user_id, item.platform)
+        subject = services.keys.settings_subject(user_id, item.platform)
         answer = (
-            services.answer_handle(services.pseudonym(user_id, item.platform), item.round_id)
+            services.keys.answer_handle(
+                services.keys.pseudonym(user_id, item.platform), item.round_id
+            )
             if item.round_id is not None
             else ""
         )
@@ -488,10 +490,10 @@ class OutboxSender:
             "attempts": item.attempts + 1,
         }
         if item.kind is not DeliveryKind.DIGEST:
-            values["message_key"] = services.message_key(
+            values["message_key"] = services.keys.message_key(
                 item.platform, sent.channel_id, sent.message_ts
             )
-            values["message_ref"] = services.seal.seal(f"{sent.channel_id} {sent.message_ts}")
+            values["message_ref"] = services.keys.seal.seal(f"{sent.channel_id} {sent.message_ts}")
         await self._update(item, values)
         self.stats.sent += 1
 

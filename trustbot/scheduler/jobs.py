@@ -257,7 +257,7 @@ class Jobs:
             )
         if finalized or purged:
             # Deleted and rewritten rows leave no copy behind (db/scrub.py).
-            await scrub(services.writes.kw["bind"], RAW_TABLES)
+            await scrub(services.database.writer, RAW_TABLES)
         if closed or finalized or purged:
             # Counts of rounds only: a number of messages skipped or answers purged would be a
             # round's participation, exact, where reports show a band.

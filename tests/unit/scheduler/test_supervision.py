@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import make_settings
 from tests.unit.scheduler.conftest import RecordingNotifier, Rhythm, RhythmFactory, wait_until
-from trustbot.app import LEADER_TASK, SENDER_TASK, Runtime, build_runtime
+from trustbot.app import LEADER_TASK, SENDER_TASK, Runtime, open_runtime
 from trustbot.core.ports import Person
 from trustbot.db.models import Delivery, DeliveryKind, JobRun
 from trustbot.scheduler import jobs as jobs_module
@@ -117,9 +117,10 @@ async def test_a_sender_that_keeps_failing_turns_readiness_red(
 
 @pytest.fixture
 async def runtime(database_url: str, engine: AsyncEngine) -> AsyncIterator[Runtime]:
-    built = build_runtime(make_settings(database_url), supervisor=fast_supervisor())
-    yield built
-    await built.aclose()
+    async with open_runtime(
+        make_settings(database_url), supervisor=fast_supervisor(), prepare=False
+    ) as built:
+        yield built
 
 
 async def test_a_leader_loop_whose_election_fails_starts_again_and_leads(
