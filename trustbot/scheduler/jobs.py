@@ -43,6 +43,24 @@ CLOSE_SCHEDULE = "0 0 * * MON"  # a period (ISO week) ends at midnight between S
 CHUNK = 200  # people worked out between two yields to the event loop
 
 
+_OUTSIDE = ("aiohttp", "httpx", "slack_sdk", "sqlalchemy", "microsoft_teams")
+
+
+def _log_failure(job: str, platform: str, period: str, error: Exception) -> None:
+    """One line for what fails outside trustbot (a platform or the database unreachable or
+    refusing: the operator's to fix, and the traceback says nothing more); the traceback for
+    anything else, which is a bug."""
+    outside = isinstance(error, OSError) or type(error).__module__.startswith(_OUTSIDE)
+    logger.error(
+        "the %s %s run for %s failed: %s",
+        platform,
+        job,
+        period,
+        type(error).__name__,
+        exc_info=not outside,
+    )
+
+
 class PlatformsFailedError(Exception):
     """A job's part failed on some platforms (the others' parts are done and recorded)."""
 
@@ -156,7 +174,7 @@ class Jobs:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                logger.error("the %s prompt run for %s failed", platform, period, exc_info=True)
+                _log_failure("prompt", platform, period, error)
                 failures[platform] = error
                 continue
             if enqueued is None:
@@ -231,7 +249,7 @@ class Jobs:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                logger.error("the %s digest run for %s failed", platform, period, exc_info=True)
+                _log_failure("digest", platform, period, error)
                 failures[platform] = error
                 continue
             if count is None:
