@@ -265,7 +265,10 @@ async def score_click(
         prompt = None if state is FAILED else state
         return ScoreAnswer(language, Reply("error.save_failed", language), prompt=prompt)
     if result.outcome is ScoreOutcome.REFUSED:
-        logger.warning("refused a score click for round %s: not this person's prompt", round_id)
+        logger.warning(
+            "refused a score click for round %s: not this person's prompt, or dated outside it",
+            round_id,
+        )
         return ScoreAnswer(language, Reply("error.unknown_round", language))
     closed = result.outcome is ScoreOutcome.CLOSED
     state = await attempt(

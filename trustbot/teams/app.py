@@ -57,7 +57,7 @@ from trustbot.teams.cards import (
     render_report_card,
     render_text_card,
 )
-from trustbot.teams.front_door import TeamsFrontDoor
+from trustbot.teams.front_door import REFRESH_VERB, TeamsFrontDoor
 from trustbot.teams.notifier import PLATFORM
 from trustbot.teams.references import ConversationRef, mark_unreachable, remember
 
@@ -68,6 +68,7 @@ LOCAL_APP_ID = "trustbot-local"
 # Signs the placeholder token of local mode; nothing checks it (32 bytes: jwt warns below that).
 LOCAL_SIGNING_KEY = "trustbot-local-mode-placeholder-key"
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
+MAX_ROUND_ID = 2**31 - 1
 
 
 def create_teams_app(
@@ -264,9 +265,8 @@ class TeamsHandlers:
         if actor is None:
             return invoke_message_response("unknown user")
         action = activity.value.action
-        reply = await self._card_action(
-            activity, {"trustbot": action.verb, **dict(action.data)}, actor
-        )
+        data = {**dict(action.data), "trustbot": action.verb}  # the verb decides, not the data
+        reply = await self._card_action(activity, data, actor)
         if isinstance(reply, Transient):  # the card stays as it was: it says nothing of a story
             return cast(Any, invoke_message_response(reply.text))
         return cast(Any, invoke_card_response(reply))
@@ -279,16 +279,22 @@ class TeamsHandlers:
         click, never what became of the story; a story that was not stored says why."""
         if not isinstance(reply, Transient):
             return reply
-        round_id = parse_round_id(data.get("round"))
-        if not reply.saved or round_id is None:
+        if not reply.saved:
             return render_text_card(reply.text)
+        return await self._current_card(activity, data, actor)
+
+    async def _current_card(self, activity: Any, data: dict[str, Any], actor: Actor) -> Card:
+        """The person's prompt as it stands now, read back from the database; stores nothing."""
+        language = await language_of(self._services, actor=actor)
+        round_id = parse_round_id(data.get("round"))
+        if round_id is None:
+            return render_text_card(_say(Reply("error.bad_action", language)))
         state = await attempt(
             "read a prompt",
             prompt_state(
                 self._services, actor=actor, address=_address(activity), round_id=round_id
             ),
         )
-        language = await language_of(self._services, actor=actor)
         if state is FAILED or state is None:
             return render_text_card(_say(Reply("error.unknown_round", language)))
         return _prompt_card(state, language, note=None)
@@ -296,6 +302,8 @@ class TeamsHandlers:
     async def _card_action(self, activity: Any, data: dict[str, Any], actor: Actor) -> TeamsReply:
         """What a score or story click does: for a score, the card that shows the person where
         they stand; for a story, a transient answer."""
+        if data.get("trustbot") == REFRESH_VERB:  # Teams refreshing the card: nobody clicked
+            return await self._current_card(activity, data, actor)
         if data.get("trustbot") == SCORE_VERB:
             return await self._score(activity, data, actor)
         if data.get("trustbot") == STORY_VERB:

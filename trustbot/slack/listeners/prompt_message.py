@@ -17,6 +17,7 @@ from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blo
 from trustbot.slack.listeners.context import PLATFORM, SLACK_COMMANDS
 
 logger = logging.getLogger(__name__)
+_NOT_THEIRS = frozenset({"user_not_in_channel", "user_not_found", "channel_not_found"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +69,11 @@ class PromptClick:
                 channel=self.channel_id, user=self.user_id, text=message
             )
         except SlackApiError as error:
-            logger.error(
-                "could not answer a click privately: Slack said %s",
-                error.response.get("error", "unknown_error"),
-            )
+            reason = error.response.get("error", "unknown_error")
+            # A click from someone who cannot see that channel is forged (Slack sends none):
+            # worth a warning, not the operator's alarm.
+            level = logging.WARNING if reason in _NOT_THEIRS else logging.ERROR
+            logger.log(level, "could not answer a click privately: Slack said %s", reason)
 
 
 async def show_prompt_state(
