@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
-from tests.factories import sent_prompt
+from tests.factories import closed_round_with_teams, sent_prompt
 from trustbot.app import build_services
 from trustbot.concurrency import BackgroundWork
 from trustbot.core.catalogue import Language, text
@@ -53,7 +53,7 @@ TEAMS_USER, TEAMS_CHAT, ACTIVITY = (
     "a:1teams-chat-alice",
     "1764151200100",
 )
-ACTED = "1764151300.000001"
+ACTED = "1795687300.000001"
 
 
 def _texts(value: Any) -> list[str]:
@@ -137,7 +137,7 @@ class SlackSide:
             "user": SLACK_USER,
             "item": {"type": "message", "channel": SLACK_DM, "ts": TS},
             "reaction": emoji,
-            "event_ts": ACTED if added else "1764151300.000002",
+            "event_ts": ACTED if added else "1795687300.000002",
         }
         await count_reaction(self.deps, event)
 
@@ -183,7 +183,7 @@ class TeamsSide:
             recipient=SimpleNamespace(id="28:bot"),
             service_url="http://127.0.0.1:1/teams/",
             reply_to_id=ACTIVITY,
-            timestamp=datetime.fromtimestamp(1764151300.000001, UTC),
+            timestamp=datetime.fromtimestamp(1795687300.000001, UTC),
             **fields,
         )
 
@@ -217,7 +217,7 @@ class TeamsSide:
             reactions_removed=None if added else reactions,
         )
         if not added:
-            activity.timestamp = datetime.fromtimestamp(1764151300.000002, UTC)
+            activity.timestamp = datetime.fromtimestamp(1795687300.000002, UTC)
         await self.handlers.on_message_reaction(
             SimpleNamespace(activity=activity)  # type: ignore[arg-type]
         )
@@ -350,27 +350,11 @@ async def world(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Wo
                 platform="teams",
             )
         )
-    await _store_team_figures(services)
+    # An earlier week with figures for a team no setting names any more.
+    await closed_round_with_teams(services, "2020-W01", ["Customer care"])
     yield World(services, round_.id)
     if services.direct is not None:
         await services.direct.close()
-
-
-async def _store_team_figures(services: Services) -> None:
-    """A closed round of an earlier week with figures for a team no setting names any more."""
-    from trustbot.db.models import RoundAggregate
-
-    async with services.transaction() as session:
-        earlier, _ = await open_round(
-            session=session, rules=services.rules, period="2020-W01", now=services.now()
-        )
-        earlier.closed_at = services.now()
-        zeros = {
-            column.key: 0
-            for column in RoundAggregate.__table__.columns
-            if column.key not in ("round_id", "team")
-        }
-        session.add(RoundAggregate(round_id=earlier.id, team="Customer care", **zeros))
 
 
 async def _reactions(world: World, actor: Actor) -> int:
