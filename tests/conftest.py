@@ -26,12 +26,13 @@ from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from trustbot.app import build_services
+from trustbot.app import open_services
 from trustbot.config import Settings, load_settings
 from trustbot.core.services import Services
 from trustbot.db.base import Base
 from trustbot.db.migrate import upgrade_to_head
 from trustbot.db.session import create_engine
+from trustbot.teams import prepare_teams_sdk
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
@@ -174,10 +175,10 @@ async def services(
     engine: AsyncEngine, database_url: str, clock: FixedClock
 ) -> AsyncIterator[Services]:
     """The core's services over the test database."""
-    services = build_services(make_settings(database_url), engine, clock=clock)
-    yield services
-    if services.direct is not None:
-        await services.direct.close()
+    async with open_services(
+        make_settings(database_url), clock=clock, prepare=False, engine=engine
+    ) as services:
+        yield services
 
 
 def _backend_of(item_id: str) -> str | None:
@@ -185,6 +186,12 @@ def _backend_of(item_id: str) -> str | None:
         if f"[{backend}" in item_id or f"-{backend}]" in item_id or f"-{backend}-" in item_id:
             return backend
     return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module imports Microsoft's Teams SDK: what `serve` does before it."""
+    del config
+    prepare_teams_sdk()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

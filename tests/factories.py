@@ -46,12 +46,14 @@ def sent_prompt(
         period=round_.period,
         round_id=round_.id,
         platform=platform,
-        recipient=services.delivery_handle(services.pseudonym(user_id, platform), round_.id),
+        recipient=services.keys.delivery_handle(
+            services.keys.pseudonym(user_id, platform), round_.id
+        ),
         seq=0,
         status=DeliveryStatus.SENT,
-        address=services.seal.seal(user_id),
-        message_key=services.message_key(platform, channel, ts),
-        message_ref=services.seal.seal(f"{channel} {ts}"),
+        address=services.keys.seal.seal(user_id),
+        message_key=services.keys.message_key(platform, channel, ts),
+        message_ref=services.keys.seal.seal(f"{channel} {ts}"),
         attempts=1,
         sent_at=now,
     )
@@ -122,11 +124,11 @@ def handle(
 ) -> str:
     """A person's stored handle in one table for one round ("delivery", "answer", "reaction"),
     computed with the key as the product does."""
-    person = services.pseudonym(user_id, platform)
+    person = services.keys.pseudonym(user_id, platform)
     return {
-        "delivery": services.delivery_handle,
-        "answer": services.answer_handle,
-        "reaction": services.reaction_handle,
+        "delivery": services.keys.delivery_handle,
+        "answer": services.keys.answer_handle,
+        "reaction": services.keys.reaction_handle,
     }[purpose](person, round_id)
 
 

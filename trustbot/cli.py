@@ -121,19 +121,16 @@ def config_check(
 @cli.command()
 def migrate() -> None:
     """Upgrade the database schema to the newest version."""
+    from trustbot.app import open_engine
     from trustbot.db.migrate import current_revision, upgrade_to_head
-    from trustbot.db.session import create_engine
 
     settings = _settings()
 
     async def work() -> str | None:
-        engine = create_engine(settings.database_url)
         key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-        try:
+        async with open_engine(settings) as engine:
             await upgrade_to_head(engine, pseudonym_key=key)
             return await current_revision(engine)
-        finally:
-            await engine.dispose()
 
     revision = _run(settings, work)
     typer.echo(f"database at {mask_url_password(settings.database_url)} is at revision {revision}")
@@ -155,7 +152,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the bot: Slack's request URL, Teams' messaging endpoint, health checks."""
-    from trustbot.operations import serve_http, serve_http_workers, serve_socket_mode
+    from trustbot.serving import serve_http, serve_http_workers, serve_socket_mode
 
     settings = _settings()
     _require_for_serve(settings, socket_mode=socket_mode)
@@ -196,7 +193,7 @@ def prompt(
     ] = False,
 ) -> None:
     """Send this period's prompt to everyone in TRUSTBOT_AUDIENCE who has not had it."""
-    from trustbot.operations import prompt_now
+    from trustbot.administration import prompt_now
 
     if not now:
         _fail(["trustbot prompt: pass --now to send this week's prompts right away"], 2)
@@ -215,8 +212,8 @@ def report(
     team: Annotated[str | None, typer.Option(help="One team of TRUSTBOT_TEAMS only.")] = None,
 ) -> None:
     """Print the trust report in the terminal (for operators with database access)."""
+    from trustbot.administration import report_text
     from trustbot.core.reports import ReportRequest
-    from trustbot.operations import report_text
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
@@ -236,7 +233,7 @@ def forget(
     ],
 ) -> None:
     """Erase a person's answers, stories, deliveries and settings; print what was removed."""
-    from trustbot.operations import forget_text
+    from trustbot.administration import forget_text
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
@@ -260,7 +257,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Directory for the CSV files.")],
 ) -> None:
     """Write aggregates, anonymised answers and consented stories as CSV (threshold applied)."""
-    from trustbot.operations import export_files
+    from trustbot.administration import export_files
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
@@ -274,7 +271,7 @@ def schedule(
     ] = 5,
 ) -> None:
     """Print when each job runs next (in TRUSTBOT_TIMEZONE) and which rule each prompt asks."""
-    from trustbot.operations import schedule_text
+    from trustbot.administration import schedule_text
 
     settings = _settings()
     typer.echo(_run(settings, lambda: schedule_text(settings, count=count)))
@@ -283,11 +280,17 @@ def schedule(
 @cli.command()
 def status() -> None:
     """Print this week's round, what the outbox delivered or failed, next runs and the leader."""
-    from trustbot.operations import status_text
+    from trustbot.administration import status_text
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
     typer.echo(_run(settings, lambda: status_text(settings)))
+
+
+DEMO_NEEDS_DEVTOOLS = (
+    "trustbot demo needs trustbot.devtools (the emulators), which the installed package leaves "
+    "out: run it from a clone of the repository with `make demo`"
+)
 
 
 @cli.command()
@@ -301,10 +304,17 @@ def demo(
     ] = "slack",
 ) -> None:
     """Simulate a company against a local Slack (or Teams) emulator and print the report."""
-    if platform == "teams":
-        from trustbot.devtools.demo_teams import run_teams_demo as run
-    else:
-        from trustbot.devtools.demo import run_demo as run
+    # devtools is a test and demo kit that the wheel leaves out: only this command loads it.
+    try:
+        if platform == "teams":
+            from trustbot.devtools.demo_teams import run_teams_demo as run
+        else:
+            from trustbot.devtools.demo import run_demo as run
+    except ModuleNotFoundError as missing:
+        if not (missing.name or "").startswith("trustbot.devtools"):
+            raise
+        typer.echo(DEMO_NEEDS_DEVTOOLS, err=True)
+        sys.exit(2)
 
     sys.exit(asyncio.run(run(employees=employees, weeks=weeks, seed=seed, language=language)))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -13,8 +15,11 @@ from trustbot.slack.front_door import SlackFrontDoor
 SLACK_EVENTS_PATH = "/slack/events"
 
 
-def create_web_app(engine: AsyncEngine) -> FastAPI:
-    """FastAPI serving /healthz and /readyz; Slack and Teams mount their endpoints on it."""
+def create_web_app(engine: AsyncEngine, problems: Callable[[], list[str]] | None = None) -> FastAPI:
+    """FastAPI serving /healthz and /readyz; Slack and Teams mount their endpoints on it.
+
+    `/readyz` is 503 while the database does not answer, or while `problems` names a
+    background task that keeps failing (the supervisor's reasons, see supervision.py)."""
     web = FastAPI(title="trustbot", docs_url=None, redoc_url=None, openapi_url=None)
 
     @web.get("/healthz")
@@ -28,6 +33,11 @@ def create_web_app(engine: AsyncEngine) -> FastAPI:
                 await connection.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError):
             return JSONResponse({"status": "database unavailable"}, status_code=503)
+        failing = problems() if problems is not None else []
+        if failing:
+            return JSONResponse(
+                {"status": "background task failing", "reasons": failing}, status_code=503
+            )
         return JSONResponse({"status": "ready"})
 
     return web

@@ -26,7 +26,7 @@ from tests.privacy.db_reader import (
     dump as dump_tables,
 )
 from tests.scenario.conftest import EMPLOYEES, Stack, running_stack
-from trustbot.db.legacy import FernetSeal
+from trustbot.core.legacy import FernetSeal
 from trustbot.db.models import Delivery, DeliveryKind
 from trustbot.delivery.outbox import enqueue_reminders
 

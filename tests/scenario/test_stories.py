@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from tests.scenario.conftest import EMPLOYEES, Stack
-from trustbot.core.ports import Visibility
 from trustbot.db.models import Anecdote
+from trustbot.kinds import Visibility
 
 
 def _values(
@@ -103,8 +103,8 @@ async def test_a_story_is_stored_with_its_round_rule_and_visibility(
     [story] = await _stories(stack)
     assert story.text == "Anna fixed it in an hour."
     assert story.visibility is Visibility(visibility)
-    author = stack.services.pseudonym(EMPLOYEES[2], "slack")
-    assert stack.services.author_seal.open(story.author_ref) == author  # forget can find it
+    author = stack.services.keys.pseudonym(EMPLOYEES[2], "slack")
+    assert stack.services.keys.author_seal.open(story.author_ref) == author  # forget can find it
     assert author not in story.author_ref
     assert story.author_user_id == (EMPLOYEES[2] if visibility == "named" else None)
     assert story.source_id == entry["id"]

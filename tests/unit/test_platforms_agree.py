@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
 from tests.factories import closed_round_with_teams, sent_prompt
-from trustbot.app import build_services
+from trustbot.app import open_services
 from trustbot.concurrency import BackgroundWork
 from trustbot.core.catalogue import Language, text
 from trustbot.core.interactions import Commands, Reply
@@ -53,7 +53,7 @@ TEAMS_USER, TEAMS_CHAT, ACTIVITY = (
     "a:1teams-chat-alice",
     "1764151200100",
 )
-ACTED = "1795687300.000001"
+ACTED = "1795687300.000001"  # 10:01:40 UTC on the clock fixture's day: after the round opened
 
 
 def _texts(value: Any) -> list[str]:
@@ -334,37 +334,36 @@ async def world(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Wo
         TRUSTBOT_TEAMS_REPORT_VIEWERS=TEAMS_USER,
         TRUSTBOT_TEAMS="Sales=S0SALES",
     )
-    services = build_services(settings, engine, clock=clock)
-    async with services.transaction() as session:
-        round_, _ = await open_round(
-            session=session, rules=services.rules, period=services.current_period(), now=clock()
-        )
-        session.add(sent_prompt(services, round_, user_id=SLACK_USER, channel=SLACK_DM, ts=TS))
-        session.add(
-            sent_prompt(
-                services,
-                round_,
-                user_id=TEAMS_USER,
-                channel=TEAMS_CHAT,
-                ts=ACTIVITY,
-                platform="teams",
+    async with open_services(settings, clock=clock, prepare=False, engine=engine) as services:
+        async with services.transaction() as session:
+            round_, _ = await open_round(
+                session=session, rules=services.rules, period=services.current_period(), now=clock()
             )
-        )
-    # An earlier week with figures for a team no setting names any more.
-    await closed_round_with_teams(services, "2020-W01", ["Customer care"])
-    yield World(services, round_.id)
-    if services.direct is not None:
-        await services.direct.close()
+            session.add(sent_prompt(services, round_, user_id=SLACK_USER, channel=SLACK_DM, ts=TS))
+            session.add(
+                sent_prompt(
+                    services,
+                    round_,
+                    user_id=TEAMS_USER,
+                    channel=TEAMS_CHAT,
+                    ts=ACTIVITY,
+                    platform="teams",
+                )
+            )
+        # An earlier week with figures for a team no setting names any more.
+        await closed_round_with_teams(services, "2020-W01", ["Customer care"])
+        yield World(services, round_.id)
 
 
 async def _reactions(world: World, actor: Actor) -> int:
-    person = world.services.pseudonym(actor.user_id, actor.platform)
+    person = world.services.keys.pseudonym(actor.user_id, actor.platform)
     async with world.services.sessions() as session:
         return len(
             list(
                 await session.scalars(
                     select(Reaction.emoji).where(
-                        Reaction.reactor == world.services.reaction_handle(person, world.round_id),
+                        Reaction.reactor
+                        == world.services.keys.reaction_handle(person, world.round_id),
                         Reaction.present,
                     )
                 )

@@ -57,6 +57,7 @@ from trustbot.teams.cards import (
     render_report_card,
     render_text_card,
 )
+from trustbot.teams.charts import card_chart
 from trustbot.teams.front_door import REFRESH_VERB, TeamsFrontDoor
 from trustbot.teams.notifier import PLATFORM
 from trustbot.teams.references import ConversationRef, mark_unreachable, remember
@@ -240,7 +241,8 @@ class TeamsHandlers:
         if isinstance(result, Reply):
             return render_text_card(_say(result))
         parts = compose_report(result.report, language=result.language, timezone=settings.timezone)
-        return await render_report_card(parts, result.report, result.language)
+        chart = await card_chart(result.report, result.language)
+        return render_report_card(parts, result.report, result.language, chart=chart)
 
     async def on_message_reaction(self, ctx: ActivityContext[MessageReactionActivity]) -> None:
         """A reaction put on (or taken off) a message: counts on the person's own prompt."""

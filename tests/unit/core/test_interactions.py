@@ -16,7 +16,7 @@ from sqlalchemy import text as sql
 
 from tests.conftest import TEST_KEY, FixedClock, make_settings
 from tests.factories import closed_round_with_teams, sent_prompt
-from trustbot.app import build_services
+from trustbot.app import open_services
 from trustbot.core.aggregates import NO_TEAM, WHOLE
 from trustbot.core.interactions import (
     FAILED,
@@ -37,7 +37,6 @@ from trustbot.core.interactions import (
 from trustbot.core.prompts import Actor, PromptAddress
 from trustbot.core.rounds import open_round
 from trustbot.core.services import Services
-from trustbot.db.session import create_engine
 
 ALICE = Actor("slack", "U0ALICE")
 HERE = PromptAddress("D0ALICE", "1764151200.000100")
@@ -112,9 +111,8 @@ async def test_report_teams_are_the_configured_ones_and_those_with_figures(
 async def broken(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Services]:
     """Services whose database cannot be opened: every read and write fails."""
     url = f"sqlite:///{tmp_path / 'missing' / 'trustbot.db'}"
-    engine = create_engine(url)
-    yield build_services(make_settings(url), engine, clock=clock)
-    await engine.dispose()
+    async with open_services(make_settings(url), clock=clock, prepare=False) as services:
+        yield services
 
 
 async def test_every_use_case_tells_the_person_when_the_database_fails(
