@@ -16,9 +16,17 @@ from trustbot.core.reports import (
     SharedStory,
     TrustReport,
 )
+from trustbot.core.rounds import open_round
 from trustbot.core.rules import CALL_ME_WAY, Rule
 from trustbot.core.services import Services
-from trustbot.db.models import Delivery, DeliveryKind, DeliveryStatus, PulseAnswer, Round
+from trustbot.db.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    PulseAnswer,
+    Round,
+    RoundAggregate,
+)
 
 
 def sent_prompt(
@@ -154,3 +162,19 @@ async def stored_answers(
         services, "answer", users, sorted({round_id for round_id, _, _ in rows}), platform
     )
     return [(who[respondent], score) for _, respondent, score in rows]
+
+
+async def closed_round_with_teams(services: Services, period: str, teams: list[str]) -> None:
+    """A closed round of `period` with (empty) aggregates for each of `teams`."""
+    async with services.transaction() as session:
+        round_, _ = await open_round(
+            session=session, rules=services.rules, period=period, now=services.now()
+        )
+        round_.closed_at = services.now()
+        zeros = {
+            column.key: 0
+            for column in RoundAggregate.__table__.columns
+            if column.key not in ("round_id", "team")
+        }
+        for team in teams:
+            session.add(RoundAggregate(round_id=round_.id, team=team, **zeros))

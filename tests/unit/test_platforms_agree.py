@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
-from tests.factories import sent_prompt
+from tests.factories import closed_round_with_teams, sent_prompt
 from trustbot.app import open_services
 from trustbot.concurrency import BackgroundWork
 from trustbot.core.catalogue import Language, text
@@ -350,25 +350,9 @@ async def world(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Wo
                     platform="teams",
                 )
             )
-        await _store_team_figures(services)
+        # An earlier week with figures for a team no setting names any more.
+        await closed_round_with_teams(services, "2020-W01", ["Customer care"])
         yield World(services, round_.id)
-
-
-async def _store_team_figures(services: Services) -> None:
-    """A closed round of an earlier week with figures for a team no setting names any more."""
-    from trustbot.db.models import RoundAggregate
-
-    async with services.transaction() as session:
-        earlier, _ = await open_round(
-            session=session, rules=services.rules, period="2020-W01", now=services.now()
-        )
-        earlier.closed_at = services.now()
-        zeros = {
-            column.key: 0
-            for column in RoundAggregate.__table__.columns
-            if column.key not in ("round_id", "team")
-        }
-        session.add(RoundAggregate(round_id=earlier.id, team="Customer care", **zeros))
 
 
 async def _reactions(world: World, actor: Actor) -> int:

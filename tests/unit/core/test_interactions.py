@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text as sql
 
 from tests.conftest import TEST_KEY, FixedClock, make_settings
-from tests.factories import sent_prompt
+from tests.factories import closed_round_with_teams, sent_prompt
 from trustbot.app import open_services
 from trustbot.core.aggregates import NO_TEAM, WHOLE
 from trustbot.core.interactions import (
@@ -37,7 +37,6 @@ from trustbot.core.interactions import (
 from trustbot.core.prompts import Actor, PromptAddress
 from trustbot.core.rounds import open_round
 from trustbot.core.services import Services
-from trustbot.db.models import RoundAggregate
 
 ALICE = Actor("slack", "U0ALICE")
 HERE = PromptAddress("D0ALICE", "1764151200.000100")
@@ -101,18 +100,7 @@ async def test_report_teams_are_the_configured_ones_and_those_with_figures(
     services: Services,
 ) -> None:
     services.settings.teams = {"Sales": "S0SALES"}
-    async with services.transaction() as session:
-        round_, _ = await open_round(
-            session=session, rules=services.rules, period="2026-W01", now=services.now()
-        )
-        round_.closed_at = services.now()
-        zeros = {
-            column.key: 0
-            for column in RoundAggregate.__table__.columns
-            if column.key not in ("round_id", "team")
-        }
-        for team in (WHOLE, NO_TEAM, "Ops", "Sales"):
-            session.add(RoundAggregate(round_id=round_.id, team=team, **zeros))
+    await closed_round_with_teams(services, "2026-W01", [WHOLE, NO_TEAM, "Ops", "Sales"])
     assert await report_team_names(services) == ("Sales", "Ops")
     shown = await request_report(services, actor=ALICE, arguments="team=ops", may_see=_yes)
     assert isinstance(shown, ReportShown)
