@@ -89,7 +89,9 @@ def create_teams_app(
     settings = services.settings
     cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
     common: dict[str, Any] = {
-        "http_server_adapter": TeamsFrontDoor(web),
+        "http_server_adapter": TeamsFrontDoor(
+            web, tenant_id=None if settings.teams_local else settings.teams_tenant_id
+        ),
         "cloud": cloud,
         "service_url": settings.teams_service_url,
     }
