@@ -29,12 +29,8 @@ from trustbot.core.reports import ReportRequest, TrustReport, current_trust_repo
 from trustbot.core.services import Services
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
-from trustbot.devtools.teams_emulator import (
-    DEFAULT_TENANT_ID,
-    TeamsDriver,
-    TeamsEmulator,
-    TeamsUser,
-)
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import DEFAULT_TENANT_ID, TeamsEmulator, TeamsUser
 from trustbot.operations import PromptSummary, run_prompt_now
 from trustbot.render.report import compose_digest
 from trustbot.render.text import render_parts_text, render_report_text

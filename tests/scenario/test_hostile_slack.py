@@ -34,27 +34,33 @@ from tests.scenario.conftest import (
     running_stack,
 )
 from tests.scenario.hostile import MARKER, assert_clean_log, empty_database, ids_of, snapshot
-from trustbot.core.catalogue import text
+from trustbot.core.interactions import Reply
 from trustbot.core.reports import DEFAULT_WEEKS, MAX_WEEKS
 from trustbot.devtools.driver import find_button
 from trustbot.logsetup import RefusalIsNoError, WithholdLibraryDetails
 from trustbot.slack.blocks.story import StoryContext, story_errors
 from trustbot.slack.front_door import MAX_BODY_BYTES
+from trustbot.slack.listeners.context import SLACK_COMMANDS
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 ME, OTHER = EMPLOYEES[0], EMPLOYEES[1]
-BAD_ACTION = text("error.bad_action", "en")
-UNKNOWN_ROUND = text("error.unknown_round", "en")
-USAGE = text("report.usage", "en", max=MAX_WEEKS, default=DEFAULT_WEEKS)
-REFUSED = text("report.refused", "en")
+BAD_ACTION = Reply("error.bad_action", "en").text(SLACK_COMMANDS)
+UNKNOWN_ROUND = Reply("error.unknown_round", "en").text(SLACK_COMMANDS)
+USAGE = Reply("report.usage", "en", {"max": MAX_WEEKS, "default": DEFAULT_WEEKS}).text(
+    SLACK_COMMANDS
+)
+REFUSED = Reply("report.refused", "en").text(SLACK_COMMANDS)
 UNSIGNED = (401, "invalid request signature")
 BAD = (400, "bad request")
 TOO_LARGE = (413, "request body too large")
 UNHANDLED = (404, '{"error": "unhandled request"}')  # bolt's answer to what Slack never sends
-ROUND_GONE = {"response_action": "errors", "errors": story_errors("story.error.round_gone", "en")}
+ROUND_GONE = {
+    "response_action": "errors",
+    "errors": story_errors(Reply("story.error.round_gone", "en").text(SLACK_COMMANDS)),
+}
 
 
 @dataclass(frozen=True)

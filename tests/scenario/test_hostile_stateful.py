@@ -126,7 +126,7 @@ async def test_an_injected_story_is_shown_escaped_in_the_report(stack: Stack) ->
     await stack.next_week()
 
     await stack.driver.send_command(user_id=MANAGER, command="/trust-report", text="2")
-    await stack.emulator.wait_for(lambda: len(stack.emulator.responses) == 1)
+    await stack.emulator.wait_for(lambda: len(stack.emulator.responses) == 1, timeout=30)
 
     shown = json.dumps(stack.emulator.responses[0]["body"], ensure_ascii=False)
     assert "Robert'); DROP TABLE anecdotes;-- &lt;!channel&gt; &lt;@U0BOSS&gt;" in shown

@@ -33,10 +33,11 @@ from tests.scenario.test_teams import (
     _served,
 )
 from tests.teams_cards import cards_in
-from trustbot.core.catalogue import text
+from trustbot.core.interactions import Reply
 from trustbot.core.reports import DEFAULT_WEEKS, MAX_WEEKS
 from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser, new_signing_key
 from trustbot.logsetup import RefusalIsNoError, WithholdLibraryDetails
+from trustbot.teams.app import TEAMS_COMMANDS
 from trustbot.teams.cards import invoke_card_response, render_text_card
 from trustbot.teams.front_door import MAX_BODY_BYTES
 
@@ -54,17 +55,20 @@ TOO_LARGE = (413, {"error": "request body too large"})
 IGNORED = (200, None)  # authenticated, then nothing to do: an empty 200
 
 
-def _card_answer(key: str, **values: Any) -> dict[str, Any]:
-    body: dict[str, Any] = invoke_card_response(render_text_card(text(key, "en", **values)))["body"]
+def _say(key: str, **values: Any) -> str:
+    """A catalogue text as Teams shows it (its command names)."""
+    return Reply(key, "en", values).text(TEAMS_COMMANDS)
+
+
+def _card_answer(key: str) -> dict[str, Any]:
+    body: dict[str, Any] = invoke_card_response(render_text_card(_say(key)))["body"]
     return body
 
 
 BAD_ACTION = (200, _card_answer("error.bad_action"))
 UNKNOWN_ROUND = (200, _card_answer("error.unknown_round"))
-HELP = text("teams.help", "en")
-USAGE = text("report.usage", "en", max=MAX_WEEKS, default=DEFAULT_WEEKS).replace(
-    "/trust-report", "trust-report"
-)
+HELP = _say("help")
+USAGE = _say("report.usage", max=MAX_WEEKS, default=DEFAULT_WEEKS)
 
 
 @dataclass(frozen=True)
@@ -343,7 +347,7 @@ CASES = [
             "value": {**_score_data(cards_in(_prompt(s).activity)[0], 3), "score": True},
         },
         *IGNORED,
-        sent=[text("error.bad_action", "en")],
+        sent=[_say("error.bad_action")],
     ),
     Case("10,000 emoji", message("🔥" * 10_000), *IGNORED, sent=[HELP]),
     Case(
@@ -369,7 +373,7 @@ CASES = [
         "trust-report by a non-viewer",
         message("trust-report 4"),
         *IGNORED,
-        sent=[text("report.refused", "en")],
+        sent=[_say("report.refused")],
     ),
 ]
 

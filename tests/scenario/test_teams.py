@@ -23,9 +23,9 @@ from trustbot.core.catalogue import text
 from trustbot.core.ports import Visibility
 from trustbot.db.models import Anecdote, Delivery, DeliveryStatus, PulseAnswer
 from trustbot.devtools.emulator import LoopbackServer
+from trustbot.devtools.teams_driver import TeamsDriver
 from trustbot.devtools.teams_emulator import (
     DEFAULT_TENANT_ID,
-    TeamsDriver,
     TeamsEmulator,
     TeamsUser,
     new_signing_key,

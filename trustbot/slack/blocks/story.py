@@ -112,9 +112,9 @@ def render_story_modal(rule: Rule, language: Language, context: StoryContext) ->
     }
 
 
-def story_errors(key: str, language: Language, **values: object) -> dict[str, str]:
+def story_errors(message: str) -> dict[str, str]:
     """The `errors` of a `response_action: errors` answer, shown under the text field."""
-    return {STORY_TEXT_BLOCK: text(key, language, **values)}
+    return {STORY_TEXT_BLOCK: message}
 
 
 def render_story_saved_view(visibility: Visibility, language: Language) -> dict[str, Any]:
