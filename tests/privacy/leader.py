@@ -31,7 +31,7 @@ from trustbot.core.services import Services
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
 from trustbot.devtools.teams_driver import TeamsDriver
-from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser
+from trustbot.devtools.teams_emulator import DEFAULT_TENANT_ID, TeamsEmulator, TeamsUser
 from trustbot.render.report import compose_digest
 from trustbot.render.text import render_parts_text, render_report_text
 from trustbot.slack.blocks.home import render_home_view
@@ -40,7 +40,7 @@ K = 3
 SIGNING_SECRET = "leader-signing-secret-0123"
 BOT_TOKEN = "xoxb-leader-bot-token-0123"
 APP_ID = "0b7c3f1e-2d4a-4e5b-8c6d-7e8f9a0b1c2d"
-TENANT = "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
+TENANT = DEFAULT_TENANT_ID  # the emulated people's tenant: the bot is single-tenant
 DEV = [f"U0DEV{index:02d}" for index in range(1, 8)]
 OPS = [f"U0OPS{index:02d}" for index in range(1, 8)]
 LEADER = "U0LEADER"  # reads on Slack; answers on Teams as TEAMS_LEADER

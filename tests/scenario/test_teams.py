@@ -24,11 +24,16 @@ from trustbot.core.catalogue import text
 from trustbot.db.models import Anecdote, Delivery, DeliveryStatus, PulseAnswer
 from trustbot.devtools.emulator import LoopbackServer
 from trustbot.devtools.teams_driver import TeamsDriver
-from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser, new_signing_key
+from trustbot.devtools.teams_emulator import (
+    DEFAULT_TENANT_ID,
+    TeamsEmulator,
+    TeamsUser,
+    new_signing_key,
+)
 from trustbot.kinds import Visibility
 
 APP_ID = "0b7c3f1e-2d4a-4e5b-8c6d-7e8f9a0b1c2d"
-TENANT = "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
+TENANT = DEFAULT_TENANT_ID  # the emulated people's tenant: the bot is single-tenant
 PEOPLE = [
     TeamsUser(aad_object_id=f"aaaaaaaa-1111-4111-8111-{index:012d}", name=f"Person {index}")
     for index in range(1, 6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 
 from sqlalchemy import String, literal, select
 
@@ -28,7 +29,8 @@ class StoryProblem(ValueError):
 def clean_story(text: str | None) -> str:
     """The story text trimmed, or StoryProblem when it is empty or too long."""
     cleaned = (text or "").strip()
-    if not cleaned:
+    if not any(unicodedata.category(char)[0] not in "ZC" for char in cleaned):
+        # Nothing visible: spaces, zero-width and direction marks (Cf), controls only.
         raise StoryProblem("story.error.empty")
     if len(cleaned) > MAX_STORY_LENGTH:
         raise StoryProblem("story.error.too_long", limit=MAX_STORY_LENGTH, length=len(cleaned))

@@ -69,7 +69,6 @@ LOCAL_APP_ID = "trustbot-local"
 # Signs the placeholder token of local mode; nothing checks it (32 bytes: jwt warns below that).
 LOCAL_SIGNING_KEY = "trustbot-local-mode-placeholder-key"
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
-MAX_ROUND_ID = 2**31 - 1
 
 
 def create_teams_app(
@@ -85,7 +84,9 @@ def create_teams_app(
     settings = services.settings
     cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
     common: dict[str, Any] = {
-        "http_server_adapter": TeamsFrontDoor(web),
+        "http_server_adapter": TeamsFrontDoor(
+            web, tenant_id=None if settings.teams_local else settings.teams_tenant_id
+        ),
         "cloud": cloud,
         "service_url": settings.teams_service_url,
     }
