@@ -12,6 +12,7 @@ report and prints the summary.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 import time
@@ -178,6 +179,30 @@ async def services(
     yield services
     if services.direct is not None:
         await services.direct.close()
+
+
+_drawn: dict[str, Any] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _chart_drawn_once(chart: Any, **options: Any) -> bytes:
+    data: bytes = _drawn["draw"](chart, **options)
+    return data
+
+
+@pytest.fixture
+def charts_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Draw each distinct trend chart once per test process and hand out its bytes after that
+    (a draw costs about 0.1 s of CPU).
+
+    The renderer gives the same bytes for the same chart (tests/unit/render/test_chart.py holds
+    it to that), so a stack that renders the same report's chart on every request (a leader
+    polling /trust-report on both platforms) gets exactly the bytes it would have drawn; the
+    chart is still built from each report, off the event loop, and uploaded every time."""
+    from trustbot.render import chart
+
+    _drawn.setdefault("draw", chart.render_trend_chart_png)
+    monkeypatch.setattr(chart, "render_trend_chart_png", _chart_drawn_once)
 
 
 def _backend_of(item_id: str) -> str | None:
