@@ -153,13 +153,27 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{backend}_database"))
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(request: pytest.FixtureRequest) -> str:
+    """`database_url` for a fixture a module's tests share (built once per backend and worker):
+    the module's tests run in the module's event loop, and the fixture empties the database
+    with `empty` before it builds on it."""
+    backend: str = request.param
+    return str(request.getfixturevalue(f"{backend}_database"))
+
+
+async def empty(engine: AsyncEngine) -> None:
+    """Delete every row of every table."""
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(delete(table))
+
+
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on an emptied, migrated database."""
     engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+    await empty(engine)
     yield engine
     await engine.dispose()
 
