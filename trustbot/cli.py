@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Coroutine
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
@@ -34,6 +35,28 @@ PROMPT_NEEDS = ("TRUSTBOT_PSEUDONYM_KEY",)
 Platform = Literal["slack", "teams"]
 config_cli = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 cli.add_typer(config_cli, name="config")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        # The installed distribution's version (pyproject.toml), not a second copy in the code.
+        typer.echo(f"trustbot {metadata.version('trustbot')}")
+        raise typer.Exit(0)
+
+
+@cli.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print trustbot's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """trustbot: weekly culture prompts in chat, and trust reports for leadership."""
 
 
 def _fail(lines: list[str], code: int) -> NoReturn:
@@ -267,6 +290,12 @@ def status() -> None:
     typer.echo(_run(settings, lambda: status_text(settings)))
 
 
+DEMO_NEEDS_DEVTOOLS = (
+    "trustbot demo needs trustbot.devtools (the emulators), which the installed package leaves "
+    "out: run it from a clone of the repository with `make demo`"
+)
+
+
 @cli.command()
 def demo(
     employees: Annotated[int, typer.Option(min=5, max=500)] = 40,
@@ -278,10 +307,17 @@ def demo(
     ] = "slack",
 ) -> None:
     """Simulate a company against a local Slack (or Teams) emulator and print the report."""
-    if platform == "teams":
-        from trustbot.devtools.demo_teams import run_teams_demo as run
-    else:
-        from trustbot.devtools.demo import run_demo as run
+    # devtools is a test and demo kit that the wheel leaves out: only this command loads it.
+    try:
+        if platform == "teams":
+            from trustbot.devtools.demo_teams import run_teams_demo as run
+        else:
+            from trustbot.devtools.demo import run_demo as run
+    except ModuleNotFoundError as missing:
+        if not (missing.name or "").startswith("trustbot.devtools"):
+            raise
+        typer.echo(DEMO_NEEDS_DEVTOOLS, err=True)
+        sys.exit(2)
 
     sys.exit(asyncio.run(run(employees=employees, weeks=weeks, seed=seed, language=language)))
 

@@ -29,7 +29,8 @@ from trustbot.core.reports import ReportRequest, TrustReport, current_trust_repo
 from trustbot.core.services import Services
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
-from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser
 from trustbot.operations import PromptSummary, run_prompt_now
 from trustbot.render.report import compose_digest
 from trustbot.render.text import render_parts_text, render_report_text
@@ -322,9 +323,14 @@ async def company(
         bot = LoopbackServer(runtime.web_app())
         await bot.start()
         slack_driver = SlackDriver(
-            bot_url=bot.url + "/slack/events", signing_secret=SIGNING_SECRET, emulator=slack
+            bot_url=bot.url + "/slack/events",
+            signing_secret=SIGNING_SECRET,
+            emulator=slack,
+            clock=lambda: clock.now.timestamp(),
         )
-        teams_driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
+        teams_driver = TeamsDriver(
+            emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock
+        )
         try:
             for person in on_teams:
                 assert (await teams_driver.install(person)).status_code == 200

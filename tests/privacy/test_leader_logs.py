@@ -31,7 +31,8 @@ from trustbot.core.privacy import pseudonym
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 from trustbot.devtools.loopback import bind_loopback_socket
-from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser
 from trustbot.logsetup import WithholdLibraryDetails, configure_logging
 
 MARK = "zqxmrk"  # in every id, name and text below (ids in upper case, as Slack's are)

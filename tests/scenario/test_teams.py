@@ -23,7 +23,8 @@ from trustbot.core.catalogue import text
 from trustbot.core.ports import Visibility
 from trustbot.db.models import Anecdote, Delivery, DeliveryStatus, PulseAnswer
 from trustbot.devtools.emulator import LoopbackServer
-from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser, new_signing_key
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser, new_signing_key
 from trustbot.operations import run_prompt_now
 
 APP_ID = "0b7c3f1e-2d4a-4e5b-8c6d-7e8f9a0b1c2d"
@@ -114,7 +115,7 @@ async def _served(
     await runtime.start()
     bot = LoopbackServer(runtime.web_app())
     await bot.start()
-    driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
+    driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock)
     try:
         yield TeamsStack(emulator, driver, runtime, clock)
     finally:

