@@ -131,7 +131,7 @@ async def test_a_failed_save_keeps_the_modal_open_and_says_so(
     async def broken(*_: Any, **__: Any) -> bool:
         raise OperationalError("INSERT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr("trustbot.slack.listeners.views.story_submit.record_story", broken)
+    monkeypatch.setattr("trustbot.core.interactions.record_story", broken)
     response = await stack.driver.submit_view(
         user_id=EMPLOYEES[0], view=entry, values=_values("Keep me.")
     )
