@@ -336,19 +336,23 @@ async def in_use(database_url: str, clock: FixedClock) -> AsyncIterator[tuple[St
             yield stack, history
 
 
+def _ticking() -> FixedClock:
+    """Thursday of 2026-W48, ticking on as real time does: the drivers date each click by the
+    stack's clock, and on a clock standing still every click and reaction would share one
+    microsecond (a value the join attack would rightly follow)."""
+    return FixedClock(datetime(2026, 11, 26, 10, 0, tzinfo=UTC), ticking=True)
+
+
 @pytest.fixture(name="used")
-async def used_fixture(
-    database_url: str, clock: FixedClock
-) -> AsyncIterator[tuple[Stack, History]]:
+async def used_fixture(database_url: str) -> AsyncIterator[tuple[Stack, History]]:
     """`in_use`, for a test of its own (one that changes what it finds)."""
-    async with in_use(database_url, clock) as used:
+    async with in_use(database_url, _ticking()) as used:
         yield used
 
 
 @pytest_asyncio.fixture(name="used", scope="module", loop_scope="module")
 async def shared_used_fixture(module_database_url: str) -> AsyncIterator[tuple[Stack, History]]:
     """`in_use`, shared by a module's tests that only read it (each marked
-    `pytest.mark.asyncio(loop_scope="module")`); the clock ticks on from Thursday of 2026-W48."""
-    clock = FixedClock(datetime(2026, 11, 26, 10, 0, tzinfo=UTC), ticking=True)
-    async with in_use(module_database_url, clock) as used:
+    `pytest.mark.asyncio(loop_scope="module")`)."""
+    async with in_use(module_database_url, _ticking()) as used:
         yield used
