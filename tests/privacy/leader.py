@@ -341,11 +341,16 @@ async def company(
                 await bot.stop()
 
 
-@pytest.fixture
-def fast_weeks(monkeypatch: pytest.MonkeyPatch) -> None:
+def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
     """Slack's one message per second per channel is about real time; here a week passes in
     milliseconds, so the sender need not wait a second before each person's next prompt."""
     monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
+
+
+@pytest.fixture
+def fast_weeks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No wait between two messages in one channel (`unpaced`)."""
+    unpaced(monkeypatch)
 
 
 @pytest.fixture

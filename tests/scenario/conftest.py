@@ -174,6 +174,11 @@ def _no_channel_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
 
 
+@pytest.fixture(autouse=True)
+def _charts_drawn_once(charts_drawn_once: None) -> None:
+    """A report's chart is drawn once per distinct chart and test process (tests/conftest.py)."""
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     """Thursday 26 November 2026, 10:00 UTC (2026-W48 in Copenhagen), ticking on from there:
