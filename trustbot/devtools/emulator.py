@@ -50,6 +50,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from trustbot.credentials import SLACK_BOT_SCOPES
 from trustbot.devtools.loopback import QuickServer, bind_loopback_socket
 from trustbot.devtools.socket_mode import SocketModeServer
 
@@ -384,6 +385,8 @@ class SlackEmulator:
         self.clock = clock
         """The monotonic clock of the rate limits (a test injects a fake one)."""
 
+        self.scopes: list[str] = list(SLACK_BOT_SCOPES)
+        """The bot token's scopes (the manifest's): the ``x-oauth-scopes`` header of answers."""
         self.users: dict[str, EmulatedUser] = {}
         bot = EmulatedUser(id=bot_user_id, name="trustbot", real_name="trustbot", is_bot=True)
         self.users[bot.id] = bot
@@ -766,6 +769,8 @@ class SlackEmulator:
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         status = 200
         extra_headers: dict[str, str] = {}
+        if token == self.bot_token:  # as Slack does, on every answer to the bot's token
+            extra_headers["x-oauth-scopes"] = ",".join(self.scopes)
         body: dict[str, Any]
         page: str | None = None  # an HTML error page sent instead of the JSON body
         if not token:
