@@ -28,6 +28,7 @@ from trustbot.db.session import (
     create_write_session_factory,
 )
 from trustbot.delivery.sender import OutboxSender
+from trustbot.metrics import watch_loop_lag
 from trustbot.scheduler.jobs import Jobs
 from trustbot.scheduler.leader import holder_name, lead_with_advisory_lock, record_lease
 from trustbot.scheduler.service import Scheduler
@@ -65,6 +66,7 @@ class Runtime:
     client: AsyncWebClient | None = None
     sender_client: AsyncWebClient | None = None
     teams: App | None = None
+    lag_watch: asyncio.Task[None] | None = None  # samples the event loop's lag for /metrics
 
     @property
     def notifier(self) -> SlackNotifier:
@@ -74,7 +76,10 @@ class Runtime:
         return notifier
 
     async def start(self) -> None:
-        """Open the one HTTP session Slack calls go through; initialise the Teams app."""
+        """Open the one HTTP session Slack calls go through; initialise the Teams app; start
+        sampling the event loop's lag."""
+        if self.lag_watch is None:
+            self.lag_watch = asyncio.create_task(watch_loop_lag(self.services.metrics))
         if self.client is not None and self.client.session is None:
             session = aiohttp.ClientSession()
             self.client.session = session
@@ -85,6 +90,10 @@ class Runtime:
 
     async def aclose(self) -> None:
         """Let the after-ack work finish, then close the HTTP session and the database pool."""
+        if self.lag_watch is not None:
+            self.lag_watch.cancel()
+            await asyncio.gather(self.lag_watch, return_exceptions=True)
+            self.lag_watch = None
         try:
             await self.work.drain(SHUTDOWN_BUDGET_S)
             await self.scheduler.stop()
@@ -180,7 +189,7 @@ def build_runtime(
     services = build_services(settings, engine, clock=clock)
     work = BackgroundWork()
     notifiers: dict[str, Notifier] = {}
-    web = create_web_app(engine)
+    web = create_web_app(engine, services)
     client = sender_client = None
     if settings.slack_enabled:
         client = create_web_client(settings)

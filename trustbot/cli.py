@@ -159,6 +159,14 @@ def serve(
         _fail(["--workers: Socket Mode takes one process (Slack balances its connections)"], 2)
     if workers > 1 and not settings.database_url.startswith(("postgresql", "postgres://")):
         _fail(["--workers: needs PostgreSQL (TRUSTBOT_DATABASE_URL); SQLite takes one process"], 2)
+    if workers > 1 and settings.metrics_port is not None:
+        _fail(
+            [
+                "TRUSTBOT_METRICS_PORT: one port per process, and --workers starts several: run "
+                "replicas of one process each instead (each with its own /metrics)"
+            ],
+            2,
+        )
     _check_credentials(settings, socket_mode=socket_mode)
     if socket_mode:
         _run(settings, lambda: serve_socket_mode(settings))

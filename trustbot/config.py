@@ -28,6 +28,7 @@ _AAD_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 MIN_PSEUDONYM_KEY_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 24
 _PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "xxx", "todo"}
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -103,6 +104,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", alias="TRUSTBOT_LOG_LEVEL"
     )
+    # json or text; unset: JSON unless stderr (where the logs go) is a terminal.
+    log_format: Literal["json", "text"] | None = Field(default=None, alias="TRUSTBOT_LOG_FORMAT")
+    # GET /metrics: on its own port (open to whoever reaches it), or on TRUSTBOT_PORT to a
+    # bearer of the token; neither set, it is not served.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, alias="TRUSTBOT_METRICS_PORT")
+    metrics_token: SecretStr | None = Field(default=None, alias="TRUSTBOT_METRICS_TOKEN")
 
     # Culture programme
     timezone: str = Field(default="Europe/Copenhagen", alias="TRUSTBOT_TIMEZONE")
@@ -323,6 +330,7 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "teams_client_secret",
+        "metrics_token",
     )
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
@@ -334,6 +342,25 @@ class Settings(BaseSettings):
         if raw.lower() in _PLACEHOLDERS or raw.lower().startswith("your-"):
             raise ValueError("is a placeholder; set the real value")
         return SecretStr(raw)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_METRICS_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_METRICS_TOKEN_LENGTH} characters "
+                "(generate one: python3 -c 'import secrets; print(secrets.token_hex(24))')"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_metrics_port(self) -> Settings:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError(
+                f"TRUSTBOT_METRICS_PORT: {self.metrics_port} is TRUSTBOT_PORT, the public port; "
+                "/metrics needs a port of its own (or TRUSTBOT_METRICS_TOKEN on the public one)"
+            )
+        return self
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -37,6 +37,7 @@ from trustbot.render.text import render_report_text
 from trustbot.scheduler.cron import cron_trigger, next_fire_times
 from trustbot.scheduler.jobs import fire_period, job_specs_for
 from trustbot.scheduler.leader import LEASE, SingleProcessLock
+from trustbot.web import SideServer, create_metrics_app, side_server
 
 logger = logging.getLogger(__name__)
 # What stops `serve --socket-mode` cleanly, as uvicorn stops `serve` (Ctrl-C, docker stop...).
@@ -74,16 +75,42 @@ async def serve_http(settings: Settings) -> None:
         )
         stop = asyncio.Event()
         rhythm = asyncio.create_task(runtime.run_rhythm(stop))
+        sides = start_side_servers(settings, runtime, health=False)
         logger.info("trustbot listening on %s", _endpoints(settings))
         try:
             await uvicorn.Server(config).serve()
         finally:
             stop.set()
+            await stop_side_servers(sides)
             await rhythm
             await runtime.aclose()
     finally:
         if single is not None:
             single.release()
+
+
+def start_side_servers(
+    settings: Settings, runtime: Runtime, *, health: bool
+) -> list[tuple[SideServer, asyncio.Task[None]]]:
+    """The servers beside the main one: /metrics on TRUSTBOT_METRICS_PORT, and (`health`, in
+    Socket Mode, which has no request URL) /healthz, /readyz and /metrics on TRUSTBOT_PORT."""
+    apps: list[tuple[Any, int]] = []
+    if health:
+        apps.append((runtime.web_app(), settings.port))
+    if settings.metrics_port is not None:
+        apps.append((create_metrics_app(runtime.services), settings.metrics_port))
+    started = []
+    for app, port in apps:
+        server = side_server(app, host=settings.host, port=port, log_level=settings.log_level)
+        started.append((server, asyncio.create_task(server.serve())))
+    return started
+
+
+async def stop_side_servers(started: list[tuple[SideServer, asyncio.Task[None]]]) -> None:
+    """Stop what `start_side_servers` started, and wait for it."""
+    for server, _ in started:
+        server.should_exit = True
+    await asyncio.gather(*(task for _, task in started), return_exceptions=True)
 
 
 def serve_http_workers(settings: Settings, workers: int) -> None:
@@ -201,6 +228,7 @@ async def serve_socket_mode(settings: Settings) -> None:
 async def _serve_socket_mode(settings: Settings, handler_class: Any) -> None:
     runtime = await _start(settings)
     rhythm: asyncio.Task[None] | None = None
+    sides: list[tuple[SideServer, asyncio.Task[None]]] = []
     stop = asyncio.Event()
     try:
         assert settings.slack_app_token is not None
@@ -218,6 +246,12 @@ async def _serve_socket_mode(settings: Settings, handler_class: Any) -> None:
             await handler.connect_async()
             logger.info("trustbot connected to Slack over Socket Mode")
             rhythm = asyncio.create_task(runtime.run_rhythm(stop))
+            sides = start_side_servers(settings, runtime, health=True)
+            logger.info(
+                "trustbot serving /healthz and /readyz on http://%s:%d",
+                settings.host,
+                settings.port,
+            )
             await stop.wait()
             logger.info("trustbot disconnecting from Slack")
         finally:
@@ -226,6 +260,7 @@ async def _serve_socket_mode(settings: Settings, handler_class: Any) -> None:
             await handler.close_async()
     finally:
         stop.set()
+        await stop_side_servers(sides)
         if rhythm is not None:
             await rhythm
         await runtime.aclose()

@@ -16,6 +16,7 @@ from trustbot.core.catalogue import Language
 from trustbot.core.periods import period_of
 from trustbot.core.privacy import AddressSeal, AuthorSeal, keyed_hash, pseudonym, round_handle
 from trustbot.core.rules import Rule
+from trustbot.metrics import Metrics
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import TextClause
@@ -45,10 +46,14 @@ class Services:
     direct: DirectStatements | None = None  # set for PostgreSQL: the click's statement
     # Each person's chosen language by settings subject, with when it was read (people.py).
     languages: dict[str, tuple[Language | None, float]] = field(default_factory=dict)
+    # This process's Prometheus metrics (trustbot/metrics.py); counts of people's rows are
+    # published in steps of TRUSTBOT_MIN_GROUP_SIZE.
+    metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.seal = AddressSeal(self.pseudonym_key)
         self.author_seal = AuthorSeal(self.pseudonym_key)
+        self.metrics = Metrics(step=self.settings.min_group_size)
 
     @property
     def dialect(self) -> str:

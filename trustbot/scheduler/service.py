@@ -59,6 +59,7 @@ class Scheduler:
             )
         scheduler.start()
         self._apscheduler = scheduler
+        self._services.metrics.leading(True)
         self._catch_up = asyncio.create_task(self.catch_up())
 
     async def stop(self) -> None:
@@ -70,6 +71,7 @@ class Scheduler:
         if self._apscheduler is not None:
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
+        self._services.metrics.leading(False)
 
     def next_runs(self) -> dict[str, datetime | None]:
         """When each job fires next (for `trustbot status`)."""
@@ -89,11 +91,15 @@ class Scheduler:
         await self._run(spec, fire)
 
     async def _run(self, spec: JobSpec, fire: datetime) -> None:
+        metrics = self._services.metrics
+        metrics.job_runs.labels(spec.name).inc()
         try:
             await self._jobs.run(spec.name, fire)
         except SQLAlchemyError as error:
+            metrics.job_failures.labels(spec.name).inc()
             logger.error("the %s job failed: %s", spec.name, describe_database_error(error))
         except Exception:
+            metrics.job_failures.labels(spec.name).inc()
             logger.exception("the %s job failed", spec.name)
 
     async def catch_up(self, now: datetime | None = None) -> list[str]:
