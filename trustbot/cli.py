@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Coroutine
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
@@ -34,6 +35,28 @@ PROMPT_NEEDS = ("TRUSTBOT_PSEUDONYM_KEY",)
 Platform = Literal["slack", "teams"]
 config_cli = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 cli.add_typer(config_cli, name="config")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        # The installed distribution's version (pyproject.toml), not a second copy in the code.
+        typer.echo(f"trustbot {metadata.version('trustbot')}")
+        raise typer.Exit(0)
+
+
+@cli.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print trustbot's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """trustbot: weekly culture prompts in chat, and trust reports for leadership."""
 
 
 def _fail(lines: list[str], code: int) -> NoReturn:

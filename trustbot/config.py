@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trustbot.core.periods import parse_period
 from trustbot.core.rules import RulesFileError, load_rules
-from trustbot.scheduler.cron import CronError, cron_trigger, parse_duration
+from trustbot.scheduler.cron import CronError, check_fires_yearly, cron_trigger, parse_duration
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///trustbot.db"
@@ -258,10 +258,15 @@ class Settings(BaseSettings):
     @classmethod
     def _check_schedule(cls, value: str) -> str:
         try:
-            cron_trigger(value, ZoneInfo("UTC"))
+            check_fires_yearly(cron_trigger(value, ZoneInfo("UTC")), value)
         except CronError as error:
             raise ValueError(str(error)) from None
         return value.strip()
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_log_level(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("misfire_grace", "leader_retry", mode="before")
     @classmethod
@@ -309,6 +314,12 @@ class Settings(BaseSettings):
         scheme = value.split("://", 1)[0].split("+", 1)[0] if "://" in value else ""
         if scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        path = value.split("://", 1)[1]
+        if scheme == "sqlite" and path and not path.startswith("/"):
+            raise ValueError(
+                f"a SQLite URL takes three slashes before a relative path: sqlite:///{path} "
+                f"(four for an absolute one: sqlite:////var/lib/trustbot/{path})"
+            )
         return value
 
     @field_validator("rules_file")

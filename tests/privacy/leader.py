@@ -322,9 +322,14 @@ async def company(
         bot = LoopbackServer(runtime.web_app())
         await bot.start()
         slack_driver = SlackDriver(
-            bot_url=bot.url + "/slack/events", signing_secret=SIGNING_SECRET, emulator=slack
+            bot_url=bot.url + "/slack/events",
+            signing_secret=SIGNING_SECRET,
+            emulator=slack,
+            clock=lambda: clock.now.timestamp(),
         )
-        teams_driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
+        teams_driver = TeamsDriver(
+            emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock
+        )
         try:
             for person in on_teams:
                 assert (await teams_driver.install(person)).status_code == 200

@@ -18,9 +18,9 @@ from tests.privacy.leader import DEV, TEAMS_LEADER, TEAMS_PEOPLE, Company
 from tests.teams_cards import cards_in
 from trustbot.core.anecdotes import MAX_STORY_LENGTH
 from trustbot.core.catalogue import text
-from trustbot.core.prompts import PromptAddress
+from trustbot.core.prompts import Actor, PromptAddress, prompt_state
 from trustbot.devtools.teams_emulator import TeamsUser
-from trustbot.teams.app import TeamsHandlers
+from trustbot.teams.app import TeamsHandlers, _prompt_card
 
 TRANSIENT = "application/vnd.microsoft.activity.message"
 
@@ -81,12 +81,16 @@ async def test_the_comparison_tells_them_apart_on_a_weakened_rule(
 ) -> None:
     told = TeamsHandlers._story
 
-    async def card_that_says_so(self: TeamsHandlers, *args: Any) -> Any:
-        said = await told(self, *args)
-        data, actor, round_id, language, activity = args
-        del data
+    async def card_that_says_so(
+        self: TeamsHandlers, activity: Any, data: dict[str, Any], actor: Actor
+    ) -> Any:
+        said = await told(self, activity, data, actor)
         address = PromptAddress(str(activity.conversation.id), str(activity.reply_to_id or ""))
-        return await self._prompt_card(actor, address, round_id, language, note=said.text)
+        state = await prompt_state(
+            self._services, actor=actor, address=address, round_id=data["round"]
+        )
+        assert state is not None
+        return _prompt_card(state, "en", note=said.text)
 
     monkeypatch.setattr(TeamsHandlers, "_story", card_that_says_so)
 

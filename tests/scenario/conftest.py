@@ -152,7 +152,10 @@ async def running_stack(
     bot = LoopbackServer(runtime.web_app())
     await bot.start()
     driver = SlackDriver(
-        bot_url=bot.url + "/slack/events", signing_secret=SIGNING_SECRET, emulator=emulator
+        bot_url=bot.url + "/slack/events",
+        signing_secret=SIGNING_SECRET,
+        emulator=emulator,
+        clock=lambda: clock.now.timestamp(),
     )
     try:
         yield Stack(emulator=emulator, driver=driver, runtime=runtime, clock=clock)

@@ -26,8 +26,13 @@ def _confirmations(stack: Stack, user: str) -> list[str]:
     return [str(sent["text"]) for sent in stack.emulator.ephemerals if sent["user"] == user]
 
 
+CLOCK_START = 1_795_687_200  # the scenario clock's start, Thursday 26 November 2026, 10:00 UTC
+
+
 def _ts(offset: float) -> str:
-    return f"{time.time() - 60 + offset:.6f}"
+    """An action time `offset` seconds after a minute before the round opened (within the
+    skew the bot allows): Slack stamps clicks by the clock the bot runs on."""
+    return f"{CLOCK_START - 60 + offset:.6f}"
 
 
 async def _click(stack: Stack, user: str, score: int, action_ts: str | None = None) -> None:

@@ -39,7 +39,7 @@ async def test_a_retried_event_counts_once(stack: Stack) -> None:
         "reaction": "fire",
         "item_user": message.user,
         "item": {"type": "message", "channel": message.channel, "ts": message.ts},
-        "event_ts": "1764151200.000100",
+        "event_ts": "1795687200.000100",
     }
 
     await stack.driver.send_event(event, event_id="Ev0RETRY")
@@ -56,8 +56,8 @@ async def test_reactions_elsewhere_are_ignored(stack: Stack) -> None:
         "user": EMPLOYEES[0],
         "reaction": "eyes",
         "item_user": EMPLOYEES[1],
-        "item": {"type": "message", "channel": "C0TEAM", "ts": "1764151200.000200"},
-        "event_ts": "1764151200.000300",
+        "item": {"type": "message", "channel": "C0TEAM", "ts": "1795687200.000200"},
+        "event_ts": "1795687200.000300",
     }
 
     response = await stack.driver.send_event(event)
@@ -76,9 +76,9 @@ async def test_a_retried_add_arriving_after_the_removal_does_not_count_again(sta
         "reaction": "heart",
         "item_user": message.user,
         "item": {"type": "message", "channel": message.channel, "ts": message.ts},
-        "event_ts": "1764151200.000100",
+        "event_ts": "1795687200.000100",
     }
-    removed = {**added, "type": "reaction_removed", "event_ts": "1764151260.000100"}
+    removed = {**added, "type": "reaction_removed", "event_ts": "1795687260.000100"}
 
     await stack.driver.send_event(added, event_id="Ev0ADD")
     await stack.settle()

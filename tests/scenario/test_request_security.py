@@ -26,7 +26,7 @@ def _click_body(stack: Stack, user: str) -> bytes:
                 "action_id": "pulse_score:5",
                 "block_id": "pulse_answer",
                 "value": message.blocks[3]["elements"][4]["value"],
-                "action_ts": "1764151200.000100",
+                "action_ts": "1795687200.000100",
             }
         ],
     }

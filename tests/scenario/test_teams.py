@@ -114,7 +114,7 @@ async def _served(
     await runtime.start()
     bot = LoopbackServer(runtime.web_app())
     await bot.start()
-    driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages")
+    driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock)
     try:
         yield TeamsStack(emulator, driver, runtime, clock)
     finally:

@@ -157,6 +157,32 @@ def test_database_url() -> None:
         "TRUSTBOT_DATABASE_URL: must start with sqlite:/// or postgresql://"
     ]
     assert errors(TRUSTBOT_DATABASE_URL="trustbot.db")[0].startswith("TRUSTBOT_DATABASE_URL: ")
+    assert settings(TRUSTBOT_DATABASE_URL="sqlite://").database_url == "sqlite://"  # in memory
+    assert settings(TRUSTBOT_DATABASE_URL="sqlite:////var/x.db").database_url == (
+        "sqlite:////var/x.db"
+    )
+    assert errors(TRUSTBOT_DATABASE_URL="sqlite://trustbot.db") == [
+        "TRUSTBOT_DATABASE_URL: a SQLite URL takes three slashes before a relative path: "
+        "sqlite:///trustbot.db (four for an absolute one: sqlite:////var/lib/trustbot/trustbot.db)"
+    ]
+
+
+def test_log_level_in_any_case() -> None:
+    assert settings(TRUSTBOT_LOG_LEVEL="DEBUG").log_level == "debug"
+    assert settings(TRUSTBOT_LOG_LEVEL=" Warning ").log_level == "warning"
+    assert errors(TRUSTBOT_LOG_LEVEL="loud")[0].startswith("TRUSTBOT_LOG_LEVEL: ")
+
+
+@pytest.mark.parametrize("schedule", ["0 9 31 2 *", "0 9 30 2 *", "0 9 29 2 *", "0 9 31 4,6 *"])
+def test_a_schedule_that_never_fires_is_refused(schedule: str) -> None:
+    assert errors(TRUSTBOT_PROMPT_SCHEDULE=schedule) == [
+        f"TRUSTBOT_PROMPT_SCHEDULE: {schedule!r} never fires (no such day, or less than once "
+        "a year): check the day and month fields"
+    ]
+
+
+def test_a_yearly_schedule_is_accepted() -> None:
+    assert settings(TRUSTBOT_DIGEST_SCHEDULE="0 8 31 12 *").digest_schedule == "0 8 31 12 *"
 
 
 def test_pseudonym_key() -> None:

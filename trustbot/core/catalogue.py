@@ -38,21 +38,21 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "prompt.pause": {"da": "Sæt ugentlige spørgsmål på pause", "en": "Pause weekly prompts"},
     "pause.done": {
         "da": "Du får ikke flere ugentlige spørgsmål eller påmindelser. "
-        "Skriv `/trust-prompts resume` for at få dem igen.",
+        "Skriv `{prompts} resume` for at få dem igen.",
         "en": "You will get no more weekly prompts or reminders. "
-        "Type `/trust-prompts resume` to get them again.",
+        "Type `{prompts} resume` to get them again.",
     },
     "pause.resumed": {
         "da": "Velkommen tilbage! Du får ugens spørgsmål igen fra næste runde.",
         "en": "Welcome back! You will get the weekly prompt again from the next round.",
     },
     "pause.status.paused": {
-        "da": "Dine ugentlige spørgsmål er på pause. `/trust-prompts resume` starter dem igen.",
-        "en": "Your weekly prompts are paused. `/trust-prompts resume` starts them again.",
+        "da": "Dine ugentlige spørgsmål er på pause. `{prompts} resume` starter dem igen.",
+        "en": "Your weekly prompts are paused. `{prompts} resume` starts them again.",
     },
     "pause.status.active": {
-        "da": "Du får ugens spørgsmål. `/trust-prompts pause` sætter dem på pause.",
-        "en": "You get the weekly prompt. `/trust-prompts pause` pauses it.",
+        "da": "Du får ugens spørgsmål. `{prompts} pause` sætter dem på pause.",
+        "en": "You get the weekly prompt. `{prompts} pause` pauses it.",
     },
     "pause.failed": {
         "da": "Det kunne ikke gemmes lige nu. Prøv igen om lidt.",
@@ -217,9 +217,9 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "report.anonymous": {"da": "anonym", "en": "anonymous"},
     "report.colleague": {"da": "en kollega", "en": "a colleague"},
     "report.usage": {
-        "da": "Brug: `/trust-report [uger] [rule=N] [team=NAVN]`, uger fra 1 til {max} "
+        "da": "Brug: `{report} [uger] [rule=N] [team=NAVN]`, uger fra 1 til {max} "
         "(standard {default}).",
-        "en": "Usage: `/trust-report [weeks] [rule=N] [team=NAME]`, weeks from 1 to {max} "
+        "en": "Usage: `{report} [weeks] [rule=N] [team=NAME]`, weeks from 1 to {max} "
         "(default {default}).",
     },
     "report.chart_title": {
@@ -260,13 +260,13 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "home.pause": {"da": "Sæt på pause", "en": "Pause prompts"},
     "home.resume": {"da": "Genoptag", "en": "Resume prompts"},
     "home.language": {"da": "Sprog", "en": "Language"},
-    "teams.help": {
-        "da": "Jeg sender ugens spørgsmål her. Skriv `trust-prompts pause` eller "
-        "`trust-prompts resume`; ledere kan skrive `trust-report [uger] [rule=N] [team=NAVN]`.",
-        "en": "I send the weekly prompt here. Type `trust-prompts pause` or "
-        "`trust-prompts resume`; leaders can type `trust-report [weeks] [rule=N] [team=NAME]`.",
+    "help": {
+        "da": "Jeg sender ugens spørgsmål her. Skriv `{prompts} pause` eller "
+        "`{prompts} resume`; ledere kan skrive `{report} [uger] [rule=N] [team=NAVN]`.",
+        "en": "I send the weekly prompt here. Type `{prompts} pause` or "
+        "`{prompts} resume`; leaders can type `{report} [weeks] [rule=N] [team=NAME]`.",
     },
-    "teams.report_private": {
+    "report.private": {
         "da": "Rapporten er kun for dine øjne: spørg mig i en personlig chat.",
         "en": "The report is for your eyes only: ask me in a personal chat.",
     },

@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from trustbot.core.ports import Visibility
 from trustbot.core.privacy import SealError
 from trustbot.core.services import Services
+from trustbot.db.conversations import delete_conversation
 from trustbot.db.models import (
     Anecdote,
     Delivery,
@@ -33,7 +34,6 @@ from trustbot.db.models import (
     PulseAnswer,
     Reaction,
     Round,
-    TeamsConversation,
 )
 from trustbot.db.scrub import scrub
 
@@ -109,12 +109,9 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
         )
         conversations = 0
         if platform == "teams":
-            gone = await session.execute(
-                delete(TeamsConversation)
-                .where(TeamsConversation.key == services.teams_person_key(user_id))
-                .returning(TeamsConversation.key)
+            conversations = await delete_conversation(
+                session=session, key=services.teams_person_key(user_id)
             )
-            conversations = len(gone.all())
         closed = sorted(r for r in touched if rounds.get(r))
         await _keep_only_aggregates(session, closed)
         forgotten = Forgotten(

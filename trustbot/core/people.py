@@ -16,23 +16,24 @@ from trustbot.core.reports import TrustReport
 from trustbot.core.rules import Rule
 from trustbot.core.services import Services
 from trustbot.db.models import PersonSetting, PulseAnswer, Round
-from trustbot.db.upsert import insert_for
+from trustbot.db.upsert import upsert
 
 
 async def set_paused(services: Services, *, actor: Actor, paused: bool) -> None:
     """Pause (or resume) the person's prompts and reminders; respected by every later send."""
-    now = day_of(services.now())
+    await _store_setting(services, actor, {"paused": paused}, update=("paused", "updated_at"))
+
+
+async def _store_setting(
+    services: Services, actor: Actor, values: dict[str, object], *, update: tuple[str, ...]
+) -> str:
+    """Write the person's settings row (created with `values`, else only `update` changes);
+    its subject."""
     subject = services.settings_subject(actor.user_id, actor.platform)
+    row = {"subject": subject, "updated_at": day_of(services.now()), **values}
     async with services.transaction() as session:
-        insert = insert_for(session, PersonSetting).values(
-            subject=subject, paused=paused, updated_at=now
-        )
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[PersonSetting.subject],
-                set_={"paused": insert.excluded.paused, "updated_at": insert.excluded.updated_at},
-            )
-        )
+        await upsert(session, PersonSetting, key=PersonSetting.subject, values=row, update=update)
+    return subject
 
 
 async def is_paused(services: Services, *, actor: Actor) -> bool:
@@ -50,20 +51,12 @@ LANGUAGE_CACHE_S = 60.0  # another process's change is seen within a minute
 
 async def set_language(services: Services, *, actor: Actor, language: Language) -> None:
     """The language the person wants prompts, replies and their home tab in."""
-    subject = services.settings_subject(actor.user_id, actor.platform)
-    async with services.transaction() as session:
-        insert = insert_for(session, PersonSetting).values(
-            subject=subject, paused=False, language=language, updated_at=day_of(services.now())
-        )
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[PersonSetting.subject],
-                set_={
-                    "language": insert.excluded.language,
-                    "updated_at": insert.excluded.updated_at,
-                },
-            )
-        )
+    subject = await _store_setting(
+        services,
+        actor,
+        {"paused": False, "language": language},
+        update=("language", "updated_at"),
+    )
     services.languages[subject] = (language, time.monotonic())
 
 

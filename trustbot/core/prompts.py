@@ -6,7 +6,10 @@ them and render the result. Two rules hold here, so no platform can differ:
 * an action counts only when it comes from the prompt delivered to that person for that round;
 * the later action wins: a stored score is replaced only by a click made later (the platform's
   action time), whatever order the requests arrive in, so a late retry or a replayed old click
-  changes nothing. Reactions follow the same rule by their event time.
+  changes nothing. Reactions follow the same rule by their event time;
+* an action time the server cannot believe is refused: more than MAX_CLOCK_SKEW_US ahead of the
+  server's clock (else a click dated next year would be "later" than every real click and lock
+  the person's answer), or more than that before its round opened (no prompt existed yet).
 
 Each use case is one short write transaction, and the platform is told nothing while it is open.
 """
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import BigInteger, Integer, String, and_, bindparam, literal, or_, select
+from sqlalchemy import BigInteger, DateTime, Integer, String, and_, bindparam, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlalchemy.sql.expression import Executable
@@ -32,7 +37,11 @@ from trustbot.db.models import Delivery, DeliveryKind, PulseAnswer, Reaction, Ro
 from trustbot.db.upsert import compiled_once, insert_for
 
 MAX_EMOJI_LENGTH = 100
+_ACTION_TIME = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")
 _MAX_EPOCH_US = 2**62
+MAX_CLOCK_SKEW_US = 300 * 1_000_000
+"""How far a platform's action time may stray from the server's clock (Slack's own rule for its
+request signatures: five minutes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +77,7 @@ class ScoreOutcome(enum.StrEnum):
     APPLIED = "applied"  # stored: the newest click so far
     SUPERSEDED = "superseded"  # a later click was already stored; this one changed nothing
     CLOSED = "closed"  # the round has closed: nothing changes any more
-    REFUSED = "refused"  # not a prompt delivered to this person for that round
+    REFUSED = "refused"  # not this person's prompt of that round, or dated outside the round
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +93,31 @@ def parse_action_time(value: object) -> int:
     """Microseconds since the epoch from a platform timestamp like Slack's "1700000000.123456"."""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise InvalidAnswerError("missing action time")
+    # Seconds and a fraction, as Slack writes them; nothing Decimal would read as an exponent,
+    # NaN or Infinity (int() of Decimal("1e999990") builds a million-digit number).
+    text = str(value)
+    if not _ACTION_TIME.fullmatch(text):
+        raise InvalidAnswerError("unreadable action time")
     try:
-        micros = int(Decimal(str(value)).scaleb(6))
+        micros = int(Decimal(text).scaleb(6))
     except (InvalidOperation, ValueError):
         raise InvalidAnswerError("unreadable action time") from None
     if not 0 < micros < _MAX_EPOCH_US:
         raise InvalidAnswerError("action time out of range")
     return micros
+
+
+def ahead_of_the_clock(services: Services, acted_us: int) -> bool:
+    """Whether an action time is further ahead of the server's clock than skew explains."""
+    now_us = int(services.now().timestamp() * 1_000_000)
+    return acted_us > now_us + MAX_CLOCK_SKEW_US
+
+
+def _earliest_opening(acted_us: int) -> datetime:
+    """The latest a round may have opened for an action at `acted_us` to belong to it."""
+    return datetime.fromtimestamp(acted_us / 1_000_000, UTC) + timedelta(
+        microseconds=MAX_CLOCK_SKEW_US
+    )
 
 
 _ANSWERABLE = (DeliveryKind.PROMPT, DeliveryKind.REMINDER)
@@ -152,6 +179,8 @@ def _score_statements(dialect: str) -> tuple[TextClause | TextualSelect, Executa
         Delivery.round_id == bindparam("round_id"),
     )
     still_open = and_(Round.closed_at.is_(None), Round.period >= bindparam("current_period"))
+    # A plain DateTime: psycopg takes the (UTC) datetime as it is on the direct path (db.direct).
+    after_opening = Round.opened_at <= bindparam("opened_by", type_=DateTime(timezone=True))
     source = (
         select(
             Delivery.round_id,
@@ -162,7 +191,7 @@ def _score_statements(dialect: str) -> tuple[TextClause | TextualSelect, Executa
             literal(0),
         )
         .join(Round, Round.id == Delivery.round_id)
-        .where(delivered, still_open)
+        .where(delivered, still_open, after_opening)
     )
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PulseAnswer)
     insert = insert.from_select(
@@ -179,7 +208,7 @@ def _score_statements(dialect: str) -> tuple[TextClause | TextualSelect, Executa
     ).returning(PulseAnswer.score, PulseAnswer.revision)
     cached_upsert = compiled_once(upsert, dialect, PulseAnswer.score, PulseAnswer.revision)
     stored = (
-        select(PulseAnswer.score, still_open)
+        select(PulseAnswer.score, still_open, after_opening)
         .select_from(Delivery)
         .join(Round, Round.id == Delivery.round_id)
         .outerjoin(
@@ -206,11 +235,14 @@ async def record_score(
     """Store a score if this click is the person's newest; the stored score either way.
 
     One statement does the delivery check and the write: the INSERT selects from the matching
-    delivery of a round still open, so a click on anything but this person's own prompt, or a
-    late one, inserts nothing.
+    delivery of a round still open and opened before the click, so a click on anything but this
+    person's own prompt, or a late one, inserts nothing. A click dated ahead of the server's
+    clock is refused before anything is read.
     """
     if not MIN_SCORE <= score <= MAX_SCORE:
         raise InvalidAnswerError(f"score {score} is outside {MIN_SCORE}-{MAX_SCORE}")
+    if ahead_of_the_clock(services, acted_us):
+        return ScoreResult(ScoreOutcome.REFUSED, None)
     handles = _handles(services, actor, address, round_id)
     parameters = {
         "message_key": handles.message_key,
@@ -220,6 +252,7 @@ async def record_score(
         "current_period": services.current_period(),
         "score": score,
         "acted_us": acted_us,
+        "opened_by": _earliest_opening(acted_us),
     }
     # One statement writes, so it needs no transaction around it; the read after it (only when
     # nothing was written) just reports what is stored.
@@ -233,9 +266,9 @@ async def record_score(
     # the person's prompt.
     async with services.sessions() as session:
         found = (await session.execute(stored, parameters)).first()
-    if found is None:
+    if found is None or not found[2]:  # not the person's prompt, or a click before it existed
         return ScoreResult(ScoreOutcome.REFUSED, None)
-    score_now, still_open = found
+    score_now, still_open, _ = found
     if not still_open:
         return ScoreResult(ScoreOutcome.CLOSED, score_now)
     return ScoreResult(ScoreOutcome.SUPERSEDED, score_now)
@@ -283,20 +316,25 @@ async def record_reaction(
     longer present, so an older `added` arriving late (a Slack retry) cannot count it again.
 
     The event names no round: the message's delivery says which, and the person's handles for
-    that round are then computed here, from the key.
+    that round are then computed here, from the key. An event dated ahead of the server's clock,
+    or before its round opened, counts for nothing.
     """
+    if ahead_of_the_clock(services, event_us):
+        return
     person = services.pseudonym(actor.user_id, actor.platform)
     message_key = services.message_key(actor.platform, address.conversation_id, address.message_id)
     async with services.transaction() as session:
         found = (
             await session.execute(
-                select(Delivery.round_id, Delivery.recipient, Delivery.team).where(
-                    Delivery.message_key == message_key, Delivery.kind.in_(_ANSWERABLE)
-                )
+                select(Delivery.round_id, Delivery.recipient, Delivery.team, Round.opened_at)
+                .join(Round, Round.id == Delivery.round_id)
+                .where(Delivery.message_key == message_key, Delivery.kind.in_(_ANSWERABLE))
             )
         ).first()
         if found is None or found.round_id is None:
             return
+        if found.opened_at > _earliest_opening(event_us):
+            return  # dated before its round opened
         round_id = int(found.round_id)
         if found.recipient != services.delivery_handle(person, round_id):
             return  # a reaction on someone else's prompt

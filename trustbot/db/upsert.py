@@ -44,3 +44,21 @@ def compiled_once(
     ]
     clause: TextClause = text(compiled.string).bindparams(*binds)
     return clause.columns(*returning) if returning else clause
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    *,
+    key: InstrumentedAttribute[Any],
+    values: dict[str, Any],
+    update: tuple[str, ...],
+) -> None:
+    """Insert a row of `model` with `values`; where its `key` is stored already, set only the
+    columns named in `update` from the new values."""
+    insert = insert_for(session, model).values(**values)
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[key], set_={column: insert.excluded[column] for column in update}
+        )
+    )

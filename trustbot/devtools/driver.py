@@ -15,7 +15,7 @@ import itertools
 import json
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,9 +35,18 @@ _VERIFICATION_TOKEN = "emulated-verification-token"  # the legacy field Slack st
 class SlackPayloads:
     """Builds Slack's payloads for the emulated workspace; the transports share it."""
 
-    def __init__(self, *, emulator: SlackEmulator, team_id: str = "T0TRUST") -> None:
+    def __init__(
+        self,
+        *,
+        emulator: SlackEmulator,
+        team_id: str = "T0TRUST",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.emulator = emulator
         self.team_id = team_id
+        self.clock = clock
+        """Seconds since the epoch for the times Slack stamps (action_ts, event_ts); a test's
+        clock when the bot runs on one, since the bot refuses actions dated ahead of its own."""
         self._event_counter = itertools.count(1)
 
     def event_callback(
@@ -78,7 +87,7 @@ class SlackPayloads:
             "reaction": reaction,
             "item_user": message.user,
             "item": {"type": "message", "channel": message.channel, "ts": message.ts},
-            "event_ts": _now_ts(),
+            "event_ts": self._now_ts(),
         }
 
     def slash_command(
@@ -126,7 +135,7 @@ class SlackPayloads:
             "block_id": block_id,
             "text": button.get("text", {"type": "plain_text", "text": "", "emoji": True}),
             "type": "button",
-            "action_ts": action_ts or _now_ts(),
+            "action_ts": action_ts or self._now_ts(),
         }
         if value is not None:
             action["value"] = value
@@ -148,7 +157,7 @@ class SlackPayloads:
             "action_id": action_id,
             "block_id": block_id,
             "selected_option": options[0],
-            "action_ts": _now_ts(),
+            "action_ts": self._now_ts(),
         }
         return self._action_payload(user_id=user_id, message=message, action=action)
 
@@ -222,6 +231,9 @@ class SlackPayloads:
 
     # ------------------------------------------------------------------ helpers
 
+    def _now_ts(self) -> str:
+        return f"{self.clock():.6f}"
+
     def _full_view(self, view: dict[str, Any]) -> dict[str, Any]:
         view_id = view.get("id")
         if isinstance(view_id, str):
@@ -261,12 +273,13 @@ class SlackDriver:
         emulator: SlackEmulator,
         team_id: str = "T0TRUST",
         http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.bot_url = bot_url
         self.signing_secret = signing_secret
         self.emulator = emulator
         self.team_id = team_id
-        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id)
+        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id, clock=clock)
         self._verifier = SignatureVerifier(signing_secret)
         self._owns_http = http is None
         self._http = http if http is not None else http_client(timeout=10.0)
@@ -412,14 +425,19 @@ class SocketModeDriver:
     """
 
     def __init__(
-        self, *, emulator: SlackEmulator, team_id: str = "T0TRUST", ack_timeout: float = 3.0
+        self,
+        *,
+        emulator: SlackEmulator,
+        team_id: str = "T0TRUST",
+        ack_timeout: float = 3.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if emulator.socket_mode is None:
             raise ValueError("SocketModeDriver needs an emulator built with app_token=...")
         self.emulator = emulator
         self.team_id = team_id
         self.ack_timeout = ack_timeout
-        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id)
+        self.payloads = SlackPayloads(emulator=emulator, team_id=team_id, clock=clock)
 
     async def __aenter__(self) -> SocketModeDriver:
         return self
@@ -558,7 +576,3 @@ def _auto_block_id(block: dict[str, Any]) -> str:
     # Slack fills in a short random block_id when the app did not set one.
     digest = json.dumps(block, sort_keys=True).encode().hex()
     return digest[:5]
-
-
-def _now_ts() -> str:
-    return f"{time.time():.6f}"

@@ -709,9 +709,17 @@ class TeamsDriver:
     """
 
     def __init__(
-        self, *, emulator: TeamsEmulator, bot_url: str, http: httpx.AsyncClient | None = None
+        self,
+        *,
+        emulator: TeamsEmulator,
+        bot_url: str,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.emulator = emulator
+        self.clock = clock
+        """When activities are stamped (`timestamp`); a test's clock when the bot runs on one,
+        since the bot refuses actions dated ahead of its own clock."""
         self.bot_url = bot_url
         """The bot's messaging endpoint, e.g. ``http://127.0.0.1:PORT/api/messages``."""
         self._owns_http = http is None
@@ -735,7 +743,7 @@ class TeamsDriver:
         """An activity from ``user`` in a conversation (their personal one by default)."""
         emu = self.emulator
         conversation = conversation or emu.personal_conversation(user)
-        now = datetime.now(UTC)
+        now = self.clock()
         local = now.astimezone(ZoneInfo(user.timezone))
         channel = emu.channel_name(conversation)
         body: dict[str, Any] = {

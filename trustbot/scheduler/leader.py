@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from trustbot.core.services import Services
 from trustbot.db.errors import describe_database_error
 from trustbot.db.models import Lease
-from trustbot.db.upsert import insert_for
+from trustbot.db.upsert import upsert
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +48,12 @@ def holder_name() -> str:
 async def record_lease(services: Services, *, holder: str, now: datetime) -> None:
     """Say in the database who leads the scheduler, and that it is alive."""
     async with services.transaction() as session:
-        insert = insert_for(session, Lease).values(name=LEASE, holder=holder, heartbeat_at=now)
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[Lease.name],
-                set_={
-                    "holder": insert.excluded.holder,
-                    "heartbeat_at": insert.excluded.heartbeat_at,
-                },
-            )
+        await upsert(
+            session,
+            Lease,
+            key=Lease.name,
+            values={"name": LEASE, "holder": holder, "heartbeat_at": now},
+            update=("holder", "heartbeat_at"),
         )
 
 

@@ -18,6 +18,9 @@ from trustbot.slack.listeners.context import DEPS_KEY, ListenerDeps
 from trustbot.slack.requests import shape_problem
 
 logger = logging.getLogger("trustbot.slack")
+# bolt's own lines go to a logger in its namespace, so that the log handler withholds what they
+# quote: its "Unhandled request (...)" warning prints the request's callback_id, command or event.
+bolt_logger = logging.getLogger("slack_bolt.trustbot")
 
 
 class _DropTokenSkippedWarning(logging.Filter):
@@ -28,7 +31,7 @@ class _DropTokenSkippedWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-logger.addFilter(_DropTokenSkippedWarning())
+bolt_logger.addFilter(_DropTokenSkippedWarning())
 
 
 class _ProvideDeps(AsyncMiddleware):
@@ -65,7 +68,7 @@ def create_slack_app(
     """
     app = AsyncApp(
         client=client,
-        logger=logger,
+        logger=bolt_logger,
         request_verification_enabled=False,
         process_before_response=True,
         raise_error_for_unhandled_request=False,

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from trustbot.core.interactions import ViewerCheckFailed
 from trustbot.core.ports import Person
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
 
@@ -68,6 +74,22 @@ async def is_report_viewer(client: AsyncWebClient, user_id: str, viewers: list[s
         if user_id in await usergroup_members(client, usergroup):
             return True
     return False
+
+
+def report_viewer_check(
+    client: AsyncWebClient, user_id: str, viewers: list[str]
+) -> Callable[[], Awaitable[bool]]:
+    """`is_report_viewer` for the core's report use case: a Slack failure is logged and told
+    to the core as `ViewerCheckFailed`."""
+
+    async def check() -> bool:
+        try:
+            return await is_report_viewer(client, user_id, viewers)
+        except SlackApiError as error:
+            logger.error("could not check report viewers: %s", error.response.get("error"))
+            raise ViewerCheckFailed from None
+
+    return check
 
 
 async def teams_of(client: AsyncWebClient, teams: dict[str, str]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from trustbot.core.catalogue import Language
 from trustbot.core.ports import DeliveryError, Person, Prompt, SentMessage
 from trustbot.core.reports import TrustReport
+from trustbot.delivery.retry_after import rate_limited
 from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blocks
 from trustbot.slack.blocks.report import render_digest_messages, report_fallback_text
 from trustbot.slack.charts import upload_chart
@@ -138,9 +139,8 @@ def _delivery_error(error: SlackApiError) -> DeliveryError:
         str(error.response.get("error", f"http_{status}")) if status < 500 else f"http_{status}"
     )
     if status == 429:
-        retry_after = error.response.headers.get("Retry-After", "1")
-        seconds = float(retry_after) if str(retry_after).isdigit() else 1.0
-        return DeliveryError("ratelimited", retry_after=seconds)
+        retry_after = error.response.headers.get("Retry-After")
+        return rate_limited(None if retry_after is None else str(retry_after))
     if reason in APP_ERRORS:
         return DeliveryError(reason, retry_after=APP_ERROR_PAUSE_S, pause_all=True)
     return DeliveryError(reason, permanent=reason in PERMANENT_ERRORS)

@@ -8,11 +8,11 @@ holding JSON). A body that does not parse, or lacks a field its type needs, is a
 from __future__ import annotations
 
 import binascii
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
+from trustbot.safejson import UnsafeJson, loads_limited
 from trustbot.slack.blocks.ids import (
     PROMPT_MENU_ACTION,
     SCORE_ACTION,
@@ -78,9 +78,9 @@ def form_fields(text: str) -> dict[str, str]:
 
 def _json_object(text: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except ValueError:
-        raise BadSlackRequest(f"{what} is not JSON") from None
+        value = loads_limited(text)
+    except UnsafeJson as unsafe:
+        raise BadSlackRequest(f"{what}: {unsafe}") from None
     if not isinstance(value, dict):
         raise BadSlackRequest(f"{what} is not a JSON object")
     return value

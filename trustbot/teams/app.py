@@ -21,34 +21,29 @@ from microsoft_teams.api.activities.conversation.conversation_update import (
 from microsoft_teams.api.activities.install_update import InstallUpdateActivity
 from microsoft_teams.api.activities.invoke.adaptive_card.action import AdaptiveCardInvokeActivity
 from microsoft_teams.api.activities.message.message import MessageActivity, MessageActivityInput
+from microsoft_teams.api.activities.message.message_reaction import MessageReactionActivity
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
 from microsoft_teams.api.models.attachment.attachment import Attachment
 from microsoft_teams.apps import App
 from microsoft_teams.apps.routing.activity_context import ActivityContext
-from sqlalchemy.exc import SQLAlchemyError
 
-from trustbot.core.anecdotes import StoryOutcome, StoryProblem, parse_visibility, record_story
-from trustbot.core.catalogue import Language, text
-from trustbot.core.people import language_of, set_paused
+from trustbot.core.catalogue import Language
+from trustbot.core.interactions import (
+    FAILED,
+    Commands,
+    Reply,
+    attempt,
+    parse_round_id,
+    prompts_command,
+    react,
+    request_report,
+    score_click,
+    share_story,
+)
+from trustbot.core.people import language_of
 from trustbot.core.ports import Prompt
-from trustbot.core.prompts import (
-    Actor,
-    PromptAddress,
-    PromptState,
-    ScoreOutcome,
-    prompt_state,
-    record_score,
-)
-from trustbot.core.pulse import MAX_SCORE, MIN_SCORE
-from trustbot.core.reports import (
-    DEFAULT_WEEKS,
-    MAX_WEEKS,
-    ReportArgumentError,
-    current_trust_report,
-    parse_report_arguments,
-)
+from trustbot.core.prompts import Actor, PromptAddress, PromptState, prompt_state
 from trustbot.core.services import Services
-from trustbot.db.errors import describe_database_error
 from trustbot.render.report import compose_report
 from trustbot.teams.cards import (
     SCORE_VERB,
@@ -62,7 +57,7 @@ from trustbot.teams.cards import (
     render_report_card,
     render_text_card,
 )
-from trustbot.teams.front_door import TeamsFrontDoor
+from trustbot.teams.front_door import REFRESH_VERB, TeamsFrontDoor
 from trustbot.teams.notifier import PLATFORM
 from trustbot.teams.references import ConversationRef, mark_unreachable, remember
 
@@ -73,6 +68,7 @@ LOCAL_APP_ID = "trustbot-local"
 # Signs the placeholder token of local mode; nothing checks it (32 bytes: jwt warns below that).
 LOCAL_SIGNING_KEY = "trustbot-local-mode-placeholder-key"
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
+MAX_ROUND_ID = 2**31 - 1
 
 
 def create_teams_app(
@@ -125,6 +121,7 @@ def create_teams_app(
     app.on_installation_update(handlers.on_installation_update)
     app.on_message(handlers.on_message)
     app.on_card_action(handlers.on_card_action)
+    app.on_message_reaction(handlers.on_message_reaction)
     return app
 
 
@@ -137,7 +134,8 @@ class Transient:
     saved: bool  # the story is stored (or was already): nothing for the person to redo
 
 
-Reply = Card | Transient
+TeamsReply = Card | Transient
+TEAMS_COMMANDS = Commands(prompts="trust-prompts", report="trust-report")
 
 
 def _placeholder_token(scope: str | list[str], tenant_id: str | None = None) -> str:
@@ -175,8 +173,8 @@ def _acted_us(activity: Any) -> int:
 
 
 class TeamsHandlers:
-    """Installations, messages (the report, pausing, the Action.Submit fallback) and card
-    actions (score, story)."""
+    """Installations, messages (the report, pausing, the Action.Submit fallback), card actions
+    (score, story) and reactions."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -197,88 +195,71 @@ class TeamsHandlers:
         if activity.action == "remove":
             actor = _actor(activity)
             if actor is not None and _is_personal(activity):
-                await mark_unreachable(self._services, actor.user_id)
+                await attempt(
+                    "forget a Teams installation", mark_unreachable(self._services, actor.user_id)
+                )
             return
         await self._remember(activity)
 
     async def _remember(self, activity: Any) -> None:
-        try:
-            await remember(self._services, _reference(activity, personal=_is_personal(activity)))
-        except SQLAlchemyError as error:
-            logger.error("could not store a Teams conversation: %s", describe_database_error(error))
+        reference = _reference(activity, personal=_is_personal(activity))
+        await attempt("store a Teams conversation", remember(self._services, reference))
 
     async def on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
-        """`trust-report ...`, `trust-prompts pause|resume`, or an Action.Submit fallback."""
+        """`trust-report ...`, `trust-prompts [pause|resume]`, or an Action.Submit fallback."""
         activity = ctx.activity
         actor = _actor(activity)
         if actor is None:
             return
         await self._remember(activity)  # first messaged counts like an installation
-        language = await language_of(self._services, actor=actor)
         if isinstance(activity.value, dict) and activity.value.get("trustbot"):
-            reply = await self._card_action(activity, dict(activity.value), actor, language)
-            await ctx.send(
-                _card_message(await self._fallback_card(activity, actor, reply, language))
-            )
+            data = dict(activity.value)
+            clicked = await self._card_action(activity, data, actor)
+            await ctx.send(_card_message(await self._fallback_card(activity, data, actor, clicked)))
             return
         words = _MENTION.sub("", activity.text or "").strip().split()
         command, arguments = (words[0].lower(), " ".join(words[1:])) if words else ("", "")
         if command in ("trust-report", "/trust-report", "report"):
-            await self._report(ctx, actor, arguments, language)
+            await ctx.send(_card_message(await self._report(activity, actor, arguments)))
         elif command in ("trust-prompts", "/trust-prompts"):
-            await self._pause(ctx, actor, arguments, language)
+            reply = await prompts_command(self._services, actor=actor, arguments=arguments)
+            await ctx.send(_card_message(render_text_card(reply.text(TEAMS_COMMANDS))))
         else:
-            await ctx.send(_card_message(render_text_card(text("teams.help", language))))
+            language = await language_of(self._services, actor=actor)
+            await ctx.send(_card_message(render_text_card(_say(Reply("help", language)))))
 
-    async def _report(
-        self,
-        ctx: ActivityContext[MessageActivity],
-        actor: Actor,
-        arguments: str,
-        language: Language,
-    ) -> None:
-        services = self._services
-        settings = services.settings
-        if actor.user_id not in settings.teams_report_viewers:
-            await ctx.send(_card_message(render_text_card(text("report.refused", language))))
-            return
-        if not _is_personal(ctx.activity):
-            await ctx.send(_card_message(render_text_card(text("teams.report_private", language))))
-            return
-        try:
-            request = parse_report_arguments(
-                arguments, teams=tuple(settings.teams), rules=len(services.rules)
-            )
-        except ReportArgumentError:
-            usage = text("report.usage", language, max=MAX_WEEKS, default=DEFAULT_WEEKS)
-            await ctx.send(
-                _card_message(render_text_card(usage.replace("/trust-report", "trust-report")))
-            )
-            return
-        try:
-            report = await current_trust_report(services, request)
-        except SQLAlchemyError as error:
-            logger.error("could not build the trust report: %s", describe_database_error(error))
-            await ctx.send(_card_message(render_text_card(text("report.failed", language))))
-            return
-        parts = compose_report(report, language=language, timezone=settings.timezone)
-        await ctx.send(_card_message(await render_report_card(parts, report, language)))
+    async def _report(self, activity: Any, actor: Actor, arguments: str) -> Card:
+        settings = self._services.settings
 
-    async def _pause(
-        self, ctx: ActivityContext[MessageActivity], actor: Actor, word: str, language: Language
-    ) -> None:
-        word = word.strip().lower()
-        try:
-            if word in ("pause", "resume"):
-                await set_paused(self._services, actor=actor, paused=word == "pause")
-                answer = text("pause.done" if word == "pause" else "pause.resumed", language)
-            else:
-                answer = text("teams.help", language)
-        except SQLAlchemyError as error:
-            logger.error("could not change prompt settings: %s", describe_database_error(error))
-            answer = text("pause.failed", language)
-        await ctx.send(
-            _card_message(render_text_card(answer.replace("/trust-prompts", "trust-prompts")))
+        async def may_see() -> bool:
+            return actor.user_id in settings.teams_report_viewers
+
+        result = await request_report(
+            self._services,
+            actor=actor,
+            arguments=arguments,
+            may_see=may_see,
+            private=_is_personal(activity),
+        )
+        if isinstance(result, Reply):
+            return render_text_card(_say(result))
+        parts = compose_report(result.report, language=result.language, timezone=settings.timezone)
+        return await render_report_card(parts, result.report, result.language)
+
+    async def on_message_reaction(self, ctx: ActivityContext[MessageReactionActivity]) -> None:
+        """A reaction put on (or taken off) a message: counts on the person's own prompt."""
+        activity = ctx.activity
+        actor = _actor(activity)
+        if actor is None or not activity.reply_to_id:
+            return
+        added = [(str(reaction.type), True) for reaction in activity.reactions_added or []]
+        removed = [(str(reaction.type), False) for reaction in activity.reactions_removed or []]
+        await react(
+            self._services,
+            actor=actor,
+            address=_address(activity),
+            changes=added + removed,
+            event_us=_acted_us(activity),
         )
 
     async def on_card_action(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> Any:
@@ -287,130 +268,94 @@ class TeamsHandlers:
         actor = _actor(activity)
         if actor is None:
             return invoke_message_response("unknown user")
-        language = await language_of(self._services, actor=actor)
         action = activity.value.action
-        data = {"trustbot": action.verb, **dict(action.data)}
-        reply = await self._card_action(activity, data, actor, language)
+        data = {**dict(action.data), "trustbot": action.verb}  # the verb decides, not the data
+        reply = await self._card_action(activity, data, actor)
         if isinstance(reply, Transient):  # the card stays as it was: it says nothing of a story
             return cast(Any, invoke_message_response(reply.text))
         return cast(Any, invoke_card_response(reply))
 
     async def _fallback_card(
-        self, activity: Any, actor: Actor, reply: Reply, language: Language
+        self, activity: Any, data: dict[str, Any], actor: Actor, reply: TeamsReply
     ) -> Card:
         """What an Action.Submit (a client without Action.Execute) gets as a new message, which
         stays in the chat: after a stored story, the prompt as it stands, as after a score
         click, never what became of the story; a story that was not stored says why."""
         if not isinstance(reply, Transient):
             return reply
-        round_id = activity.value.get("round")  # an int: _card_action checked it
-        if not reply.saved or not isinstance(round_id, int):
+        if not reply.saved:
             return render_text_card(reply.text)
-        address = PromptAddress(str(activity.conversation.id), str(activity.reply_to_id or ""))
-        return await self._prompt_card(actor, address, round_id, language, note=None)
+        return await self._current_card(activity, data, actor)
 
-    async def _card_action(
-        self, activity: Any, data: dict[str, Any], actor: Actor, language: Language
-    ) -> Reply:
+    async def _current_card(self, activity: Any, data: dict[str, Any], actor: Actor) -> Card:
+        """The person's prompt as it stands now, read back from the database; stores nothing."""
+        language = await language_of(self._services, actor=actor)
+        round_id = parse_round_id(data.get("round"))
+        if round_id is None:
+            return render_text_card(_say(Reply("error.bad_action", language)))
+        state = await attempt(
+            "read a prompt",
+            prompt_state(
+                self._services, actor=actor, address=_address(activity), round_id=round_id
+            ),
+        )
+        if state is FAILED or state is None:
+            return render_text_card(_say(Reply("error.unknown_round", language)))
+        return _prompt_card(state, language, note=None)
+
+    async def _card_action(self, activity: Any, data: dict[str, Any], actor: Actor) -> TeamsReply:
         """What a score or story click does: for a score, the card that shows the person where
         they stand; for a story, a transient answer."""
-        address = PromptAddress(str(activity.conversation.id), str(activity.reply_to_id or ""))
-        round_id = data.get("round")
-        if not isinstance(round_id, int) or isinstance(round_id, bool):
-            return render_text_card(text("error.bad_action", language))
-        try:
-            if data.get("trustbot") == SCORE_VERB:
-                return await self._score(activity, data, actor, address, round_id, language)
-            if data.get("trustbot") == STORY_VERB:
-                return await self._story(data, actor, round_id, language, activity)
-        except SQLAlchemyError as error:
-            logger.error("could not store a Teams action: %s", describe_database_error(error))
-            if data.get("trustbot") == STORY_VERB:
-                return Transient(text("story.error.save_failed", language), saved=False)
-            return await self._prompt_card(
-                actor, address, round_id, language, note=text("error.save_failed", language)
-            )
-        return render_text_card(text("error.bad_action", language))
+        if data.get("trustbot") == REFRESH_VERB:  # Teams refreshing the card: nobody clicked
+            return await self._current_card(activity, data, actor)
+        if data.get("trustbot") == SCORE_VERB:
+            return await self._score(activity, data, actor)
+        if data.get("trustbot") == STORY_VERB:
+            return await self._story(activity, data, actor)
+        language = await language_of(self._services, actor=actor)
+        return render_text_card(_say(Reply("error.bad_action", language)))
 
-    async def _score(
-        self,
-        activity: Any,
-        data: dict[str, Any],
-        actor: Actor,
-        address: PromptAddress,
-        round_id: int,
-        language: Language,
-    ) -> Card:
-        score = data.get("score")
-        if not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
-            return render_text_card(text("error.bad_action", language))
-        result = await record_score(
+    async def _score(self, activity: Any, data: dict[str, Any], actor: Actor) -> Card:
+        answer = await score_click(
             self._services,
             actor=actor,
-            address=address,
-            round_id=round_id,
-            score=score,
+            address=_address(activity),
+            round_id=data.get("round"),
+            score=data.get("score"),
             acted_us=_acted_us(activity),
         )
-        if result.outcome is ScoreOutcome.REFUSED:
-            logger.warning(
-                "refused a Teams score click for round %s: not this person's prompt", round_id
-            )
-            return render_text_card(text("error.unknown_round", language))
-        note = (
-            text("error.round_closed", language) if result.outcome is ScoreOutcome.CLOSED else None
-        )
-        return await self._prompt_card(actor, address, round_id, language, note=note)
+        note = None if answer.note is None else _say(answer.note)
+        if answer.prompt is None:
+            return render_text_card(note or _say(Reply("error.unknown_round", answer.language)))
+        return _prompt_card(answer.prompt, answer.language, note=note)
 
-    async def _story(
-        self,
-        data: dict[str, Any],
-        actor: Actor,
-        round_id: int,
-        language: Language,
-        activity: Any,
-    ) -> Transient:
-        visibility = parse_visibility(str(data.get(VISIBILITY_INPUT) or ""))
-        try:
-            outcome = await record_story(
-                self._services,
-                actor=actor,
-                round_id=round_id,
-                visibility=visibility,
-                text=str(data.get(STORY_INPUT) or ""),
-                source_id=f"teams:{activity.id}" if activity.id else None,
-                author_name=activity.from_.name if activity.from_ else None,
-            )
-        except StoryProblem as problem:
-            return Transient(text(problem.key, language, **problem.values), saved=False)
-        notes = {
-            StoryOutcome.SAVED: f"story.saved.{visibility.value}",
-            StoryOutcome.DUPLICATE: f"story.saved.{visibility.value}",
-            StoryOutcome.CLOSED: "story.error.round_closed",
-            StoryOutcome.NO_PROMPT: "story.error.round_gone",
-        }
-        saved = outcome in (StoryOutcome.SAVED, StoryOutcome.DUPLICATE)
-        return Transient(text(notes[outcome], language), saved=saved)
+    async def _story(self, activity: Any, data: dict[str, Any], actor: Actor) -> Transient:
+        answer = await share_story(
+            self._services,
+            actor=actor,
+            round_id=data.get("round"),
+            visibility=str(data.get(VISIBILITY_INPUT) or ""),
+            story=str(data.get(STORY_INPUT) or ""),
+            source_id=f"teams:{activity.id}" if activity.id else None,
+            author_name=activity.from_.name if activity.from_ else None,
+        )
+        return Transient(_say(answer.reply), saved=answer.saved)
 
-    async def _prompt_card(
-        self,
-        actor: Actor,
-        address: PromptAddress,
-        round_id: int,
-        language: Language,
-        *,
-        note: str | None,
-    ) -> Card:
-        """The prompt as it stands now, read back from the database (answered, closed)."""
-        state: PromptState | None = await prompt_state(
-            self._services, actor=actor, address=address, round_id=round_id
-        )
-        if state is None:
-            return render_text_card(note or text("error.unknown_round", language))
-        prompt = Prompt(state.round_id, state.period, state.rule, language)
-        return render_prompt_card(
-            prompt, answered=state.score is not None, closed=not state.open, note=note
-        )
+
+def _say(reply: Reply) -> str:
+    return reply.text(TEAMS_COMMANDS)
+
+
+def _address(activity: Any) -> PromptAddress:
+    return PromptAddress(str(activity.conversation.id), str(activity.reply_to_id or ""))
+
+
+def _prompt_card(state: PromptState, language: Language, *, note: str | None) -> Card:
+    """The prompt as it stands now, read back from the database (answered, closed)."""
+    prompt = Prompt(state.round_id, state.period, state.rule, language)
+    return render_prompt_card(
+        prompt, answered=state.score is not None, closed=not state.open, note=note
+    )
 
 
 def _card_message(card: Card) -> MessageActivityInput:

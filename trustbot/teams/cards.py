@@ -69,6 +69,8 @@ def render_prompt_card(
     ]
     if closed:
         body.append(_text(text("prompt.closed", language), subtle=True))
+        if note:  # e.g. that a click after the close changed nothing
+            body.append(_text(note, bold=True))
         return card(body)
     body.append(_text(text("prompt.question", language).strip("*"), bold=True))
     body.append({"type": "ActionSet", "actions": [_score_action(prompt, n) for n in _scores()]})
@@ -231,23 +233,13 @@ def _text(
 
 def invoke_card_response(refreshed: Card) -> dict[str, Any]:
     """What an Action.Execute invoke answers: the card that replaces the one clicked."""
-    return {
-        "status": 200,
-        "body": {
-            "statusCode": 200,
-            "type": "application/vnd.microsoft.card.adaptive",
-            "value": refreshed,
-        },
-    }
+    return _invoke_response("application/vnd.microsoft.card.adaptive", refreshed)
 
 
 def invoke_message_response(message: str) -> dict[str, Any]:
     """An Action.Execute answer that leaves the card as it is and shows the person a message."""
-    return {
-        "status": 200,
-        "body": {
-            "statusCode": 200,
-            "type": "application/vnd.microsoft.activity.message",
-            "value": message,
-        },
-    }
+    return _invoke_response("application/vnd.microsoft.activity.message", message)
+
+
+def _invoke_response(kind: str, value: Card | str) -> dict[str, Any]:
+    return {"status": 200, "body": {"statusCode": 200, "type": kind, "value": value}}

@@ -17,6 +17,7 @@ from trustbot.core.catalogue import Language
 from trustbot.core.ports import DeliveryError, Person, Prompt, SentMessage
 from trustbot.core.reports import TrustReport
 from trustbot.core.services import Services
+from trustbot.delivery.retry_after import rate_limited
 from trustbot.render.report import compose_digest
 from trustbot.teams.cards import Card, render_prompt_card, render_report_card
 from trustbot.teams.references import (
@@ -109,9 +110,7 @@ class TeamsNotifier:
         status = error.response.status_code
         code = _error_code(error.response)
         if status == 429:
-            retry_after = error.response.headers.get("Retry-After", "1")
-            seconds = float(retry_after) if retry_after.isdigit() else 1.0
-            return DeliveryError("ratelimited", retry_after=seconds)
+            return rate_limited(error.response.headers.get("Retry-After"))
         if status in GONE_STATUSES:
             if person is not None:
                 await mark_unreachable(self._services, person)

@@ -1,4 +1,5 @@
-"""Where trustbot can reach Teams users and conversations: stored, sealed, keyed.
+"""Where trustbot can reach Teams users and conversations: stored (db/conversations.py), sealed,
+keyed.
 
 Teams has no "post to this user id": a proactive message goes to a conversation at a service URL,
 both learnt from an activity (the app's installation, or a message). They are kept in the
@@ -11,14 +12,17 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import select, update
-
 from trustbot.core.privacy import SealError, day_of, keyed_hash
 from trustbot.core.services import Services
-from trustbot.db.models import TeamsConversation
-from trustbot.db.upsert import insert_for
+from trustbot.db.conversations import (
+    CHANNEL,
+    PERSONAL,
+    mark_uninstalled,
+    sealed_conversation,
+    sealed_installed_people,
+    store_conversation,
+)
 
-PERSONAL, CHANNEL = "personal", "channel"
 logger = logging.getLogger(__name__)
 
 
@@ -52,32 +56,21 @@ async def remember(services: Services, ref: ConversationRef, *, installed: bool 
     )
     sealed = services.seal.seal(json.dumps(asdict(ref)))
     async with services.transaction() as session:
-        insert = insert_for(session, TeamsConversation).values(
+        await store_conversation(
+            session=session,
             key=key,
             kind=kind,
-            reference=sealed,
+            sealed=sealed,
             installed=installed,
-            updated_at=day_of(services.now()),
-        )
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[TeamsConversation.key],
-                set_={
-                    "reference": insert.excluded.reference,
-                    "installed": insert.excluded.installed,
-                    "updated_at": insert.excluded.updated_at,
-                },
-            )
+            day=day_of(services.now()),
         )
 
 
 async def mark_unreachable(services: Services, aad_id: str) -> None:
     """The app was uninstalled (or Teams said the person cannot be reached): stop prompting."""
     async with services.transaction() as session:
-        await session.execute(
-            update(TeamsConversation)
-            .where(TeamsConversation.key == person_key(services, aad_id))
-            .values(installed=False, updated_at=day_of(services.now()))
+        await mark_uninstalled(
+            session=session, key=person_key(services, aad_id), day=day_of(services.now())
         )
 
 
@@ -96,13 +89,7 @@ async def reference_for_conversation(
 async def installed_people(services: Services) -> list[str]:
     """The Entra object ids of everyone with the app installed personally."""
     async with services.sessions() as session:
-        sealed = list(
-            await session.scalars(
-                select(TeamsConversation.reference).where(
-                    TeamsConversation.kind == PERSONAL, TeamsConversation.installed
-                )
-            )
-        )
+        sealed = await sealed_installed_people(session=session)
     people = []
     for value in sealed:
         try:
@@ -113,11 +100,8 @@ async def installed_people(services: Services) -> list[str]:
 
 
 async def _find(services: Services, key: str, *, installed_only: bool) -> ConversationRef | None:
-    query = select(TeamsConversation.reference).where(TeamsConversation.key == key)
-    if installed_only:
-        query = query.where(TeamsConversation.installed)
     async with services.sessions() as session:
-        sealed = await session.scalar(query)
+        sealed = await sealed_conversation(session=session, key=key, installed_only=installed_only)
     return None if sealed is None else _open(services, sealed)
 
 

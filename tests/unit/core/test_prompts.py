@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.factories import sent_prompt, stored_answers
 from trustbot.core.anecdotes import StoryOutcome, StoryProblem, record_story
@@ -27,7 +27,7 @@ from trustbot.core.services import Services
 from trustbot.db.models import Anecdote, Reaction
 
 ALICE, BOB, CAROL = Actor("slack", "U0ALICE"), Actor("slack", "U0BOB"), Actor("slack", "U0CAROL")
-T0 = 1_764_151_200_000_000  # microseconds: Thursday 26 November 2026, 10:00 UTC
+T0 = 1_795_687_200_000_000  # microseconds: Thursday 26 November 2026, 10:00 UTC
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ async def test_the_first_click_is_stored_and_a_later_one_replaces_it(
     assert await _scores(services) == {ALICE.user_id: 4}
 
 
-@pytest.mark.parametrize("late", [0, -1, -3_600_000_000])
+@pytest.mark.parametrize("late", [0, -1, -60_000_000])
 async def test_an_older_or_equal_click_arriving_late_changes_nothing(
     services: Services, delivered: Delivered, late: int
 ) -> None:
@@ -88,6 +88,58 @@ async def test_an_older_or_equal_click_arriving_late_changes_nothing(
 
     assert await _click(services, delivered, 2, T0 + late) == (ScoreOutcome.SUPERSEDED, 4, False)
     assert await _scores(services) == {ALICE.user_id: 4}
+
+
+SKEW = 300_000_000  # five minutes, in microseconds
+
+
+@pytest.mark.parametrize(
+    ("acted_us", "stored"),
+    [
+        (T0 + SKEW, True),  # five minutes ahead of the server's clock: skew, believed
+        (T0 + SKEW + 1, False),  # further ahead: refused
+        (T0 + 365 * 86_400_000_000, False),  # next year
+        (T0 - SKEW, True),  # five minutes before the round opened (the clock is T0 here)
+        (T0 - SKEW - 1, False),  # earlier: no prompt existed yet
+        (1, False),  # 1970
+    ],
+)
+async def test_a_click_dated_outside_the_round_is_refused_and_stores_nothing(
+    services: Services, delivered: Delivered, acted_us: int, stored: bool
+) -> None:
+    outcome = await _click(services, delivered, 3, acted_us)
+
+    assert outcome == (
+        (ScoreOutcome.APPLIED, 3, True) if stored else (ScoreOutcome.REFUSED, None, False)
+    )
+    assert await _scores(services) == ({ALICE.user_id: 3} if stored else {})
+
+
+async def test_a_future_dated_click_cannot_lock_out_the_persons_later_clicks(
+    services: Services, delivered: Delivered
+) -> None:
+    """The point of the rule: a click dated next year would win against every real one."""
+    await _click(services, delivered, 1, T0 + 365 * 86_400_000_000)
+
+    assert await _click(services, delivered, 5, T0 + 1) == (ScoreOutcome.APPLIED, 5, True)
+    assert await _scores(services) == {ALICE.user_id: 5}
+
+
+@pytest.mark.parametrize("event_us", [T0 + SKEW + 1, T0 - SKEW - 1])
+async def test_a_reaction_dated_outside_the_round_counts_for_nothing(
+    services: Services, delivered: Delivered, event_us: int
+) -> None:
+    await record_reaction(
+        services,
+        actor=ALICE,
+        address=delivered.alice,
+        emoji="heart",
+        added=True,
+        event_us=event_us,
+    )
+
+    async with services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Reaction)) == 0
 
 
 async def test_a_click_counts_only_on_the_persons_own_prompt(
@@ -165,7 +217,14 @@ def test_parse_action_time(value: str | float, micros: int) -> None:
     assert parse_action_time(value) == micros
 
 
-@pytest.mark.parametrize("value", [None, "", "abc", "-5", "0", "1e400", "NaN", True, "9" * 30])
+@pytest.mark.parametrize(
+    "value",
+    [
+        *(None, "", "abc", "-5", "0", "1e400", "NaN", True, "9" * 30),
+        *("Infinity", "-Infinity", "1e999990", "1e9999999", "١٧٦٤١٥١٢٠٠", " 1764151200", 1e20),
+        *("1764151200.", ".5", "1764151200.0000000001", float("nan"), float("inf")),
+    ],
+)
 def test_parse_action_time_refuses(value: object) -> None:
     with pytest.raises(InvalidAnswerError):
         parse_action_time(value)

@@ -283,7 +283,7 @@ def test_story_context_ignores_wrong_types_of_optional_fields() -> None:
 
 
 def test_story_errors() -> None:
-    assert story_errors("story.error.too_long", "en", limit=2000, length=2001) == {
+    assert story_errors("At most 2000 characters; yours has 2001.") == {
         STORY_TEXT_BLOCK: "At most 2000 characters; yours has 2001."
     }
 

@@ -19,6 +19,7 @@ from trustbot.slack.blocks.ids import (
 )
 
 MODAL_TITLE_LIMIT = 24
+MAX_ROUND_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ class StoryContext:
         round_id = data["r"]
         if not isinstance(round_id, int) or isinstance(round_id, bool):
             raise ValueError("bad round id in private_metadata")
+        if not 0 < round_id <= MAX_ROUND_ID:  # a database integer: 2**70 would not bind
+            raise ValueError("round id out of range in private_metadata")
         channel, ts = data.get("c"), data.get("t")
         return cls(
             round_id,
@@ -109,9 +112,9 @@ def render_story_modal(rule: Rule, language: Language, context: StoryContext) ->
     }
 
 
-def story_errors(key: str, language: Language, **values: object) -> dict[str, str]:
+def story_errors(message: str) -> dict[str, str]:
     """The `errors` of a `response_action: errors` answer, shown under the text field."""
-    return {STORY_TEXT_BLOCK: text(key, language, **values)}
+    return {STORY_TEXT_BLOCK: message}
 
 
 def render_story_saved_view(visibility: Visibility, language: Language) -> dict[str, Any]:

@@ -10,12 +10,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from trustbot.core.catalogue import Language
+from trustbot.core.interactions import Reply
 from trustbot.core.ports import Prompt
 from trustbot.core.prompts import Actor, PromptAddress, PromptState
 from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blocks
+from trustbot.slack.listeners.context import PLATFORM, SLACK_COMMANDS
 
 logger = logging.getLogger(__name__)
-PLATFORM = "slack"
+_NOT_THEIRS = frozenset({"user_not_in_channel", "user_not_found", "channel_not_found"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +60,20 @@ class PromptClick:
         """Clicks in one message are handled one at a time."""
         return f"{self.channel_id}:{self.message_ts}"
 
-    async def tell(self, client: AsyncWebClient, message: str) -> None:
+    async def tell(self, client: AsyncWebClient, message: str | Reply) -> None:
         """Tell only the person who clicked, beside the prompt; a refusal is logged."""
+        if isinstance(message, Reply):
+            message = message.text(SLACK_COMMANDS)
         try:
             await client.chat_postEphemeral(
                 channel=self.channel_id, user=self.user_id, text=message
             )
         except SlackApiError as error:
-            logger.error(
-                "could not answer a click privately: Slack said %s",
-                error.response.get("error", "unknown_error"),
-            )
+            reason = error.response.get("error", "unknown_error")
+            # A click from someone who cannot see that channel is forged (Slack sends none):
+            # worth a warning, not the operator's alarm.
+            level = logging.WARNING if reason in _NOT_THEIRS else logging.ERROR
+            logger.log(level, "could not answer a click privately: Slack said %s", reason)
 
 
 async def show_prompt_state(

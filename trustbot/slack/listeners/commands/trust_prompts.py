@@ -1,24 +1,18 @@
-"""/trust-prompts [pause|resume]: a person pauses or resumes their own prompts."""
+"""/trust-prompts [pause|stop|resume|start]: a person pauses, resumes or checks their prompts."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from sqlalchemy.exc import SQLAlchemyError
 
-from trustbot.core.catalogue import text
-from trustbot.core.people import is_paused, language_of, set_paused
+from trustbot.core.interactions import prompts_command
 from trustbot.core.prompts import Actor
-from trustbot.db.errors import describe_database_error
-from trustbot.slack.listeners.context import ListenerDeps, deps_of
-from trustbot.slack.listeners.prompt_message import PLATFORM
+from trustbot.slack.listeners.context import PLATFORM, SLACK_COMMANDS, ListenerDeps, deps_of
 
-TRUST_PROMPTS_COMMAND = "/trust-prompts"
-logger = logging.getLogger(__name__)
+TRUST_PROMPTS_COMMAND = SLACK_COMMANDS.prompts
 
 
 async def handle_trust_prompts(
@@ -33,22 +27,10 @@ async def handle_trust_prompts(
 async def answer_trust_prompts(
     deps: ListenerDeps, command: dict[str, Any], respond: AsyncRespond
 ) -> None:
-    """`pause`, `resume`, or (no word) whether prompts are paused."""
-    services = deps.services
-    actor = Actor(PLATFORM, str(command["user_id"]))
-    language = await language_of(services, actor=actor)
-    word = str(command.get("text", "")).strip().lower()
-    try:
-        if word in ("pause", "stop"):
-            await set_paused(services, actor=actor, paused=True)
-            answer = text("pause.done", language)
-        elif word in ("resume", "start"):
-            await set_paused(services, actor=actor, paused=False)
-            answer = text("pause.resumed", language)
-        else:
-            paused = await is_paused(services, actor=actor)
-            answer = text("pause.status.paused" if paused else "pause.status.active", language)
-    except SQLAlchemyError as error:
-        logger.error("could not change prompt settings: %s", describe_database_error(error))
-        answer = text("pause.failed", language)
-    await respond(text=answer, response_type="ephemeral")
+    """The core's answer to the command, ephemeral."""
+    reply = await prompts_command(
+        deps.services,
+        actor=Actor(PLATFORM, str(command["user_id"])),
+        arguments=str(command.get("text", "")),
+    )
+    await respond(text=reply.text(SLACK_COMMANDS), response_type="ephemeral")

@@ -1,4 +1,4 @@
-"""/trust-report [weeks]: the engagement report, for report viewers only."""
+"""/trust-report [weeks] [rule=N] [team=NAME]: the trust report, for report viewers only."""
 
 from __future__ import annotations
 
@@ -10,24 +10,17 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import SQLAlchemyError
 
 from trustbot.core.catalogue import Language, text
-from trustbot.core.reports import (
-    DEFAULT_WEEKS,
-    MAX_WEEKS,
-    ReportArgumentError,
-    TrustReport,
-    current_trust_report,
-    parse_report_arguments,
-)
-from trustbot.db.errors import describe_database_error
+from trustbot.core.interactions import Reply, request_report
+from trustbot.core.prompts import Actor
+from trustbot.core.reports import TrustReport
 from trustbot.slack.blocks.report import render_trust_report_blocks, report_fallback_text
 from trustbot.slack.charts import upload_chart
-from trustbot.slack.directory import is_report_viewer
-from trustbot.slack.listeners.context import ListenerDeps, deps_of
+from trustbot.slack.directory import report_viewer_check
+from trustbot.slack.listeners.context import PLATFORM, SLACK_COMMANDS, ListenerDeps, deps_of
 
-TRUST_REPORT_COMMAND = "/trust-report"
+TRUST_REPORT_COMMAND = SLACK_COMMANDS.report
 logger = logging.getLogger(__name__)
 
 
@@ -47,39 +40,24 @@ async def handle_trust_report(
 async def answer_trust_report(
     deps: ListenerDeps, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
 ) -> None:
-    """The report for viewers, a polite refusal for anyone else; ephemeral either way."""
+    """The core's answer, ephemeral: the report for viewers (with its chart in their DM), a
+    refusal, the usage or a failure for anyone else."""
     services = deps.services
-    settings = services.settings
-    language = services.language
-    try:
-        allowed = await is_report_viewer(client, command["user_id"], settings.report_viewers)
-    except SlackApiError as error:
-        logger.error("could not check report viewers: %s", error.response.get("error"))
-        await respond(text=text("report.failed", language), response_type="ephemeral")
-        return
-    if not allowed:
-        await respond(text=text("report.refused", language), response_type="ephemeral")
-        return
-    try:
-        request = parse_report_arguments(
-            str(command.get("text", "")),
-            teams=tuple(settings.teams),
-            rules=len(services.rules),
-        )
-    except ReportArgumentError:
-        usage = text("report.usage", language, max=MAX_WEEKS, default=DEFAULT_WEEKS)
-        await respond(text=usage, response_type="ephemeral")
-        return
     user_id = str(command["user_id"])
-    try:
-        report = await current_trust_report(services, request)
-    except SQLAlchemyError as error:
-        logger.error("could not build the trust report: %s", describe_database_error(error))
-        await respond(text=text("report.failed", language), response_type="ephemeral")
+    result = await request_report(
+        services,
+        actor=Actor(PLATFORM, user_id),
+        arguments=str(command.get("text", "")),
+        may_see=report_viewer_check(client, user_id, services.settings.report_viewers),
+    )
+    if isinstance(result, Reply):
+        await respond(text=result.text(SLACK_COMMANDS), response_type="ephemeral")
         return
-    blocks = render_trust_report_blocks(report, language=language, timezone=settings.timezone)
-    chart_sent = await send_chart_privately(client, user_id, report, language)
-    if chart_sent:
+    report, language = result.report, result.language
+    blocks = render_trust_report_blocks(
+        report, language=language, timezone=services.settings.timezone
+    )
+    if await send_chart_privately(client, user_id, report, language):
         blocks.append(
             {
                 "type": "context",

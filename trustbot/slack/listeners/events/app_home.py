@@ -5,22 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import SQLAlchemyError
 
-from trustbot.core.people import home_state, set_language, set_paused
+from trustbot.core.interactions import FAILED, PromptsWord, attempt, change_prompts
+from trustbot.core.people import home_state, set_language
 from trustbot.core.prompts import Actor
 from trustbot.core.reports import current_trust_report
-from trustbot.db.errors import describe_database_error
 from trustbot.render.report import compose_digest
 from trustbot.slack.blocks.home import render_home_view
 from trustbot.slack.blocks.report import render_parts
 from trustbot.slack.directory import is_report_viewer
-from trustbot.slack.listeners.context import ListenerDeps, deps_of
-from trustbot.slack.listeners.prompt_message import PLATFORM
+from trustbot.slack.listeners.context import PLATFORM, ListenerDeps, after_ack, deps_of
 
 logger = logging.getLogger(__name__)
 
@@ -35,57 +32,44 @@ async def handle_app_home_opened(
     deps.work.spawn(publish_home(deps, client, str(event["user"])), what="publishing App Home")
 
 
-async def handle_home_pause(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
-    """The home tab's pause / resume button."""
-    await ack()
-    deps = deps_of(context)
+async def pause_from_home(deps: ListenerDeps, client: AsyncWebClient, body: dict[str, Any]) -> None:
+    """The home tab's pause / resume button, as `/trust-prompts pause|resume`; the republished
+    tab shows where the person stands (a failure is logged and changes nothing there)."""
     user_id = str(body["user"]["id"])
-    paused = (body["actions"][0].get("value") or "") == "pause"
-
-    async def work() -> None:
-        await set_paused(deps.services, actor=Actor(PLATFORM, user_id), paused=paused)
-        await publish_home(deps, client, user_id)
-
-    deps.work.spawn(_logged(work()), what="pausing from App Home")
+    pause = (body["actions"][0].get("value") or "") == "pause"
+    word = PromptsWord.PAUSE if pause else PromptsWord.RESUME
+    await change_prompts(deps.services, actor=Actor(PLATFORM, user_id), word=word)
+    await publish_home(deps, client, user_id)
 
 
-async def handle_home_language(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
+async def choose_language(deps: ListenerDeps, client: AsyncWebClient, body: dict[str, Any]) -> None:
     """The home tab's language menu."""
-    await ack()
-    deps = deps_of(context)
     user_id = str(body["user"]["id"])
     chosen = ((body["actions"][0].get("selected_option") or {}).get("value")) or ""
     if chosen not in ("da", "en"):
         logger.warning("ignored an unknown language choice")
         return
+    actor = Actor(PLATFORM, user_id)
+    await attempt(
+        "save a home tab choice",
+        set_language(deps.services, actor=actor, language=chosen),  # type: ignore[arg-type]
+    )
+    await publish_home(deps, client, user_id)
 
-    async def work() -> None:
-        await set_language(deps.services, actor=Actor(PLATFORM, user_id), language=chosen)  # type: ignore[arg-type]
-        await publish_home(deps, client, user_id)
 
-    deps.work.spawn(_logged(work()), what="choosing a language in App Home")
-
-
-async def _logged(work: Any) -> None:
-    try:
-        await work
-    except SQLAlchemyError as error:
-        logger.error("could not save a home tab choice: %s", describe_database_error(error))
+handle_home_pause = after_ack(pause_from_home, what="pausing from App Home")
+handle_home_language = after_ack(choose_language, what="choosing a language in App Home")
 
 
 async def publish_home(deps: ListenerDeps, client: AsyncWebClient, user_id: str) -> None:
     """Build the person's home tab from stored state and publish it."""
     services = deps.services
     actor = Actor(PLATFORM, user_id)
-    try:
-        report = await current_trust_report(services)
-        state = await home_state(services, actor=actor, report=report)
-    except SQLAlchemyError as error:
-        logger.error("could not build a home tab: %s", describe_database_error(error))
+    report = await attempt("build a home tab", current_trust_report(services))
+    if report is FAILED:
+        return
+    state = await attempt("build a home tab", home_state(services, actor=actor, report=report))
+    if state is FAILED:
         return
     digest = None
     try:
