@@ -33,6 +33,7 @@ from trustbot.db.database import Database
 from trustbot.db.migrate import ensure_current
 from trustbot.db.session import create_engine
 from trustbot.delivery.sender import OutboxSender
+from trustbot.metrics import watch_loop_lag
 from trustbot.scheduler.jobs import Jobs
 from trustbot.scheduler.leader import (
     HEARTBEAT_S,
@@ -227,7 +228,7 @@ async def open_runtime(
         work = BackgroundWork()
         notifiers: dict[str, Notifier] = {}
         supervisor = supervisor or Supervisor()
-        web = create_web_app(engine, supervisor.problems)
+        web = create_web_app(engine, supervisor.problems, services)
         client = sender_client = None
         if settings.slack_enabled:
             client, sender_client = await _enter_slack_clients(stack, settings)
@@ -248,6 +249,8 @@ async def open_runtime(
         jobs = Jobs(services, notifiers, sender)
         scheduler = Scheduler(services, jobs, supervisor=supervisor)
         stack.push_async_callback(scheduler.stop)
+        lag_watch = asyncio.create_task(watch_loop_lag(services.metrics))  # for /metrics
+        stack.push_async_callback(_cancel, lag_watch)
         stack.push_async_callback(work.drain, SHUTDOWN_BUDGET_S)
         yield Runtime(
             services,
@@ -262,6 +265,11 @@ async def open_runtime(
             sender_client,
             teams,
         )
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _enter_slack_clients(

@@ -120,13 +120,32 @@ def config_check(
     socket_mode: Annotated[
         bool, typer.Option("--socket-mode", help="Check for Socket Mode instead of HTTP.")
     ] = False,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online", help="Also ask Slack and Microsoft Entra whether the credentials work."
+        ),
+    ] = False,
 ) -> None:
     """Validate the settings and print them, secrets masked; exit 2 if `serve` could not start."""
     settings = _settings()
     for name, value in settings.effective().items():
         typer.echo(f"{name}={value}")
     _require_for_serve(settings, socket_mode=socket_mode)
+    if online:
+        for line in _check_credentials(settings, socket_mode=socket_mode):
+            typer.echo(line)
     typer.echo("configuration OK")
+
+
+def _check_credentials(settings: Settings, *, socket_mode: bool) -> list[str]:
+    """Ask the platforms about the credentials; exit 2 with one line per problem."""
+    from trustbot.credentials import check_credentials
+
+    report = asyncio.run(check_credentials(settings, socket_mode=socket_mode))
+    if not report.ok:
+        _fail(report.problems, 2)
+    return report.confirmed
 
 
 @cli.command()
@@ -171,6 +190,15 @@ def serve(
         _fail(["--workers: Socket Mode takes one process (Slack balances its connections)"], 2)
     if workers > 1 and not settings.database_url.startswith(("postgresql", "postgres://")):
         _fail(["--workers: needs PostgreSQL (TRUSTBOT_DATABASE_URL); SQLite takes one process"], 2)
+    if workers > 1 and settings.metrics_port is not None:
+        _fail(
+            [
+                "TRUSTBOT_METRICS_PORT: one port per process, and --workers starts several: run "
+                "replicas of one process each instead (each with its own /metrics)"
+            ],
+            2,
+        )
+    _check_credentials(settings, socket_mode=socket_mode)
     if socket_mode:
         _run(settings, lambda: serve_socket_mode(settings))
     elif workers > 1:

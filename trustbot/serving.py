@@ -20,6 +20,7 @@ from trustbot.app import Runtime, open_runtime, open_services
 from trustbot.config import Settings
 from trustbot.logsetup import configure_logging
 from trustbot.scheduler.leader import SingleProcessLock
+from trustbot.web import SideServer, create_metrics_app, side_server
 
 logger = logging.getLogger(__name__)
 # What stops `serve --socket-mode` cleanly, as uvicorn stops `serve` (Ctrl-C, docker stop...).
@@ -43,6 +44,30 @@ async def serve_beside_rhythm(runtime: Runtime, listen: Callable[[], Awaitable[o
 
 
 @asynccontextmanager
+async def side_servers(
+    settings: Settings, runtime: Runtime, *, health: bool
+) -> AsyncIterator[None]:
+    """The servers beside the main one, for the block's length: /metrics on
+    TRUSTBOT_METRICS_PORT, and (`health`, in Socket Mode, which has no request URL) /healthz,
+    /readyz and /metrics on TRUSTBOT_PORT."""
+    apps: list[tuple[Any, int]] = []
+    if health:
+        apps.append((runtime.web_app(), settings.port))
+    if settings.metrics_port is not None:
+        apps.append((create_metrics_app(runtime.services), settings.metrics_port))
+    started: list[tuple[SideServer, asyncio.Task[None]]] = []
+    for app, port in apps:
+        server = side_server(app, host=settings.host, port=port, log_level=settings.log_level)
+        started.append((server, asyncio.create_task(server.serve())))
+    try:
+        yield
+    finally:
+        for server, _ in started:
+            server.should_exit = True
+        await asyncio.gather(*(task for _, task in started), return_exceptions=True)
+
+
+@asynccontextmanager
 async def _one_process(settings: Settings) -> AsyncIterator[None]:
     """On SQLite, refuse to serve beside another trustbot process (one writer file)."""
     single = SingleProcessLock(settings.database_url) if _sqlite(settings) else None
@@ -62,7 +87,8 @@ async def serve_http(settings: Settings) -> None:
     async with _one_process(settings), open_runtime(settings) as runtime:
         server = StoppingServer(_uvicorn_config(settings, runtime.web_app()))
         logger.info("trustbot listening on %s", _endpoints(settings))
-        await serve_beside_rhythm(runtime, server.serve)
+        async with side_servers(settings, runtime, health=False):
+            await serve_beside_rhythm(runtime, server.serve)
 
 
 class StoppingServer(uvicorn.Server):
@@ -198,7 +224,13 @@ async def _serve_socket_mode(settings: Settings, runtime: Runtime, handler_class
         handler.client.wss_uri = await handler.client.issue_new_wss_url()
         await handler.connect_async()
         logger.info("trustbot connected to Slack over Socket Mode")
-        await serve_beside_rhythm(runtime, stop.wait)
+        async with side_servers(settings, runtime, health=True):
+            logger.info(
+                "trustbot serving /healthz and /readyz on http://%s:%d",
+                settings.host,
+                settings.port,
+            )
+            await serve_beside_rhythm(runtime, stop.wait)
         logger.info("trustbot disconnecting from Slack")
     finally:
         for signum in _STOP_SIGNALS:

@@ -117,6 +117,7 @@ async def record_story(
             )
         )
         if stored is not None:
+            services.metrics.story_recorded(actor.platform)
             return StoryOutcome.SAVED
         if source_id is not None and await session.scalar(
             select(Anecdote.id).where(Anecdote.source_id == source_id)

@@ -260,6 +260,7 @@ async def record_score(
     written = await services.database.write_one(upsert, parameters)
     if written is not None:
         score_now, revision = written
+        services.metrics.answer_recorded(actor.platform)
         return ScoreResult(ScoreOutcome.APPLIED, score_now, revision == 0)
     # Nothing written: a later click is stored already, the round has closed, or this is not
     # the person's prompt.

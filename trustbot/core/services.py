@@ -20,6 +20,7 @@ from trustbot.core.periods import period_of
 from trustbot.core.privacy import Keys
 from trustbot.core.rules import Rule
 from trustbot.db.database import Database
+from trustbot.metrics import Metrics
 
 
 def utc_now() -> datetime:
@@ -38,6 +39,12 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Each person's chosen language by settings subject, with when it was read (people.py).
     languages: dict[str, tuple[Language | None, float]] = field(default_factory=dict)
+    # This process's Prometheus metrics (trustbot/metrics.py); counts of people's rows are
+    # published in steps of TRUSTBOT_MIN_GROUP_SIZE.
+    metrics: Metrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(step=self.settings.min_group_size)
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:

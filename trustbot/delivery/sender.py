@@ -496,12 +496,15 @@ class OutboxSender:
             values["message_ref"] = services.keys.seal.seal(f"{sent.channel_id} {sent.message_ts}")
         await self._update(item, values)
         self.stats.sent += 1
+        services.metrics.sent(item.platform, item.kind.value)
 
     async def _refused(self, item: Claimed, error: DeliveryError) -> None:
         now = self._services.now()
         if error.retry_after is not None:
             if error.pause_all:
                 logger.error("the platform refused the app (%s): sending paused", error.reason)
+            else:
+                self._services.metrics.rate_limited.labels(item.platform).inc()
             self._pacer.slow_down(error.retry_after if error.pause_all else None)
             await self._update(
                 item,
@@ -550,6 +553,7 @@ class OutboxSender:
         await self._update(item, values)
         if status is DeliveryStatus.FAILED:
             self.stats.failed += 1
+            self._services.metrics.failed(item.platform, item.kind.value, reason)
             self.stats.last_errors = [*self.stats.last_errors[-4:], reason]
             logger.warning("a %s was not delivered: %s", item.kind.value, reason)
         else:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import func, select
 
 from trustbot.config import Settings
 from trustbot.core.aggregates import RAW_TABLES, finalize_closed_rounds, purge_old_answers
@@ -22,6 +23,7 @@ from trustbot.core.periods import period_of
 from trustbot.core.ports import Notifier, Person
 from trustbot.core.rounds import close_ended_rounds
 from trustbot.core.services import Services
+from trustbot.db.models import Delivery, DeliveryKind
 from trustbot.db.scrub import scrub
 from trustbot.delivery.outbox import (
     Enqueued,
@@ -111,6 +113,23 @@ def job_specs_for(settings: Settings) -> list[JobSpec]:
     return specs
 
 
+async def _reminders_by_platform(
+    services: Services, period: str, number: int
+) -> list[tuple[str, int]]:
+    """How many of reminder `number` of `period` each platform has in the outbox."""
+    query = (
+        select(Delivery.platform, func.count())
+        .where(
+            Delivery.period == period,
+            Delivery.kind == DeliveryKind.REMINDER,
+            Delivery.seq == number,
+        )
+        .group_by(Delivery.platform)
+    )
+    async with services.sessions() as session:
+        return [(str(platform), int(count)) for platform, count in await session.execute(query)]
+
+
 def fire_period(fire_time: datetime) -> str:
     """The period a fire time belongs to: its own date, in the zone it fired in."""
     year, week, _ = fire_time.date().isocalendar()
@@ -181,6 +200,7 @@ class Jobs:
                 logger.info("the %s prompt run for %s happened already", platform, period)
                 continue
             results.append(enqueued)
+            services.metrics.enqueued(platform, "prompt", enqueued.queued)
             # No count of prompts queued or of people who paused: audience minus prompts
             # would say how many paused, and reminders how many had not answered yet.
             logger.info(
@@ -227,7 +247,10 @@ class Jobs:
         if queued is None:
             logger.info("no reminder for %s: no open round, or every reminder was sent", period)
             return
-        number, _ = queued  # how many: those who had not answered yet, never logged
+        number, count = queued  # how many: those who had not answered yet, never logged
+        if count:  # counted per platform, published in steps of k (trustbot/metrics.py)
+            for platform, each in await _reminders_by_platform(self._services, period, number):
+                self._services.metrics.enqueued(platform, "reminder", each)
         logger.info("reminder %d for %s queued", number, period)
         self._sender.wake()
 
@@ -256,6 +279,7 @@ class Jobs:
                 logger.info("the %s digest for %s was queued already", platform, period)
                 continue
             logger.info("%s digest for %s: %d conversations queued", platform, period, count)
+            self._services.metrics.enqueued(platform, "digest", count)
         self._sender.wake()
         if failures:
             raise PlatformsFailedError("digest", failures)

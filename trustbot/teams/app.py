@@ -82,7 +82,11 @@ def create_teams_app(
     tests and the demo stand in for Microsoft Entra.
     """
     settings = services.settings
-    cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
+    cloud = with_overrides(
+        PUBLIC,
+        openid_metadata_url=settings.teams_openid_url,
+        login_endpoint=settings.teams_login_url.rstrip("/"),
+    )
     common: dict[str, Any] = {
         "http_server_adapter": TeamsFrontDoor(
             web, tenant_id=None if settings.teams_local else settings.teams_tenant_id
