@@ -101,6 +101,8 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                         bot_url=bot.url + "/slack/events",
                         signing_secret=signing_secret,
                         emulator=emulator,
+                        # clicks are dated in the simulated week: the bot refuses others
+                        clock=lambda: clock().timestamp(),
                     ) as driver,
                 ):
                     say(f"  bot listening at {bot.url}/slack/events\n")

@@ -89,7 +89,10 @@ async def run_teams_demo(
             try:
                 async with (
                     bot,
-                    TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages") as driver,
+                    # activities are dated in the simulated week: the bot refuses others
+                    TeamsDriver(
+                        emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock
+                    ) as driver,
                 ):
                     kit.say(f"  bot listening at {bot.url}/api/messages (JWT validation on)")
                     for user in [*users.values(), ceo]:
