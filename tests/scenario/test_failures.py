@@ -147,13 +147,29 @@ async def test_a_refused_confirmation_is_logged_with_slacks_reason(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
     await stack.prompt()
-    stack.emulator.fail_next("chat.postEphemeral", "channel_not_found")
+    stack.emulator.fail_next("chat.postEphemeral", "restricted_action")
 
     with caplog.at_level(logging.ERROR):
         await _click(stack, EMPLOYEES[3], "pulse_score:3")
 
     assert await stack.count(PulseAnswer) == 1
-    assert "could not answer a click privately: Slack said channel_not_found" in caplog.text
+    assert "could not answer a click privately: Slack said restricted_action" in caplog.text
+
+
+async def test_a_click_from_someone_slack_cannot_reach_there_is_a_warning(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """channel_not_found on the confirmation: a click Slack itself never sends (from someone
+    who cannot see that channel, i.e. forged); worth a warning, not the operator's alarm."""
+    await stack.prompt()
+    stack.emulator.fail_next("chat.postEphemeral", "channel_not_found")
+
+    with caplog.at_level(logging.WARNING):
+        await _click(stack, EMPLOYEES[3], "pulse_score:3")
+
+    [record] = [r for r in caplog.records if "could not answer a click" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "could not answer a click privately: Slack said channel_not_found"
 
 
 async def test_a_reaction_that_cannot_be_recorded_is_logged_with_its_reason(
