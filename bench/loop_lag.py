@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete
 
-from trustbot.app import build_services
+from trustbot.app import open_services
 from trustbot.concurrency import event_loop_factory
 from trustbot.config import load_settings
 from trustbot.core.ports import Person, Prompt, SentMessage
@@ -95,18 +95,20 @@ async def one_run(url: str, people: int) -> None:
             TRUSTBOT_DELIVERY_TIME="local",
             SLACK_BOT_TOKEN="xoxb-bench",  # noqa: S106 - nothing is sent
         )
-        services = build_services(settings, engine, clock=lambda: MONDAY_0900)
-        audience = Audience(people)
-        notifiers = {"slack": audience}
-        jobs = Jobs(services, notifiers, OutboxSender(services, notifiers))
+        async with open_services(
+            settings, clock=lambda: MONDAY_0900, prepare=False, engine=engine
+        ) as services:
+            audience = Audience(people)
+            notifiers = {"slack": audience}
+            jobs = Jobs(services, notifiers, OutboxSender(services, notifiers))
 
-        stop, busy = asyncio.Event(), []
-        prober = asyncio.create_task(probe(stop, busy))
-        began = time.perf_counter()
-        await jobs.prompt(MONDAY_0900)
-        elapsed = time.perf_counter() - began
-        stop.set()
-        await prober
+            stop, busy = asyncio.Event(), []
+            prober = asyncio.create_task(probe(stop, busy))
+            began = time.perf_counter()
+            await jobs.prompt(MONDAY_0900)
+            elapsed = time.perf_counter() - began
+            stop.set()
+            await prober
 
         floor: list[float] = []
         stop = asyncio.Event()

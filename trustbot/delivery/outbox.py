@@ -117,10 +117,12 @@ async def enqueue_prompts(
     now = services.now()
     # Keyed hashes and sealing are CPU work, a few microseconds each: done a chunk at a time,
     # yielding to the event loop in between, so that clicks are acknowledged meanwhile.
-    subjects = await _each(recipients, lambda r: services.settings_subject(r.user_id, r.platform))
+    subjects = await _each(
+        recipients, lambda r: services.keys.settings_subject(r.user_id, r.platform)
+    )
     paused = await paused_subjects(services, list(subjects.values()))
     active = [r for r in recipients if subjects[r.user_id] not in paused]
-    people = await _each(active, lambda r: services.pseudonym(r.user_id, r.platform))
+    people = await _each(active, lambda r: services.keys.pseudonym(r.user_id, r.platform))
     async with services.transaction() as session:
         if job_key is not None and not await mark_job_run(
             session=session, name="prompt", key=job_key, now=now
@@ -166,7 +168,7 @@ async def enqueue_prompts(
         # order each deadlocked on PostgreSQL).
         round_id = round_.id
         handles = await _each(
-            active, lambda r: services.delivery_handle(people[r.user_id], round_id)
+            active, lambda r: services.keys.delivery_handle(people[r.user_id], round_id)
         )
         active.sort(key=lambda r: handles[r.user_id])
         queued = 0
@@ -182,7 +184,7 @@ async def enqueue_prompts(
                     "recipient": handles[recipient.user_id],
                     "seq": 0,
                     "status": DeliveryStatus.PENDING.value,
-                    "address": services.seal.seal(recipient.user_id),
+                    "address": services.keys.seal.seal(recipient.user_id),
                     "team": recipient.team,
                     "attempts": 0,
                     "last_error": None,
@@ -249,11 +251,11 @@ async def enqueue_reminders(
     for start in range(0, len(prompts), INSERT_BATCH):
         for row in prompts[start : start + INSERT_BATCH]:
             try:
-                user_id = services.seal.open(row.address)
+                user_id = services.keys.seal.open(row.address)
             except SealError:  # sealed under another key: the sender cannot send it either
                 continue
-            person = services.pseudonym(user_id, row.platform)
-            handles.append({"answer": services.answer_handle(person, round_id), "row": row})
+            person = services.keys.pseudonym(user_id, row.platform)
+            handles.append({"answer": services.keys.answer_handle(person, round_id), "row": row})
         await asyncio.sleep(0)  # opening seals is CPU work: let clicks in between batches
     handles.sort(key=lambda item: item["row"].recipient)  # one lock order for every process
     async with services.transaction() as session:
@@ -323,10 +325,10 @@ async def enqueue_digests(
                 "period": period,
                 "round_id": None,
                 "platform": platform,
-                "recipient": services.settings_subject(channel, f"{platform}-channel"),
+                "recipient": services.keys.settings_subject(channel, f"{platform}-channel"),
                 "seq": 0,
                 "status": DeliveryStatus.PENDING.value,
-                "address": services.seal.seal(channel),
+                "address": services.keys.seal.seal(channel),
                 "team": None,
                 "attempts": 0,
                 "next_attempt_at": now,

@@ -140,7 +140,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._idling = asyncio.Event()  # set each time the run loop finds nothing due
         self._digests: dict[str, TrustReport] = {}
-        self._engine: AsyncEngine = services.writes.kw["bind"]
+        self._engine: AsyncEngine = services.database.writer
         self._postgres = self._engine.dialect.name == "postgresql"
         self.stats = SenderStats()
 
@@ -387,7 +387,7 @@ class OutboxSender:
             )
             return
         try:
-            address = self._services.seal.open(item.address)
+            address = self._services.keys.seal.open(item.address)
         except SealError:
             await self._finish(item, DeliveryStatus.FAILED, "address sealed under another key")
             return
@@ -423,9 +423,11 @@ class OutboxSender:
         here from the opened address, since no stored value joins an answer to a delivery.
         """
         services = self._services
-        subject = services.settings_subject(user_id, item.platform)
+        subject = services.keys.settings_subject(user_id, item.platform)
         answer = (
-            services.answer_handle(services.pseudonym(user_id, item.platform), item.round_id)
+            services.keys.answer_handle(
+                services.keys.pseudonym(user_id, item.platform), item.round_id
+            )
             if item.round_id is not None
             else ""
         )
@@ -488,18 +490,21 @@ class OutboxSender:
             "attempts": item.attempts + 1,
         }
         if item.kind is not DeliveryKind.DIGEST:
-            values["message_key"] = services.message_key(
+            values["message_key"] = services.keys.message_key(
                 item.platform, sent.channel_id, sent.message_ts
             )
-            values["message_ref"] = services.seal.seal(f"{sent.channel_id} {sent.message_ts}")
+            values["message_ref"] = services.keys.seal.seal(f"{sent.channel_id} {sent.message_ts}")
         await self._update(item, values)
         self.stats.sent += 1
+        services.metrics.sent(item.platform, item.kind.value)
 
     async def _refused(self, item: Claimed, error: DeliveryError) -> None:
         now = self._services.now()
         if error.retry_after is not None:
             if error.pause_all:
                 logger.error("the platform refused the app (%s): sending paused", error.reason)
+            else:
+                self._services.metrics.rate_limited.labels(item.platform).inc()
             self._pacer.slow_down(error.retry_after if error.pause_all else None)
             await self._update(
                 item,
@@ -548,6 +553,7 @@ class OutboxSender:
         await self._update(item, values)
         if status is DeliveryStatus.FAILED:
             self.stats.failed += 1
+            self._services.metrics.failed(item.platform, item.kind.value, reason)
             self.stats.last_errors = [*self.stats.last_errors[-4:], reason]
             logger.warning("a %s was not delivered: %s", item.kind.value, reason)
         else:

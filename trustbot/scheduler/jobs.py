@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import func, select
 
 from trustbot.config import Settings
 from trustbot.core.aggregates import RAW_TABLES, finalize_closed_rounds, purge_old_answers
@@ -22,6 +23,7 @@ from trustbot.core.periods import period_of
 from trustbot.core.ports import Notifier, Person
 from trustbot.core.rounds import close_ended_rounds
 from trustbot.core.services import Services
+from trustbot.db.models import Delivery, DeliveryKind
 from trustbot.db.scrub import scrub
 from trustbot.delivery.outbox import (
     Enqueued,
@@ -41,6 +43,24 @@ logger = logging.getLogger(__name__)
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
 CLOSE_SCHEDULE = "0 0 * * MON"  # a period (ISO week) ends at midnight between Sunday and Monday
 CHUNK = 200  # people worked out between two yields to the event loop
+
+
+_OUTSIDE = ("aiohttp", "httpx", "slack_sdk", "sqlalchemy", "microsoft_teams")
+
+
+def _log_failure(job: str, platform: str, period: str, error: Exception) -> None:
+    """One line for what fails outside trustbot (a platform or the database unreachable or
+    refusing: the operator's to fix, and the traceback says nothing more); the traceback for
+    anything else, which is a bug."""
+    outside = isinstance(error, OSError) or type(error).__module__.startswith(_OUTSIDE)
+    logger.error(
+        "the %s %s run for %s failed: %s",
+        platform,
+        job,
+        period,
+        type(error).__name__,
+        exc_info=not outside,
+    )
 
 
 class PlatformsFailedError(Exception):
@@ -91,6 +111,23 @@ def job_specs_for(settings: Settings) -> list[JobSpec]:
             )
         )
     return specs
+
+
+async def _reminders_by_platform(
+    services: Services, period: str, number: int
+) -> list[tuple[str, int]]:
+    """How many of reminder `number` of `period` each platform has in the outbox."""
+    query = (
+        select(Delivery.platform, func.count())
+        .where(
+            Delivery.period == period,
+            Delivery.kind == DeliveryKind.REMINDER,
+            Delivery.seq == number,
+        )
+        .group_by(Delivery.platform)
+    )
+    async with services.sessions() as session:
+        return [(str(platform), int(count)) for platform, count in await session.execute(query)]
 
 
 def fire_period(fire_time: datetime) -> str:
@@ -156,17 +193,14 @@ class Jobs:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                # Its type only: the error is raised after the other platforms' turns, and
-                # whoever ran the job explains or logs it.
-                logger.error(
-                    "the %s prompt run for %s failed: %s", platform, period, type(error).__name__
-                )
+                _log_failure("prompt", platform, period, error)
                 failures[platform] = error
                 continue
             if enqueued is None:
                 logger.info("the %s prompt run for %s happened already", platform, period)
                 continue
             results.append(enqueued)
+            services.metrics.enqueued(platform, "prompt", enqueued.queued)
             # No count of prompts queued or of people who paused: audience minus prompts
             # would say how many paused, and reminders how many had not answered yet.
             logger.info(
@@ -212,7 +246,10 @@ class Jobs:
         if queued is None:
             logger.info("no reminder for %s: no open round, or every reminder was sent", period)
             return
-        number, _ = queued  # how many: those who had not answered yet, never logged
+        number, count = queued  # how many: those who had not answered yet, never logged
+        if count:  # counted per platform, published in steps of k (trustbot/metrics.py)
+            for platform, each in await _reminders_by_platform(self._services, period, number):
+                self._services.metrics.enqueued(platform, "reminder", each)
         logger.info("reminder %d for %s queued", number, period)
         self._sender.wake()
 
@@ -234,17 +271,14 @@ class Jobs:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                # Its type only: the error is raised after the other platforms' turns, and
-                # whoever ran the job explains or logs it.
-                logger.error(
-                    "the %s digest run for %s failed: %s", platform, period, type(error).__name__
-                )
+                _log_failure("digest", platform, period, error)
                 failures[platform] = error
                 continue
             if count is None:
                 logger.info("the %s digest for %s was queued already", platform, period)
                 continue
             logger.info("%s digest for %s: %d conversations queued", platform, period, count)
+            self._services.metrics.enqueued(platform, "digest", count)
         self._sender.wake()
         _raise_failures("digest", failures)
 
@@ -263,7 +297,7 @@ class Jobs:
             )
         if finalized or purged:
             # Deleted and rewritten rows leave no copy behind (db/scrub.py).
-            await scrub(services.writes.kw["bind"], RAW_TABLES)
+            await scrub(services.database.writer, RAW_TABLES)
         if closed or finalized or purged:
             # Counts of rounds only: a number of messages skipped or answers purged would be a
             # round's participation, exact, where reports show a band.

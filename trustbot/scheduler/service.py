@@ -80,6 +80,7 @@ class Scheduler:
             )
         scheduler.start()
         self._apscheduler = scheduler
+        self._services.metrics.leading(True)
         self._stopping = asyncio.Event()
         self._catch_up = self._supervisor.spawn(CATCH_UP, self.catch_up, self._stopping)
 
@@ -93,6 +94,7 @@ class Scheduler:
         if self._apscheduler is not None:
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
+        self._services.metrics.leading(False)
 
     def next_runs(self) -> dict[str, datetime | None]:
         """When each job fires next (for `trustbot status`)."""
@@ -116,10 +118,13 @@ class Scheduler:
         whether it succeeded."""
         name = f"the {spec.name} job"
         grace = self._services.settings.misfire_grace
+        metrics = self._services.metrics
         while True:
+            metrics.job_runs.labels(spec.name).inc()
             try:
                 await self._jobs.run(spec.name, fire)
             except Exception as error:
+                metrics.job_failures.labels(spec.name).inc()
                 failures = self._supervisor.failed(name, error)
                 if isinstance(error, SQLAlchemyError):
                     logger.error("%s failed: %s", name, describe_database_error(error))

@@ -19,7 +19,7 @@ from tests.conftest import FixedClock
 from tests.unit.delivery.conftest import (
     Running,
     ScriptedPlatform,
-    delivery_services,
+    ServicesFactory,
     pacer_on,
     people,
     queue,
@@ -84,10 +84,10 @@ async def test_each_queued_prompt_is_sent_once_and_recorded(
 
 
 async def test_a_429_slows_the_whole_sender_and_costs_the_person_nothing(
-    engine: AsyncEngine, database_url: str, clock: FixedClock, platform: ScriptedPlatform
+    delivery_services: ServicesFactory, clock: FixedClock, platform: ScriptedPlatform
 ) -> None:
     # one attempt allowed: had a 429 counted as an attempt, the person would fail
-    services = delivery_services(engine, database_url, clock, TRUSTBOT_DELIVERY_MAX_ATTEMPTS="1")
+    services = await delivery_services(TRUSTBOT_DELIVERY_MAX_ATTEMPTS="1")
     users = people(10)
     await queue(services, users)
     platform.refuse(users[3], RATE_LIMITED, RATE_LIMITED)
@@ -196,9 +196,9 @@ async def test_a_permanent_refusal_fails_at_once_with_its_reason(
 
 
 async def test_after_the_last_attempt_a_row_fails_with_the_reason(
-    engine: AsyncEngine, database_url: str, clock: FixedClock, platform: ScriptedPlatform
+    delivery_services: ServicesFactory, clock: FixedClock, platform: ScriptedPlatform
 ) -> None:
-    services = delivery_services(engine, database_url, clock, TRUSTBOT_DELIVERY_MAX_ATTEMPTS="3")
+    services = await delivery_services(TRUSTBOT_DELIVERY_MAX_ATTEMPTS="3")
     users = people(3)
     await queue(services, users)
     platform.always[users[1]] = DeliveryError("http_503")

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.conftest import make_settings
 from tests.unit.scheduler.conftest import wait_until
-from trustbot.app import build_services
+from trustbot.core.privacy import Keys
+from trustbot.core.rules import load_rules
 from trustbot.core.services import Services
+from trustbot.db.database import Database
 from trustbot.db.session import create_engine
 from trustbot.scheduler import leader
 from trustbot.scheduler.leader import lead_with_advisory_lock, lock_is_held
@@ -70,13 +72,25 @@ class Candidate:
         await self.engine.dispose()
 
 
+def _services(database_url: str, engine: AsyncEngine) -> Services:
+    """The services a leader loop needs, over the candidate's own pool (no direct pool)."""
+    settings = make_settings(database_url)
+    assert settings.pseudonym_key is not None
+    return Services(
+        settings=settings,
+        database=Database(engine),
+        keys=Keys(settings.pseudonym_key.get_secret_value()),
+        rules=load_rules(None),
+    )
+
+
 @pytest.fixture
 async def candidates(database_url: str, engine: AsyncEngine) -> AsyncIterator[Callable[[], Any]]:
     made: list[Candidate] = []
 
     def make() -> Candidate:
         own = create_engine(database_url)
-        candidate = Candidate(own, build_services(make_settings(database_url), own))
+        candidate = Candidate(own, _services(database_url, own))
         made.append(candidate)
         return candidate
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import make_settings
 from tests.unit.scheduler.conftest import RecordingNotifier, Rhythm, RhythmFactory, wait_until
-from trustbot.app import LEADER_TASK, SENDER_TASK, Runtime, build_runtime
+from trustbot.app import LEADER_TASK, SENDER_TASK, Runtime, open_runtime
 from trustbot.core.ports import Person
 from trustbot.db.models import Delivery, DeliveryKind, JobRun
 from trustbot.scheduler import jobs as jobs_module
@@ -70,7 +70,7 @@ def two_platforms(setup: Rhythm, *, digest: bool = False) -> tuple[Jobs, Recordi
 async def test_a_sender_that_fails_is_started_again_and_sends(
     rhythm: RhythmFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    setup = rhythm(PEOPLE)
+    setup = await rhythm(PEOPLE)
     supervisor, stop = fast_supervisor(), asyncio.Event()
     setup.sender._claim = failing_once(setup.sender._claim, RuntimeError("boom"))  # type: ignore[method-assign]
     await setup.jobs.prompt(now=True)
@@ -90,7 +90,7 @@ async def test_a_sender_that_fails_is_started_again_and_sends(
 async def test_a_sender_that_keeps_failing_turns_readiness_red(
     rhythm: RhythmFactory, engine: AsyncEngine
 ) -> None:
-    setup = rhythm(PEOPLE)
+    setup = await rhythm(PEOPLE)
     supervisor, stop = fast_supervisor(), asyncio.Event()
 
     async def broken(limit: int) -> list[Any]:
@@ -117,9 +117,10 @@ async def test_a_sender_that_keeps_failing_turns_readiness_red(
 
 @pytest.fixture
 async def runtime(database_url: str, engine: AsyncEngine) -> AsyncIterator[Runtime]:
-    built = build_runtime(make_settings(database_url), supervisor=fast_supervisor())
-    yield built
-    await built.aclose()
+    async with open_runtime(
+        make_settings(database_url), supervisor=fast_supervisor(), prepare=False
+    ) as built:
+        yield built
 
 
 async def test_a_leader_loop_whose_election_fails_starts_again_and_leads(
@@ -173,7 +174,7 @@ async def test_a_leader_loop_that_keeps_failing_turns_readiness_red(
 async def test_one_platforms_audience_failing_does_not_stop_the_others_prompts(
     rhythm: RhythmFactory,
 ) -> None:
-    setup = rhythm(PEOPLE)
+    setup = await rhythm(PEOPLE)
     jobs, teams = two_platforms(setup)
     setup.notifier.resolve_audience = failing_once(  # type: ignore[method-assign]
         failing_once(setup.notifier.resolve_audience, RuntimeError("directory down")),
@@ -197,7 +198,7 @@ async def test_one_platforms_audience_failing_does_not_stop_the_others_prompts(
 async def test_a_job_that_fails_at_every_try_within_the_grace_turns_readiness_red(
     rhythm: RhythmFactory, engine: AsyncEngine
 ) -> None:
-    setup = rhythm(PEOPLE, TRUSTBOT_MISFIRE_GRACE="1h")
+    setup = await rhythm(PEOPLE, TRUSTBOT_MISFIRE_GRACE="1h")
 
     async def down() -> list[Person]:
         raise RuntimeError("directory down")
@@ -225,7 +226,7 @@ async def test_a_database_error_in_the_catch_up_starts_it_again(
     rhythm: RhythmFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="trustbot")
-    setup = rhythm(PEOPLE)
+    setup = await rhythm(PEOPLE)
     supervisor = fast_supervisor()
     scheduler = Scheduler(setup.services, setup.jobs, supervisor=supervisor, job_retry_s=0.01)
     scheduler._ran_since = failing_once(  # type: ignore[method-assign]
@@ -247,7 +248,7 @@ async def test_a_database_error_in_the_catch_up_starts_it_again(
 async def test_a_catch_up_that_keeps_failing_turns_readiness_red(
     rhythm: RhythmFactory, engine: AsyncEngine
 ) -> None:
-    setup = rhythm(PEOPLE)
+    setup = await rhythm(PEOPLE)
     supervisor = fast_supervisor()
     scheduler = Scheduler(setup.services, setup.jobs, supervisor=supervisor)
 
@@ -272,7 +273,7 @@ async def test_a_catch_up_that_keeps_failing_turns_readiness_red(
 async def test_a_digest_that_fails_on_one_platform_is_tried_again_and_queued(
     rhythm: RhythmFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    setup = rhythm(PEOPLE, **LEADERSHIP)
+    setup = await rhythm(PEOPLE, **LEADERSHIP)
     jobs, _ = two_platforms(setup, digest=True)
     monkeypatch.setattr(
         jobs_module,
