@@ -101,6 +101,7 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                         bot_url=bot.url + "/slack/events",
                         signing_secret=signing_secret,
                         emulator=emulator,
+                        clock=lambda: clock.current.timestamp(),  # Slack stamps by the bot's
                     ) as driver,
                 ):
                     say(f"  bot listening at {bot.url}/slack/events\n")

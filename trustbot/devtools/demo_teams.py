@@ -89,7 +89,9 @@ async def run_teams_demo(
             try:
                 async with (
                     bot,
-                    TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages") as driver,
+                    TeamsDriver(
+                        emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock
+                    ) as driver,
                 ):
                     kit.say(f"  bot listening at {bot.url}/api/messages (JWT validation on)")
                     for user in [*users.values(), ceo]:
