@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from trustbot.app import build_runtime
+from trustbot.app import open_runtime
 from trustbot.config import load_settings
 from trustbot.db.migrate import upgrade_to_head
 from trustbot.db.session import create_engine
@@ -146,25 +146,22 @@ async def main(calls: int) -> None:
                 TEAMS_OPENID_URL=emulator.openid_url,
                 TEAMS_SERVICE_URL=emulator.service_url,
             )
-            runtime = build_runtime(
-                settings, teams_token=lambda scope, tenant=None: emulator.mint()
-            )
-            await runtime.start()
-            transport = httpx.ASGITransport(app=runtime.web_app())
-            try:
-                async with httpx.AsyncClient(
-                    transport=transport, base_url="http://bench"
-                ) as client:
-                    print(f"CPU per refused request (ms, best of 3 x {calls}; client included)")
-                    for door, path, cases in (
-                        ("Slack", "/slack/events", slack_cases()),
-                        ("Teams", "/api/messages", teams_cases(emulator)),
-                    ):
-                        for name, make in cases.items():
-                            cost, status = await cpu_per_request(client, path, make, calls)
-                            print(f"  {door:5} {name:34} {status}  {cost:6.2f}")
-            finally:
-                await runtime.aclose()
+            async with (
+                open_runtime(
+                    settings, teams_token=lambda scope, tenant=None: emulator.mint()
+                ) as runtime,
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=runtime.web_app()), base_url="http://bench"
+                ) as client,
+            ):
+                print(f"CPU per refused request (ms, best of 3 x {calls}; client included)")
+                for door, path, cases in (
+                    ("Slack", "/slack/events", slack_cases()),
+                    ("Teams", "/api/messages", teams_cases(emulator)),
+                ):
+                    for name, make in cases.items():
+                        cost, status = await cpu_per_request(client, path, make, calls)
+                        print(f"  {door:5} {name:34} {status}  {cost:6.2f}")
 
 
 if __name__ == "__main__":

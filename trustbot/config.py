@@ -21,12 +21,14 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///trustbot.db"
 DEFAULT_TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 DEFAULT_TEAMS_OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+DEFAULT_TEAMS_LOGIN_URL = "https://login.microsoftonline.com"
 # What Microsoft's Teams SDK would read from the environment behind trustbot's back.
 SDK_GENERIC_VARIABLES = ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "MANAGED_IDENTITY_CLIENT_ID")
 _AAD_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 MIN_PSEUDONYM_KEY_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 24
 _PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "xxx", "todo"}
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -83,6 +85,8 @@ class Settings(BaseSettings):
     )
     teams_service_url: str = Field(default=DEFAULT_TEAMS_SERVICE_URL, alias="TEAMS_SERVICE_URL")
     teams_openid_url: str = Field(default=DEFAULT_TEAMS_OPENID_URL, alias="TEAMS_OPENID_URL")
+    # Microsoft Entra, where the bot gets its outbound tokens (a test points it at the emulator).
+    teams_login_url: str = Field(default=DEFAULT_TEAMS_LOGIN_URL, alias="TEAMS_LOGIN_URL")
     # Only for `trustbot teams-package`: who publishes the app inside the company.
     teams_app_publisher: str | None = Field(default=None, alias="TEAMS_APP_PUBLISHER")
     teams_app_website_url: str | None = Field(default=None, alias="TEAMS_APP_WEBSITE_URL")
@@ -100,6 +104,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", alias="TRUSTBOT_LOG_LEVEL"
     )
+    # json or text; unset: JSON unless stderr (where the logs go) is a terminal.
+    log_format: Literal["json", "text"] | None = Field(default=None, alias="TRUSTBOT_LOG_FORMAT")
+    # GET /metrics: on its own port (open to whoever reaches it), or on TRUSTBOT_PORT to a
+    # bearer of the token; neither set, it is not served.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, alias="TRUSTBOT_METRICS_PORT")
+    metrics_token: SecretStr | None = Field(default=None, alias="TRUSTBOT_METRICS_TOKEN")
 
     # Culture programme
     timezone: str = Field(default="Europe/Copenhagen", alias="TRUSTBOT_TIMEZONE")
@@ -208,7 +218,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a GUID (Azure shows it on the bot's page)")
         return value.strip()
 
-    @field_validator("teams_service_url", "teams_openid_url")
+    @field_validator("teams_service_url", "teams_openid_url", "teams_login_url")
     @classmethod
     def _check_https_url(cls, value: str) -> str:
         parts = urlsplit(value)
@@ -331,6 +341,7 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "teams_client_secret",
+        "metrics_token",
     )
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
@@ -342,6 +353,54 @@ class Settings(BaseSettings):
         if raw.lower() in _PLACEHOLDERS or raw.lower().startswith("your-"):
             raise ValueError("is a placeholder; set the real value")
         return SecretStr(raw)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_METRICS_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_METRICS_TOKEN_LENGTH} characters "
+                "(generate one: python3 -c 'import secrets; print(secrets.token_hex(24))')"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_metrics_port(self) -> Settings:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError(
+                f"TRUSTBOT_METRICS_PORT: {self.metrics_port} is TRUSTBOT_PORT, the public port; "
+                "/metrics needs a port of its own (or TRUSTBOT_METRICS_TOKEN on the public one)"
+            )
+        return self
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _check_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _check_token_kind(value, "xoxb-")
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _check_app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _check_token_kind(value, "xapp-")
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _check_signing_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        kind = _token_kind(raw)
+        if kind is not None:
+            raise ValueError(
+                f"is {kind}, not the signing secret (Basic Information, App Credentials: "
+                "Signing Secret, 32 hexadecimal characters)"
+            )
+        if not _SIGNING_SECRET.match(raw):
+            raise ValueError(
+                "does not look like a signing secret (Slack's is 32 hexadecimal characters: "
+                "Basic Information, App Credentials, Signing Secret)"
+            )
+        return value
 
     @field_validator("pseudonym_key")
     @classmethod
@@ -445,6 +504,48 @@ class Settings(BaseSettings):
 
 
 _FIELD_BY_ALIAS = {field.alias: name for name, field in Settings.model_fields.items()}
+
+
+# Slack's token kinds by prefix (https://docs.slack.dev/authentication/tokens).
+SLACK_TOKEN_KINDS = {
+    "xoxb-": "a bot token (xoxb-)",
+    "xapp-": "an app-level token (xapp-)",
+    "xoxp-": "a user token (xoxp-)",
+    "xoxe.": "a refresh token (xoxe.)",
+    "xoxe-": "a configuration token (xoxe-)",
+    "xoxa-": "a workspace app token (xoxa-)",
+    "xoxs-": "a session token (xoxs-)",
+}
+# The kinds trustbot uses, and where an app's settings show them.
+_TOKEN_HOME = {
+    "xoxb-": "a bot token (xoxb-, from OAuth & Permissions: Bot User OAuth Token)",
+    "xapp-": "an app-level token (xapp-, from Basic Information: App-Level Tokens)",
+}
+# Slack's signing secrets are 32 hexadecimal characters; anything of 16 or more letters, digits,
+# _ and - passes, so that a test or a proxy's own secret is not refused for its alphabet.
+_SIGNING_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+
+
+def _token_kind(raw: str) -> str | None:
+    """What kind of Slack token `raw` is by its prefix, or None."""
+    return next(
+        (kind for prefix, kind in SLACK_TOKEN_KINDS.items() if raw.startswith(prefix)), None
+    )
+
+
+def _check_token_kind(value: SecretStr | None, prefix: str) -> SecretStr | None:
+    """Refuse a token of another kind than `prefix`, naming what it is (never its value)."""
+    if value is None:
+        return None
+    raw = value.get_secret_value()
+    if raw.startswith(prefix):
+        if len(raw) > len(prefix) and not re.search(r"\s", raw):
+            return value
+        raise ValueError(f"is cut short or holds spaces: copy the whole of {_TOKEN_HOME[prefix]}")
+    kind = _token_kind(raw)
+    if kind is None:
+        raise ValueError(f"is not {_TOKEN_HOME[prefix]}")
+    raise ValueError(f"is {kind}, not {_TOKEN_HOME[prefix]}")
 
 
 class SettingsError(Exception):

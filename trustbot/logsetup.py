@@ -14,13 +14,27 @@ parameters (the engine hides them; see db/errors.py).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
 import traceback
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 
+from pythonjsonlogger.json import JsonFormatter
+
 from trustbot.config import Settings
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("trustbot_request_id", default=None)
+"""The id of the HTTP request being handled (set by web.RequestObserver), on each log line."""
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s]: %(message)s"
+# JSON lines: these record attributes, renamed as a log pipeline expects them, after an ISO 8601
+# "timestamp" in UTC; nothing else (no `extra=` a library passes, which can hold anything).
+JSON_FIELDS = ("levelname", "name", "request_id", "message")
+JSON_RENAMES = {"levelname": "level", "name": "logger"}
+JSON_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "message", "exc_info"})
 
 _TOKEN = re.compile(r"xox[abpe]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
 
@@ -64,7 +78,9 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self._secrets = [secret for secret in secrets if len(secret) >= 6]
+        kept = [secret for secret in secrets if len(secret) >= 6]
+        # Also as a JSON string holds it (a quote or backslash in it is escaped there).
+        self._secrets = list(dict.fromkeys(kept + [json.dumps(secret)[1:-1] for secret in kept]))
 
     def redact(self, message: str) -> str:
         """The message with every secret masked."""
@@ -140,6 +156,45 @@ def withheld_traceback(
     return "".join(lines).rstrip("\n")
 
 
+class AddRequestId(logging.Filter):
+    """Puts the id of the request being handled on the record ("-" outside any request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get() or "-"
+        return True
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """One JSON object per line, with secrets masked and exception messages withheld as in the
+    text format (the masking runs on the finished line, so a secret is caught inside any field)."""
+
+    def __init__(self, redactor: RedactSecrets) -> None:
+        super().__init__(
+            list(JSON_FIELDS), rename_fields=JSON_RENAMES, timestamp=True, json_ensure_ascii=False
+        )
+        self._redactor = redactor
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        for key in [key for key in log_data if key not in JSON_KEYS]:
+            del log_data[key]
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redactor.redact(super().format(record))
+
+    def formatException(self, ei: Any) -> str:
+        return withheld_traceback(*ei)
+
+
+def log_format(settings: Settings) -> str:
+    """json or text: as set, else JSON unless the logs go to a terminal."""
+    if settings.log_format is not None:
+        return settings.log_format
+    return "text" if sys.stderr.isatty() else "json"
+
+
 class Floor(logging.Filter):
     """Drops records below a level: unlike setLevel, it holds when a library resets the level
     (Microsoft's Teams SDK sets the httpx logger's level each time it builds a client)."""
@@ -182,7 +237,8 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log to stderr at TRUSTBOT_LOG_LEVEL, with secrets redacted."""
+    """Log to stderr at TRUSTBOT_LOG_LEVEL, as JSON or text (TRUSTBOT_LOG_FORMAT), with the
+    request's id on each line and secrets redacted."""
     secrets = [
         value.get_secret_value()
         for value in (
@@ -191,17 +247,20 @@ def configure_logging(settings: Settings) -> None:
             settings.slack_app_token,
             settings.pseudonym_key,
             settings.teams_client_secret,
+            settings.metrics_token,
         )
         if value is not None
     ]
     handler = logging.StreamHandler()
     redactor = RedactSecrets(secrets)
-    handler.setFormatter(
-        RedactingFormatter(redactor, "%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    )
+    if log_format(settings) == "json":
+        handler.setFormatter(RedactingJsonFormatter(redactor))
+    else:
+        handler.setFormatter(RedactingFormatter(redactor, TEXT_FORMAT))
     handler.addFilter(RefusalIsNoError())
     handler.addFilter(WithholdLibraryDetails())
     handler.addFilter(redactor)
+    handler.addFilter(AddRequestId())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

@@ -209,11 +209,6 @@ async def test_healthcheck_passes_while_serve_runs_and_fails_once_it_stopped(
 
 
 @pytest.mark.slow  # a real serve process: runs in `make test-all`
-@pytest.mark.xfail(
-    strict=True,
-    reason="Socket Mode serves no HTTP yet; issue 15 item 7 makes it serve /healthz on "
-    "TRUSTBOT_PORT (the runtime work): remove this marker when that lands",
-)
 async def test_healthcheck_passes_in_socket_mode(emulator: SlackEmulator, tmp_path: Path) -> None:
     port = free_port()
     env = serve_env(emulator, tmp_path, port, SLACK_APP_TOKEN=APP_TOKEN)

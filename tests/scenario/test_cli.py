@@ -126,8 +126,11 @@ async def test_prompt_explains_an_unreachable_or_refusing_slack(
     assert "xoxb-revoked-0" not in out + err
 
 
-async def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
+async def test_serve_refuses_a_database_that_is_not_migrated(
+    tmp_path: Path, emulator: SlackEmulator
+) -> None:
     env = base_env(
+        SLACK_API_URL=emulator.base_url,
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
         TRUSTBOT_PSEUDONYM_KEY=TEST_KEY,

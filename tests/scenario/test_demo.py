@@ -16,6 +16,7 @@ async def test_the_demo_ends_with_a_report_a_refusal_and_a_digest(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the chart lands in ./demo-output, and no .env is read
     # Slack's one message per second per channel is about real time; the demo's weeks pass in
@@ -31,3 +32,10 @@ async def test_the_demo_ends_with_a_report_a_refusal_and_a_digest(
     assert "Trust digest" in shown
     assert "nothing new to send" in shown  # prompting twice in a week sends nothing twice
     assert (tmp_path / "demo-output" / "trend-chart.png").read_bytes().startswith(b"\x89PNG")
+    # The simulated people's clicks count: none dated outside its week, none refused.
+    refused = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "trustbot.core.interactions" and "refused" in r.getMessage()
+    ]
+    assert refused == []

@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tests.scenario.conftest import EMPLOYEES, Stack
+from trustbot.db.database import Database
 from trustbot.db.direct import DirectStatements
 from trustbot.db.models import Anecdote, PulseAnswer
 from trustbot.db.session import create_engine
@@ -59,16 +59,15 @@ async def _database_down(stack: Stack) -> AsyncIterator[None]:
         else "postgresql://postgres@127.0.0.1:9/trustbot"
     )
     broken = create_engine(url)
-    saved = services.sessions, services.writes, services.direct
-    services.sessions = services.writes = async_sessionmaker(broken)
-    if services.direct is not None:  # PostgreSQL: the click's own pool too
-        services.direct = DirectStatements(url, timeout=1.0)
+    saved = services.database
+    # PostgreSQL: the click's own pool too
+    direct = DirectStatements(url, timeout=1.0) if saved.dialect == "postgresql" else None
+    services.database = Database(broken, direct=direct)
     try:
         yield
     finally:
-        if services.direct is not None:
-            await services.direct.close()
-        services.sessions, services.writes, services.direct = saved
+        await services.database.close()
+        services.database = saved
         await broken.dispose()
 
 
@@ -148,13 +147,29 @@ async def test_a_refused_confirmation_is_logged_with_slacks_reason(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
     await stack.prompt()
-    stack.emulator.fail_next("chat.postEphemeral", "channel_not_found")
+    stack.emulator.fail_next("chat.postEphemeral", "restricted_action")
 
     with caplog.at_level(logging.ERROR):
         await _click(stack, EMPLOYEES[3], "pulse_score:3")
 
     assert await stack.count(PulseAnswer) == 1
-    assert "could not answer a click privately: Slack said channel_not_found" in caplog.text
+    assert "could not answer a click privately: Slack said restricted_action" in caplog.text
+
+
+async def test_a_click_from_someone_slack_cannot_reach_there_is_a_warning(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """channel_not_found on the confirmation: a click Slack itself never sends (from someone
+    who cannot see that channel, i.e. forged); worth a warning, not the operator's alarm."""
+    await stack.prompt()
+    stack.emulator.fail_next("chat.postEphemeral", "channel_not_found")
+
+    with caplog.at_level(logging.WARNING):
+        await _click(stack, EMPLOYEES[3], "pulse_score:3")
+
+    [record] = [r for r in caplog.records if "could not answer a click" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "could not answer a click privately: Slack said channel_not_found"
 
 
 async def test_a_reaction_that_cannot_be_recorded_is_logged_with_its_reason(

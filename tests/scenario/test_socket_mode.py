@@ -8,19 +8,22 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import TEST_KEY
-from tests.scenario.processes import base_env, score_counts, trustbot
+from tests.scenario.processes import base_env, poll_until, score_counts, trustbot
 from tests.slack_spec import assert_calls_match_spec
 from trustbot.devtools.driver import SocketModeDriver
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
+from trustbot.devtools.loopback import bind_loopback_socket
 
 TOKEN = "xoxb-socket-mode-token-77"
 APP_TOKEN = "xapp-1-A0TRUSTBOT-1234567890-socketmodesecret77"
 PEOPLE = [f"U0SM{index:02d}" for index in range(1, 4)]
 OUTSIDER = "U0SMOUT"
+METRICS = "socket-mode-metrics-token-0123456789"
 REFUSAL = "Sorry, this report is only available to selected leaders."
 
 
@@ -33,8 +36,12 @@ async def emulator() -> AsyncIterator[SlackEmulator]:
 
 
 def socket_env(emulator: SlackEmulator, database_url: str, **values: str) -> dict[str, str]:
-    """What `serve --socket-mode` needs: no SLACK_SIGNING_SECRET, an app token instead."""
+    """What `serve --socket-mode` needs: no SLACK_SIGNING_SECRET, an app token instead (and a
+    free port for its health checks and /metrics)."""
+    with bind_loopback_socket() as sock:
+        port = str(sock.getsockname()[1])
     return base_env(
+        TRUSTBOT_PORT=port,
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_APP_TOKEN=APP_TOKEN,
         SLACK_API_URL=emulator.base_url,
@@ -51,7 +58,7 @@ async def test_serve_over_socket_mode_end_to_end(
     engine: AsyncEngine, database_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
     del engine  # the fixture empties the database first
-    env = socket_env(emulator, database_url)
+    env = socket_env(emulator, database_url, TRUSTBOT_METRICS_TOKEN=METRICS)
     code, _, err = await trustbot("migrate", env=env, cwd=tmp_path)
     assert code == 0, err
 
@@ -69,7 +76,18 @@ async def test_serve_over_socket_mode_end_to_end(
     try:
         await emulator.wait_for_socket(timeout=20)
         opened = emulator.calls_to("apps.connections.open")
-        assert [call.ok for call in opened] == [True]
+        assert [call.ok for call in opened] == [True, True]  # the start-up check, the socket
+        # No request URL, but health checks and /metrics (to a bearer of the token) over HTTP.
+        base = f"http://127.0.0.1:{env['TRUSTBOT_PORT']}"
+        async with httpx.AsyncClient(base_url=base) as http:
+            await poll_until(
+                lambda: _answers(http, "/readyz"), "readyz over Socket Mode", timeout_s=20
+            )
+            assert (await http.get("/healthz")).status_code == 200
+            assert (await http.get("/metrics")).status_code == 401
+            scraped = await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS}"})
+            assert scraped.status_code == 200
+            assert "trustbot_leader 1.0" in scraped.text
 
         code, out, err = await trustbot("prompt", "--now", env=env, cwd=tmp_path)
         assert code == 0, err
@@ -136,8 +154,18 @@ async def test_a_refused_app_token_stops_serve_with_one_line(
 
     code, out, err = await trustbot("serve", "--socket-mode", env=env, cwd=tmp_path)
 
-    assert code == 1
-    assert err.strip().splitlines()[-1] == "Slack refused apps.connections.open: invalid_auth"
+    assert code == 2  # refused by the start-up check, before anything is served
+    assert err.strip().splitlines() == [
+        "SLACK_APP_TOKEN: Slack refused it for Socket Mode (invalid_auth): use an app-level "
+        "token with connections:write, and turn Socket Mode on in the app's settings"
+    ]
     assert "Traceback" not in out + err
     assert revoked not in out + err
     assert not emulator.socket_connected
+
+
+async def _answers(http: httpx.AsyncClient, path: str) -> bool:
+    try:
+        return (await http.get(path)).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -16,7 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from trustbot.app import build_runtime, prepare_database
+from trustbot.administration import describe_summary, run_prompt_now
+from trustbot.app import open_runtime
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
 from trustbot.devtools.demo_company import (
@@ -40,7 +41,6 @@ from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import SlackEmulator
 from trustbot.devtools.loopback import LoopbackServer
 from trustbot.devtools.render import render_blocks_as_text
-from trustbot.operations import describe_summary, run_prompt_now
 from trustbot.slack.blocks.ids import (
     SCORE_ACTION_PREFIX,
     SHARE_STORY_ACTION,
@@ -87,21 +87,18 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
             )
             calendar = Calendar.weeks_back(weeks, settings.zone)
             clock = calendar.clock
-            runtime = build_runtime(settings, clock=clock)
             say(f"trustbot demo: {len(people)} employees in {len(TEAMS)} teams, {weeks} weeks")
             say(f"  Slack emulator at {emulator.url}, SQLite database at {database}")
-            await prepare_database(runtime.engine, runtime.services)
-            await runtime.start()
-            say("  database migrated to the newest schema")
-            bot = LoopbackServer(runtime.web_app())
-            try:
+            async with open_runtime(settings, clock=clock) as runtime:
+                say("  database migrated to the newest schema")
+                bot = LoopbackServer(runtime.web_app())
                 async with (
                     bot,
                     SlackDriver(
                         bot_url=bot.url + "/slack/events",
                         signing_secret=signing_secret,
                         emulator=emulator,
-                        clock=lambda: clock.current.timestamp(),  # Slack stamps by the bot's
+                        clock=lambda: clock().timestamp(),  # clicks dated by the moved clock
                     ) as driver,
                 ):
                     say(f"  bot listening at {bot.url}/slack/events\n")
@@ -145,8 +142,6 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                         for block in message.blocks
                     ]
                     chart = await save_chart(runtime)
-            finally:
-                await runtime.aclose()
     names = {user.id: user.real_name for user in [p.user for p in people] + extras}
     print_results(
         [

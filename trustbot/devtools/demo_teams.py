@@ -17,7 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from trustbot.app import build_runtime, prepare_database
+from trustbot.administration import describe_summary, run_prompt_now
+from trustbot.app import open_runtime
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
 from trustbot.devtools import demo_company as kit
@@ -25,7 +26,6 @@ from trustbot.devtools.loopback import LoopbackServer
 from trustbot.devtools.render import render_card_as_text
 from trustbot.devtools.teams_driver import TeamsDriver
 from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser
-from trustbot.operations import describe_summary, run_prompt_now
 from trustbot.teams.cards import SCORE_VERB, STORY_INPUT, STORY_VERB, VISIBILITY_INPUT
 
 LEADERSHIP = "Leadership"
@@ -74,19 +74,16 @@ async def run_teams_demo(
             calendar = kit.Calendar.weeks_back(weeks, settings.zone)
             clock = calendar.clock
             # Microsoft Entra is not reachable: the emulator mints the bot's outbound token.
-            runtime = build_runtime(
+            kit.say(f"trustbot demo on Teams: {len(people)} employees, {weeks} weeks")
+            kit.say(f"  Teams emulator at {emulator.base_url}, SQLite database at {database}")
+            async with open_runtime(
                 settings,
                 clock=clock,
                 teams_token=lambda scope, tenant=None: emulator.mint(
                     audience="https://api.botframework.com"
                 ),
-            )
-            kit.say(f"trustbot demo on Teams: {len(people)} employees, {weeks} weeks")
-            kit.say(f"  Teams emulator at {emulator.base_url}, SQLite database at {database}")
-            await prepare_database(runtime.engine, runtime.services)
-            await runtime.start()
-            bot = LoopbackServer(runtime.web_app())
-            try:
+            ) as runtime:
+                bot = LoopbackServer(runtime.web_app())
                 async with (
                     bot,
                     TeamsDriver(
@@ -135,8 +132,6 @@ async def run_teams_demo(
                         _card(sent.activity) for sent in emulator.activities_in(leadership)[posted:]
                     ]
                     chart = await kit.save_chart(runtime)
-            finally:
-                await runtime.aclose()
     kit.print_results(
         [
             (

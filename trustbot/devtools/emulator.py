@@ -148,6 +148,7 @@ class SlackEmulator:
         self.team_domain, self.bot_user_id, self.bot_id = team_domain, bot_user_id, bot_id
         self.app_id, self.page_size = app_id, page_size
         self.users, self.channels, self.usergroups = ws.users, ws.channels, ws.usergroups
+        self.scopes = ws.scopes  # the bot token's scopes: its answers' x-oauth-scopes header
         self.messages, self.files = ws.messages, ws.files
         self.dm_channel_for, self.message = ws.dm_channel_for, ws.message
         self.ephemerals, self.responses = self.chat.ephemerals, self.chat.responses

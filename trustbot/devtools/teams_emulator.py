@@ -38,6 +38,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import jwt
@@ -63,6 +64,7 @@ BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 DEFAULT_TENANT_ID = "5f1c0e2a-7d3b-4c1e-9a8f-0b6d2e4c8a10"
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 MAX_REQUEST_BYTES = 262_144  # the connector's hard request limit (botframework-sdk#6669)
+_TOKEN_ENDPOINT = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
 _ACTIVITIES = re.compile(r"^/connector/v3/conversations/([^/]+)/activities(?:/([^/]+))?$")
 # Teams' documented error codes and messages ("Status codes from bot conversational APIs").
 _ERRORS: dict[int, tuple[str, str]] = {
@@ -179,10 +181,13 @@ class TeamsEmulator:
         team_name: str = "Trust Team",
         kid: str = "emulated-bot-framework-key",
         signing_key: rsa.RSAPrivateKey | None = None,
+        client_secret: str | None = None,
     ) -> None:
         """`signing_key` signs the tokens (a fresh RSA key when None; making one takes ~0.1 s,
-        so a test suite may share one)."""
+        so a test suite may share one). `client_secret`: the one Microsoft Entra's token
+        endpoint accepts (any, when None)."""
         self.app_id = app_id
+        self.client_secret = client_secret
         self.bot_id = f"28:{app_id}"
         """The bot's id in Teams activities (``recipient.id``)."""
         self.bot_name = bot_name
@@ -245,6 +250,11 @@ class TeamsEmulator:
     def openid_url(self) -> str:
         """The OpenID metadata URL (the SDK's ``cloud.openid_metadata_url``)."""
         return f"{self.base_url}/v1/.well-known/openidconfiguration"
+
+    @property
+    def login_url(self) -> str:
+        """Microsoft Entra's base (TEAMS_LOGIN_URL): ``{login_url}/{tenant}/oauth2/v2.0/token``."""
+        return self.base_url
 
     # ------------------------------------------------------------------ tokens
 
@@ -477,6 +487,9 @@ class TeamsEmulator:
             return 200, self.jwks(), {}
         if path == "/v1/.well-known/openidconfiguration" and method == "GET":
             return 200, self._openid_document(), {}
+        token = _TOKEN_ENDPOINT.match(path)
+        if token is not None and method == "POST":
+            return self._entra_token(token[1], body)
         match = _ACTIVITIES.match(path)
         if path != "/connector/v3/conversations" and match is None:
             return 404, _error(404, "NotFound", f"No route for {method} {path}."), {}
@@ -508,6 +521,21 @@ class TeamsEmulator:
         sent.versions.append(body)
         sent.updates += 1
         return 200, {"id": activity_id}, {}
+
+    def _entra_token(self, tenant: str, body: Any) -> _Reply:
+        """Microsoft Entra's client-credentials grant, as the bot asks for its outbound token:
+        a wrong tenant, client id or secret is refused with Entra's error and AADSTS code."""
+        form = dict(parse_qsl(body)) if isinstance(body, str) else {}
+        if tenant != self.tenant_id:
+            return 400, _entra_error("invalid_request", "AADSTS90002", "Tenant not found."), {}
+        if form.get("grant_type") != "client_credentials" or not form.get("scope"):
+            return 400, _entra_error("invalid_request", "AADSTS900144", "Bad request."), {}
+        if form.get("client_id") != self.app_id:
+            return 400, _entra_error("unauthorized_client", "AADSTS700016", "App not found."), {}
+        if self.client_secret is not None and form.get("client_secret") != self.client_secret:
+            return 401, _entra_error("invalid_client", "AADSTS7000215", "Invalid secret."), {}
+        token = self.mint(audience="https://api.botframework.com")
+        return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": token}, {}
 
     def _openid_document(self) -> dict[str, Any]:
         return {
@@ -551,6 +579,10 @@ class TeamsEmulator:
         self._sent.append(sent)
         self._sent_by_id[activity_id] = sent
         return 201, {"id": activity_id}, {}
+
+
+def _entra_error(error: str, code: str, message: str) -> dict[str, Any]:
+    return {"error": error, "error_description": f"{code}: {message}", "error_codes": [code]}
 
 
 def _check_activity(body: Any) -> str | None:

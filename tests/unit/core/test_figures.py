@@ -169,7 +169,9 @@ def _witnesses_for_every_count(
         found[respondents] = next(
             (
                 candidate
-                for total in range(respondents, 5 * respondents + 1)
+                for total in _nearest_first(
+                    respondents, 5 * respondents, group.score_sum * respondents / group.respondents
+                )
                 if (candidate := spread(respondents, total, group.delivered)) is not None
                 and kinds(candidate) >= 2
                 and reveal(
@@ -188,6 +190,13 @@ def _witnesses_for_every_count(
             None,
         )
     return found
+
+
+def _nearest_first(low: int, high: int, centre: float) -> list[int]:
+    """Every whole number from low to high, nearest the centre first: a witness shows the same
+    index, so its total is near the group's mean times its answers, and the search (which tries
+    every total all the same when there is no witness) ends sooner."""
+    return sorted(range(low, high + 1), key=lambda total: (abs(total - centre), total))
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -244,6 +244,8 @@ class WebApi:
         )
         if status == DROPPED:
             return _DroppedConnection()
+        if token and token == self.ws.bot_token:  # as Slack does, on every answer to the bot
+            headers = {**headers, "x-oauth-scopes": ",".join(self.ws.scopes)}
         if page is not None:
             return HTMLResponse(page, status_code=status, headers=headers)
         return JSONResponse(body, status_code=status, headers=headers)

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from trustbot.credentials import SLACK_BOT_SCOPES
+
 __all__ = [
     "EmulatedUser",
     "Handler",
@@ -179,6 +181,8 @@ class Workspace:
         self.page_size = page_size
         self.url = url
         """The emulator's ``http://127.0.0.1:PORT`` (once it serves)."""
+        self.scopes: list[str] = list(SLACK_BOT_SCOPES)
+        """The bot token's scopes (the manifest's): the ``x-oauth-scopes`` header of answers."""
         self.users: dict[str, EmulatedUser] = {}
         bot = EmulatedUser(id=bot_user_id, name="trustbot", real_name="trustbot", is_bot=True)
         self.users[bot.id] = bot
