@@ -17,7 +17,7 @@ from trustbot.slack.blocks.prompt import prompt_fallback_text, render_prompt_blo
 from trustbot.slack.listeners.context import PLATFORM, SLACK_COMMANDS
 
 logger = logging.getLogger(__name__)
-_NOT_THEIRS = frozenset({"user_not_in_channel", "user_not_found"})
+_NOT_THEIRS = frozenset({"user_not_in_channel", "user_not_found", "channel_not_found"})
 
 
 @dataclass(frozen=True, slots=True)
