@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import random
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -53,7 +52,9 @@ async def _build_corpus(stack: Stack, rng: random.Random) -> Corpus:
     corpus = Corpus()
     payloads = stack.driver.payloads
     moments = rng.sample(range(1, 10 * INTERACTIONS), INTERACTIONS)  # distinct, unordered times
-    base = time.time() - 3600
+    # Clicks dated by the bot's clock, from 4 minutes before the round opened (within the skew
+    # the bot allows) on: Slack stamps by the same clock the bot runs on.
+    base = stack.clock.now.timestamp() - 240
     story_views = []
     for index, moment in enumerate(moments):
         user = rng.choice(PEOPLE)

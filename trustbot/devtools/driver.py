@@ -94,6 +94,7 @@ class SlackPayloads:
         """Seconds since the epoch for the times Slack stamps (action_ts, event_ts); a test's
         clock when the bot runs on one, since the bot refuses actions dated ahead of its own."""
         self._event_counter = itertools.count(1)
+        self._last_stamp_us = 0
 
     def event_callback(
         self, event: dict[str, Any], *, event_id: str | None = None
@@ -278,7 +279,11 @@ class SlackPayloads:
     # ------------------------------------------------------------------ helpers
 
     def _now_ts(self) -> str:
-        return f"{self.clock():.6f}"
+        """Now, as Slack stamps it: never the same stamp twice, even by a clock a test holds still
+        (Slack's times are distinct; equal ones would join a click to a reaction)."""
+        stamp = max(round(self.clock() * 1_000_000), self._last_stamp_us + 1)
+        self._last_stamp_us = stamp
+        return f"{stamp // 1_000_000}.{stamp % 1_000_000:06d}"
 
     def _full_view(self, view: dict[str, Any]) -> dict[str, Any]:
         view_id = view.get("id")
