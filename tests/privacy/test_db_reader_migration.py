@@ -219,7 +219,7 @@ async def test_the_old_links_are_gone_and_everything_works(
             address=PromptAddress("DU0OLD2", "2.0"),
             round_id=OPEN,
             score=4,
-            acted_us=10,
+            acted_us=int(clock().timestamp() * 1_000_000),  # now: after the round opened
         )
         assert result.outcome is ScoreOutcome.APPLIED
         # The Teams reference opens with the new seal.
