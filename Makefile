@@ -60,13 +60,18 @@ demo: $(STAMP)
 # pytest's workers (pytest-xdist, each with its own databases); PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
 
+# The tests start many Python processes (workers, `python -m trustbot`): they write bytecode
+# caches (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set, so that only
+# the first compiles trustbot and the tests' rewritten asserts (docs/testing.md).
+PYTEST := PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest
+
 # Lint, types, and every test but those slow by nature (docs/testing.md).
 test: lint
-	$(VENV)/bin/pytest -m "not slow" -n $(PYTEST_WORKERS)
+	$(PYTEST) -m "not slow" -n $(PYTEST_WORKERS)
 
 # `make test`, then the slow tests: process kills, storms, multi-process serve.
 test-all: test
-	$(VENV)/bin/pytest -m slow -n $(PYTEST_WORKERS)
+	$(PYTEST) -m slow -n $(PYTEST_WORKERS)
 
 # mypy's cache is shared by every clone of trustbot on the machine (it checks each module's hash,
 # so a clone never gets another's verdict): a fresh clone type-checks in ~1 s instead of ~20 s.

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -45,6 +46,7 @@ PARAMETERS = {
     "current_period": "2026-W48",
     "score": 3,
     "acted_us": 1,
+    "opened_by": datetime(2026, 11, 26, tzinfo=UTC),
 }
 
 

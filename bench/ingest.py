@@ -525,8 +525,8 @@ async def main(args: argparse.Namespace) -> None:
                     "TRUSTBOT_SEND_BURST": "200",
                     "TRUSTBOT_SEND_CONCURRENCY": "32",
                     # serve must not prompt anyone of its own accord during the measurement.
-                    "TRUSTBOT_PROMPT_SCHEDULE": "0 0 29 2 *",
-                    "TRUSTBOT_REMINDER_SCHEDULE": "0 0 29 2 *",
+                    "TRUSTBOT_PROMPT_SCHEDULE": "4 4 4 4 *",
+                    "TRUSTBOT_REMINDER_SCHEDULE": "4 4 4 4 *",
                     "TRUSTBOT_MISFIRE_GRACE": "1s",
                 }
                 await trustbot("migrate", env=env, cwd=workdir)

@@ -35,8 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from trustbot.config import Settings, load_settings
 from trustbot.core.aggregates import NO_TEAM, finalize_closed_rounds
 from trustbot.core.periods import period_start, recent_periods
-from trustbot.core.ports import Visibility
-from trustbot.core.privacy import random_id
+from trustbot.core.privacy import Keys, random_id
 from trustbot.core.reports import (
     DEFAULT_WEEKS,
     ReportRequest,
@@ -46,6 +45,7 @@ from trustbot.core.reports import (
 from trustbot.core.rounds import close_ended_rounds, open_round
 from trustbot.core.rules import load_rules
 from trustbot.core.services import Services
+from trustbot.db.database import Database
 from trustbot.db.migrate import upgrade_to_head
 from trustbot.db.models import (
     Anecdote,
@@ -58,7 +58,8 @@ from trustbot.db.models import (
     Round,
     RuleRow,
 )
-from trustbot.db.session import create_engine, create_session_factory, create_write_session_factory
+from trustbot.db.session import create_engine
+from trustbot.kinds import Visibility
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday: 2026-W48 in Copenhagen, open
 KEY = "bench-report-pseudonym-key-0123456789abcdef0123"
@@ -131,16 +132,14 @@ def settings_for(url: str) -> Settings:
 
 
 def services_for(url: str, engine: AsyncEngine) -> Services:
-    """The core's services, built as `trustbot.app.build_services` does, without importing
+    """The core's services, built as `trustbot.app.open_services` does, without importing
     the Slack and Teams stacks the report does not need (they would only add to the RSS)."""
     settings = settings_for(url)
     return Services(
-        write_lock=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
         settings=settings,
-        sessions=create_session_factory(engine),
-        writes=create_write_session_factory(engine),
+        database=Database(engine),
+        keys=Keys(KEY),
         rules=load_rules(settings.rules_file),
-        pseudonym_key=KEY,
         clock=lambda: NOW,
     )
 
@@ -173,11 +172,11 @@ def _people(services: Services, count: int, rng: random.Random) -> list[Person]:
         people.append(
             Person(
                 user_id=user_id,
-                pseudonym=services.pseudonym(user_id, "slack"),
+                pseudonym=services.keys.pseudonym(user_id, "slack"),
                 bias=rng.gauss(0.0, 0.55),
                 eagerness=rng.uniform(-0.3, 0.3),
-                address=services.seal.seal(user_id),
-                message_ref=services.seal.seal(f"D{index:09d} 1764147600.{index:06d}"),
+                address=services.keys.seal.seal(user_id),
+                message_ref=services.keys.seal.seal(f"D{index:09d} 1764147600.{index:06d}"),
             )
         )
     return people
@@ -397,7 +396,7 @@ def _week_rows(
             answers.append(
                 {
                     "round_id": round_id,
-                    "respondent": services.answer_handle(person.pseudonym, round_id),
+                    "respondent": services.keys.answer_handle(person.pseudonym, round_id),
                     "team": team,
                     "score": min(5, max(1, score)),
                     "acted_us": acted_base + rng.randrange(86_400_000_000 * 4),
@@ -412,7 +411,7 @@ def _week_rows(
                 reactions.append(
                     {
                         "round_id": round_id,
-                        "reactor": services.reaction_handle(person.pseudonym, round_id),
+                        "reactor": services.keys.reaction_handle(person.pseudonym, round_id),
                         "emoji": emoji,
                         "team": team,
                         "present": rng.random() < 0.9,
@@ -450,7 +449,7 @@ def _week_rows(
                 "id": random_id(),
                 "round_id": round_id,
                 "rule_id": rule_id,
-                "author_ref": services.author_seal.seal(author.pseudonym),
+                "author_ref": services.keys.author_seal.seal(author.pseudonym),
                 "author_user_id": author.user_id if visibility is Visibility.NAMED else None,
                 "author_name": None,
                 "visibility": visibility.value,
@@ -480,13 +479,13 @@ def _delivery(
         "period": period,
         "round_id": round_id,
         "platform": "slack",
-        "recipient": services.delivery_handle(person.pseudonym, round_id),
+        "recipient": services.keys.delivery_handle(person.pseudonym, round_id),
         "seq": 1 if kind is DeliveryKind.REMINDER else 0,
         "status": status.value,
         "address": person.address,
         "team": team,
         "message_key": (
-            services.message_key("slack", f"D{person.user_id}", f"{row_id}.000100")
+            services.keys.message_key("slack", f"D{person.user_id}", f"{row_id}.000100")
             if sent
             else None
         ),

@@ -12,6 +12,7 @@ report and prints the summary.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 import time
@@ -26,12 +27,13 @@ from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from trustbot.app import build_services
+from trustbot.app import open_services
 from trustbot.config import Settings, load_settings
 from trustbot.core.services import Services
 from trustbot.db.base import Base
 from trustbot.db.migrate import upgrade_to_head
 from trustbot.db.session import create_engine
+from trustbot.teams import prepare_teams_sdk
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
@@ -152,13 +154,27 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{backend}_database"))
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(request: pytest.FixtureRequest) -> str:
+    """`database_url` for a fixture a module's tests share (built once per backend and worker):
+    the module's tests run in the module's event loop, and the fixture empties the database
+    with `empty` before it builds on it."""
+    backend: str = request.param
+    return str(request.getfixturevalue(f"{backend}_database"))
+
+
+async def empty(engine: AsyncEngine) -> None:
+    """Delete every row of every table."""
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(delete(table))
+
+
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on an emptied, migrated database."""
     engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+    await empty(engine)
     yield engine
     await engine.dispose()
 
@@ -174,10 +190,34 @@ async def services(
     engine: AsyncEngine, database_url: str, clock: FixedClock
 ) -> AsyncIterator[Services]:
     """The core's services over the test database."""
-    services = build_services(make_settings(database_url), engine, clock=clock)
-    yield services
-    if services.direct is not None:
-        await services.direct.close()
+    async with open_services(
+        make_settings(database_url), clock=clock, prepare=False, engine=engine
+    ) as services:
+        yield services
+
+
+_drawn: dict[str, Any] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _chart_drawn_once(chart: Any, **options: Any) -> bytes:
+    data: bytes = _drawn["draw"](chart, **options)
+    return data
+
+
+@pytest.fixture
+def charts_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Draw each distinct trend chart once per test process and hand out its bytes after that
+    (a draw costs about 0.1 s of CPU).
+
+    The renderer gives the same bytes for the same chart (tests/unit/render/test_chart.py holds
+    it to that), so a stack that renders the same report's chart on every request (a leader
+    polling /trust-report on both platforms) gets exactly the bytes it would have drawn; the
+    chart is still built from each report, off the event loop, and uploaded every time."""
+    from trustbot.render import chart
+
+    _drawn.setdefault("draw", chart.render_trend_chart_png)
+    monkeypatch.setattr(chart, "render_trend_chart_png", _chart_drawn_once)
 
 
 def _backend_of(item_id: str) -> str | None:
@@ -185,6 +225,12 @@ def _backend_of(item_id: str) -> str | None:
         if f"[{backend}" in item_id or f"-{backend}]" in item_id or f"-{backend}-" in item_id:
             return backend
     return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module imports Microsoft's Teams SDK: what `serve` does before it."""
+    del config
+    prepare_teams_sdk()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

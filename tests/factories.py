@@ -16,9 +16,17 @@ from trustbot.core.reports import (
     SharedStory,
     TrustReport,
 )
+from trustbot.core.rounds import open_round
 from trustbot.core.rules import CALL_ME_WAY, Rule
 from trustbot.core.services import Services
-from trustbot.db.models import Delivery, DeliveryKind, DeliveryStatus, PulseAnswer, Round
+from trustbot.db.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    PulseAnswer,
+    Round,
+    RoundAggregate,
+)
 
 
 def sent_prompt(
@@ -38,12 +46,14 @@ def sent_prompt(
         period=round_.period,
         round_id=round_.id,
         platform=platform,
-        recipient=services.delivery_handle(services.pseudonym(user_id, platform), round_.id),
+        recipient=services.keys.delivery_handle(
+            services.keys.pseudonym(user_id, platform), round_.id
+        ),
         seq=0,
         status=DeliveryStatus.SENT,
-        address=services.seal.seal(user_id),
-        message_key=services.message_key(platform, channel, ts),
-        message_ref=services.seal.seal(f"{channel} {ts}"),
+        address=services.keys.seal.seal(user_id),
+        message_key=services.keys.message_key(platform, channel, ts),
+        message_ref=services.keys.seal.seal(f"{channel} {ts}"),
         attempts=1,
         sent_at=now,
     )
@@ -114,11 +124,11 @@ def handle(
 ) -> str:
     """A person's stored handle in one table for one round ("delivery", "answer", "reaction"),
     computed with the key as the product does."""
-    person = services.pseudonym(user_id, platform)
+    person = services.keys.pseudonym(user_id, platform)
     return {
-        "delivery": services.delivery_handle,
-        "answer": services.answer_handle,
-        "reaction": services.reaction_handle,
+        "delivery": services.keys.delivery_handle,
+        "answer": services.keys.answer_handle,
+        "reaction": services.keys.reaction_handle,
     }[purpose](person, round_id)
 
 
@@ -152,3 +162,19 @@ async def stored_answers(
         services, "answer", users, sorted({round_id for round_id, _, _ in rows}), platform
     )
     return [(who[respondent], score) for _, respondent, score in rows]
+
+
+async def closed_round_with_teams(services: Services, period: str, teams: list[str]) -> None:
+    """A closed round of `period` with (empty) aggregates for each of `teams`."""
+    async with services.transaction() as session:
+        round_, _ = await open_round(
+            session=session, rules=services.rules, period=period, now=services.now()
+        )
+        round_.closed_at = services.now()
+        zeros = {
+            column.key: 0
+            for column in RoundAggregate.__table__.columns
+            if column.key not in ("round_id", "team")
+        }
+        for team in teams:
+            session.add(RoundAggregate(round_id=round_.id, team=team, **zeros))

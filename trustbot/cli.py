@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Coroutine
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
@@ -21,6 +22,7 @@ from trustbot.config import Settings, SettingsError, load_settings, mask_url_pas
 from trustbot.core.catalogue import Language
 from trustbot.core.privacy import PseudonymKeyMismatchError
 from trustbot.db.migrate import MigrationNeedsKeyError, SchemaNotCurrentError
+from trustbot.scheduler.jobs import PlatformsFailedError
 from trustbot.scheduler.leader import AnotherProcessError
 
 cli = typer.Typer(
@@ -82,6 +84,11 @@ def _run_sync[T](settings: Settings, work: Callable[[], T]) -> T:
     """Run work; turn what users can fix (settings, database, Slack) into one line."""
     try:
         return work()
+    except PlatformsFailedError as error:
+        if len(error.failures) == 1:  # one platform: what went wrong there, said as usual
+            [cause] = error.failures.values()
+            return _run_sync(settings, partial(_raise, cause))
+        _fail([f"trustbot: {error}"], 1)
     except SettingsError as error:
         _fail(error.lines, 2)
     except SchemaNotCurrentError as error:
@@ -102,6 +109,10 @@ def _run_sync[T](settings: Settings, work: Callable[[], T]) -> T:
     except (aiohttp.ClientError, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         _fail([f"SLACK_API_URL: cannot reach Slack at {settings.slack_api_url}: {reason}"], 1)
+
+
+def _raise(error: BaseException) -> NoReturn:
+    raise error
 
 
 @config_cli.command("check")
@@ -140,19 +151,16 @@ def _check_credentials(settings: Settings, *, socket_mode: bool) -> list[str]:
 @cli.command()
 def migrate() -> None:
     """Upgrade the database schema to the newest version."""
+    from trustbot.app import open_engine
     from trustbot.db.migrate import current_revision, upgrade_to_head
-    from trustbot.db.session import create_engine
 
     settings = _settings()
 
     async def work() -> str | None:
-        engine = create_engine(settings.database_url)
         key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-        try:
+        async with open_engine(settings) as engine:
             await upgrade_to_head(engine, pseudonym_key=key)
             return await current_revision(engine)
-        finally:
-            await engine.dispose()
 
     revision = _run(settings, work)
     typer.echo(f"database at {mask_url_password(settings.database_url)} is at revision {revision}")
@@ -174,7 +182,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the bot: Slack's request URL, Teams' messaging endpoint, health checks."""
-    from trustbot.operations import serve_http, serve_http_workers, serve_socket_mode
+    from trustbot.serving import serve_http, serve_http_workers, serve_socket_mode
 
     settings = _settings()
     _require_for_serve(settings, socket_mode=socket_mode)
@@ -224,7 +232,7 @@ def prompt(
     ] = False,
 ) -> None:
     """Send this period's prompt to everyone in TRUSTBOT_AUDIENCE who has not had it."""
-    from trustbot.operations import prompt_now
+    from trustbot.administration import prompt_now
 
     if not now:
         _fail(["trustbot prompt: pass --now to send this week's prompts right away"], 2)
@@ -243,8 +251,8 @@ def report(
     team: Annotated[str | None, typer.Option(help="One team of TRUSTBOT_TEAMS only.")] = None,
 ) -> None:
     """Print the trust report in the terminal (for operators with database access)."""
+    from trustbot.administration import report_text
     from trustbot.core.reports import ReportRequest
-    from trustbot.operations import report_text
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
@@ -264,7 +272,7 @@ def forget(
     ],
 ) -> None:
     """Erase a person's answers, stories, deliveries and settings; print what was removed."""
-    from trustbot.operations import forget_text
+    from trustbot.administration import forget_text
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
@@ -288,7 +296,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Directory for the CSV files.")],
 ) -> None:
     """Write aggregates, anonymised answers and consented stories as CSV (threshold applied)."""
-    from trustbot.operations import export_files
+    from trustbot.administration import export_files
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
@@ -302,7 +310,7 @@ def schedule(
     ] = 5,
 ) -> None:
     """Print when each job runs next (in TRUSTBOT_TIMEZONE) and which rule each prompt asks."""
-    from trustbot.operations import schedule_text
+    from trustbot.administration import schedule_text
 
     settings = _settings()
     typer.echo(_run(settings, lambda: schedule_text(settings, count=count)))
@@ -311,11 +319,17 @@ def schedule(
 @cli.command()
 def status() -> None:
     """Print this week's round, what the outbox delivered or failed, next runs and the leader."""
-    from trustbot.operations import status_text
+    from trustbot.administration import status_text
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
     typer.echo(_run(settings, lambda: status_text(settings)))
+
+
+DEMO_NEEDS_DEVTOOLS = (
+    "trustbot demo needs trustbot.devtools (the emulators), which the installed package leaves "
+    "out: run it from a clone of the repository with `make demo`"
+)
 
 
 @cli.command()
@@ -329,10 +343,17 @@ def demo(
     ] = "slack",
 ) -> None:
     """Simulate a company against a local Slack (or Teams) emulator and print the report."""
-    if platform == "teams":
-        from trustbot.devtools.demo_teams import run_teams_demo as run
-    else:
-        from trustbot.devtools.demo import run_demo as run
+    # devtools is a test and demo kit that the wheel leaves out: only this command loads it.
+    try:
+        if platform == "teams":
+            from trustbot.devtools.demo_teams import run_teams_demo as run
+        else:
+            from trustbot.devtools.demo import run_demo as run
+    except ModuleNotFoundError as missing:
+        if not (missing.name or "").startswith("trustbot.devtools"):
+            raise
+        typer.echo(DEMO_NEEDS_DEVTOOLS, err=True)
+        sys.exit(2)
 
     sys.exit(asyncio.run(run(employees=employees, weeks=weeks, seed=seed, language=language)))
 

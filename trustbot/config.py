@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trustbot.core.periods import parse_period
 from trustbot.core.rules import RulesFileError, load_rules
-from trustbot.scheduler.cron import CronError, check_fires_yearly, cron_trigger, parse_duration
+from trustbot.scheduler.cron import CronError, check_fires, cron_trigger, parse_duration
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///trustbot.db"
@@ -258,7 +258,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_schedule(cls, value: str) -> str:
         try:
-            check_fires_yearly(cron_trigger(value, ZoneInfo("UTC")), value)
+            check_fires(cron_trigger(value, ZoneInfo("UTC")), value)
         except CronError as error:
             raise ValueError(str(error)) from None
         return value.strip()

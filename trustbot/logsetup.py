@@ -114,6 +114,19 @@ class WithholdLibraryDetails(logging.Filter):
         return True
 
 
+class RefusalIsNoError(logging.Filter):
+    """Microsoft's SDK logs every token it refuses at ERROR, then the refusal at WARNING: a
+    forged or expired token is an attacker's or a clock's doing, answered 401, not the operator's
+    alarm. Its ERROR becomes a WARNING (docs/security.md)."""
+
+    LOGGERS = ("microsoft_teams.apps.auth.token_validator",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and record.name in self.LOGGERS:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def withheld_traceback(
     kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
 ) -> str:
@@ -244,6 +257,7 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(RedactingJsonFormatter(redactor))
     else:
         handler.setFormatter(RedactingFormatter(redactor, TEXT_FORMAT))
+    handler.addFilter(RefusalIsNoError())
     handler.addFilter(WithholdLibraryDetails())
     handler.addFilter(redactor)
     handler.addFilter(AddRequestId())

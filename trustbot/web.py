@@ -12,7 +12,7 @@ import contextlib
 import hmac
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -34,9 +34,16 @@ SLACK_EVENTS_PATH = "/slack/events"
 METRICS_PATH = "/metrics"
 
 
-def create_web_app(engine: AsyncEngine, services: Services | None = None) -> FastAPI:
+def create_web_app(
+    engine: AsyncEngine,
+    problems: Callable[[], list[str]] | None = None,
+    services: Services | None = None,
+) -> FastAPI:
     """FastAPI serving /healthz and /readyz (and /metrics to a bearer of
-    TRUSTBOT_METRICS_TOKEN); Slack and Teams mount their endpoints on it."""
+    TRUSTBOT_METRICS_TOKEN); Slack and Teams mount their endpoints on it.
+
+    `/readyz` is 503 while the database does not answer, or while `problems` names a
+    background task that keeps failing (the supervisor's reasons, see supervision.py)."""
     web = FastAPI(title="trustbot", docs_url=None, redoc_url=None, openapi_url=None)
 
     @web.get("/healthz")
@@ -50,6 +57,11 @@ def create_web_app(engine: AsyncEngine, services: Services | None = None) -> Fas
                 await connection.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError):
             return JSONResponse({"status": "database unavailable"}, status_code=503)
+        failing = problems() if problems is not None else []
+        if failing:
+            return JSONResponse(
+                {"status": "background task failing", "reasons": failing}, status_code=503
+            )
         return JSONResponse({"status": "ready"})
 
     if services is not None:

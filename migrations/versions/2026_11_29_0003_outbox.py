@@ -37,7 +37,7 @@ def _key(rows: int) -> str | None:
 
 def upgrade() -> None:
     from trustbot.core.privacy import keyed_hash
-    from trustbot.db.legacy import FernetSeal as AddressSeal
+    from trustbot.core.legacy import FernetSeal as AddressSeal
 
     with op.batch_alter_table("rounds") as batch:
         batch.add_column(sa.Column("kind", sa.String(16), server_default="pulse", nullable=False))
@@ -121,7 +121,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from trustbot.db.legacy import FernetSeal as AddressSeal
+    from trustbot.core.legacy import FernetSeal as AddressSeal
 
     op.drop_table("leases")
     op.drop_table("person_settings")

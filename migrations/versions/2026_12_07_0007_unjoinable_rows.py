@@ -236,7 +236,7 @@ class _Rekey:
 
     def __init__(self, key: str) -> None:
         from trustbot.core.privacy import AddressSeal, AuthorSeal, round_handle
-        from trustbot.db.legacy import FernetSeal
+        from trustbot.core.legacy import FernetSeal
 
         self.key = key
         self.round_handle = round_handle

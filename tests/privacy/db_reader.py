@@ -12,17 +12,20 @@ import base64
 import binascii
 import struct
 from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import FixedClock
+from tests.conftest import FixedClock, empty
 from tests.scenario.conftest import EMPLOYEES, Stack, running_stack
 from trustbot.db.models import Round
+from trustbot.db.session import create_engine
 
 type Dump = dict[str, list[dict[str, Any]]]
 
@@ -309,21 +312,47 @@ STORIES = {  # each told right after its author's click
 }
 
 
-@pytest.fixture(name="used")
-async def used_fixture(
-    engine: AsyncEngine, database_url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[Stack, History]]:
-    """Three closed weeks and an open one, with teams, stories, reactions and reminders."""
-    del engine
+@asynccontextmanager
+async def in_use(database_url: str, clock: FixedClock) -> AsyncIterator[tuple[Stack, History]]:
+    """Three closed weeks and an open one, with teams, stories, reactions and reminders, on an
+    emptied database."""
+    engine = create_engine(database_url)
+    try:
+        await empty(engine)
+    finally:
+        await engine.dispose()
     # The four weeks pass in a second of real time: the stack sends unpaced (running_stack),
     # and Slack's one message per second per channel would make each week wait for the clock.
-    monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
-    async with running_stack(database_url, clock, TRUSTBOT_TEAMS=TEAMS) as stack:
-        stack.emulator.usergroups["S0SALES"] = [E1, E2, E3]
-        stack.emulator.usergroups["S0SUPPORT"] = [E4, E5, E6]
-        for word in ("pause", "resume"):
-            await stack.driver.send_command(user_id=E6, command="/trust-prompts", text=word)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
+        async with running_stack(database_url, clock, TRUSTBOT_TEAMS=TEAMS) as stack:
+            stack.emulator.usergroups["S0SALES"] = [E1, E2, E3]
+            stack.emulator.usergroups["S0SUPPORT"] = [E4, E5, E6]
+            for word in ("pause", "resume"):
+                await stack.driver.send_command(user_id=E6, command="/trust-prompts", text=word)
+                await stack.settle()
             await stack.settle()
-        await stack.settle()
-        history = await multi_week(stack, WEEKS, STORIES, open_week=OPEN_WEEK)
-        yield stack, history
+            history = await multi_week(stack, WEEKS, STORIES, open_week=OPEN_WEEK)
+            yield stack, history
+
+
+def _ticking() -> FixedClock:
+    """Thursday of 2026-W48, ticking on as real time does: the drivers date each click by the
+    stack's clock, and on a clock standing still every click and reaction would share one
+    microsecond (a value the join attack would rightly follow)."""
+    return FixedClock(datetime(2026, 11, 26, 10, 0, tzinfo=UTC), ticking=True)
+
+
+@pytest.fixture(name="used")
+async def used_fixture(database_url: str) -> AsyncIterator[tuple[Stack, History]]:
+    """`in_use`, for a test of its own (one that changes what it finds)."""
+    async with in_use(database_url, _ticking()) as used:
+        yield used
+
+
+@pytest_asyncio.fixture(name="used", scope="module", loop_scope="module")
+async def shared_used_fixture(module_database_url: str) -> AsyncIterator[tuple[Stack, History]]:
+    """`in_use`, shared by a module's tests that only read it (each marked
+    `pytest.mark.asyncio(loop_scope="module")`)."""
+    async with in_use(module_database_url, _ticking()) as used:
+        yield used

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
 from tests.teams_cards import cards_in
-from trustbot.app import Runtime, build_runtime
+from trustbot.administration import PromptSummary, run_prompt_now
+from trustbot.app import Runtime, open_runtime
 from trustbot.core.export import exported_aggregates
 from trustbot.core.people import home_state
 from trustbot.core.prompts import Actor
@@ -29,8 +30,8 @@ from trustbot.core.reports import ReportRequest, TrustReport, current_trust_repo
 from trustbot.core.services import Services
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
-from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser
-from trustbot.operations import PromptSummary, run_prompt_now
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import DEFAULT_TENANT_ID, TeamsEmulator, TeamsUser
 from trustbot.render.report import compose_digest
 from trustbot.render.text import render_parts_text, render_report_text
 from trustbot.slack.blocks.home import render_home_view
@@ -39,7 +40,7 @@ K = 3
 SIGNING_SECRET = "leader-signing-secret-0123"
 BOT_TOKEN = "xoxb-leader-bot-token-0123"
 APP_ID = "0b7c3f1e-2d4a-4e5b-8c6d-7e8f9a0b1c2d"
-TENANT = "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
+TENANT = DEFAULT_TENANT_ID  # the emulated people's tenant: the bot is single-tenant
 DEV = [f"U0DEV{index:02d}" for index in range(1, 8)]
 OPS = [f"U0OPS{index:02d}" for index in range(1, 8)]
 LEADER = "U0LEADER"  # reads on Slack; answers on Teams as TEAMS_LEADER
@@ -311,41 +312,45 @@ async def company(
             TRUSTBOT_SEND_RATE="1000",
             TRUSTBOT_SEND_BURST="1000",
         )
-        runtime = build_runtime(
+        async with open_runtime(
             settings,
             clock=clock,
             teams_token=lambda scope, tenant=None: emulator.mint(
                 audience="https://api.botframework.com"
             ),
-        )
-        await runtime.start()
-        bot = LoopbackServer(runtime.web_app())
-        await bot.start()
-        slack_driver = SlackDriver(
-            bot_url=bot.url + "/slack/events",
-            signing_secret=SIGNING_SECRET,
-            emulator=slack,
-            clock=lambda: clock.now.timestamp(),
-        )
-        teams_driver = TeamsDriver(
-            emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock
-        )
-        try:
-            for person in on_teams:
-                assert (await teams_driver.install(person)).status_code == 200
-            yield Company(slack, slack_driver, emulator, teams_driver, runtime, clock)
-        finally:
-            await slack_driver.aclose()
-            await teams_driver.aclose()
-            await bot.stop()
-            await runtime.aclose()
+            prepare=False,
+        ) as runtime:
+            bot = LoopbackServer(runtime.web_app())
+            await bot.start()
+            slack_driver = SlackDriver(
+                bot_url=bot.url + "/slack/events",
+                signing_secret=SIGNING_SECRET,
+                emulator=slack,
+                clock=lambda: clock.now.timestamp(),
+            )
+            teams_driver = TeamsDriver(
+                emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock
+            )
+            try:
+                for person in on_teams:
+                    assert (await teams_driver.install(person)).status_code == 200
+                yield Company(slack, slack_driver, emulator, teams_driver, runtime, clock)
+            finally:
+                await slack_driver.aclose()
+                await teams_driver.aclose()
+                await bot.stop()
+
+
+def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slack's one message per second per channel is about real time; here a week passes in
+    milliseconds, so the sender need not wait a second before each person's next prompt."""
+    monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
 
 
 @pytest.fixture
 def fast_weeks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Slack's one message per second per channel is about real time; here a week passes in
-    milliseconds, so the sender need not wait a second before each person's next prompt."""
-    monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
+    """No wait between two messages in one channel (`unpaced`)."""
+    unpaced(monkeypatch)
 
 
 @pytest.fixture

@@ -24,11 +24,11 @@ from tests.privacy.db_reader import (
     used_fixture,  # noqa: F401  (the fixture `used`)
 )
 from tests.scenario.conftest import EMPLOYEES, Stack
+from trustbot.administration import export_files
 from trustbot.core.aggregates import WHOLE
 from trustbot.core.erasure import forget_person
 from trustbot.core.export import exported_aggregates
 from trustbot.db.models import Round, RoundAggregate
-from trustbot.operations import export_files
 
 E1, E2, E3, E4, E5, E6 = EMPLOYEES
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
+import pytest
 
-from tests.conftest import FixedClock
 from tests.privacy.db_reader import (
     OPEN_WEEK,
     STORIES,
@@ -20,17 +18,16 @@ from tests.privacy.db_reader import (
     exact_times,
     fernet_times,
     find_joins,
-    used_fixture,  # noqa: F401  (the fixture `used`)
+    shared_used_fixture,  # noqa: F401  (the fixture `used`, shared by the module)
 )
 from tests.privacy.db_reader import (
     dump as dump_tables,
 )
-from tests.scenario.conftest import EMPLOYEES, Stack, running_stack
-from trustbot.db.legacy import FernetSeal
-from trustbot.db.models import Delivery, DeliveryKind
-from trustbot.delivery.outbox import enqueue_reminders
+from tests.scenario.conftest import Stack
+from trustbot.core.legacy import FernetSeal
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_no_value_joins_rows_about_a_person(used: tuple[Stack, History]) -> None:
     stack, _history = used
     tables = await dump_tables(stack.runtime.engine)
@@ -43,6 +40,7 @@ async def test_no_value_joins_rows_about_a_person(used: tuple[Stack, History]) -
     assert find_joins(tables) == []
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_the_join_attack_finds_links_where_there_are_some(
     used: tuple[Stack, History],
 ) -> None:
@@ -65,6 +63,7 @@ async def test_the_join_attack_finds_links_where_there_are_some(
     assert ("pulse_answers.respondent", "pulse_answers.respondent") in found
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_no_sealed_value_carries_a_time(used: tuple[Stack, History]) -> None:
     stack, _ = used
     tables = await dump_tables(stack.runtime.engine)
@@ -80,6 +79,7 @@ async def test_no_sealed_value_carries_a_time(used: tuple[Stack, History]) -> No
     assert abs(when - datetime.now()) < timedelta(minutes=1)
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_closed_weeks_keep_no_time_finer_than_a_day(used: tuple[Stack, History]) -> None:
     stack, history = used
     tables = await dump_tables(stack.runtime.engine)
@@ -102,6 +102,7 @@ async def test_closed_weeks_keep_no_time_finer_than_a_day(used: tuple[Stack, His
     assert {column for column, _ in exact_times(open_rows, open_rows)} == {"pulse_answers.acted_us"}
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_no_column_keeps_a_creation_time(used: tuple[Stack, History]) -> None:
     """deliveries.created_at and reactions.created_at are gone; settings keep the day."""
     stack, _ = used
@@ -110,40 +111,3 @@ async def test_no_column_keeps_a_creation_time(used: tuple[Stack, History]) -> N
         assert not [c for row in tables[name][:1] for c in row if c.endswith("created_at")]
     midnight = datetime.min.time()
     assert all(row["updated_at"].time() == midnight for row in tables["person_settings"])
-
-
-async def test_reminders_say_nothing_of_who_answered_after_them(
-    engine: AsyncEngine, database_url: str, clock: FixedClock
-) -> None:
-    """Reminders are queued for those who had not answered (worked out with the key); one
-    withdrawn because its person answered meanwhile is deleted, not kept as "skipped"."""
-    del engine
-    e1, e2, *rest = EMPLOYEES
-    async with running_stack(database_url, clock) as stack:
-        services = stack.services
-        period = services.current_period()
-        await stack.prompt()
-        await stack.answer({e1: 4})
-        queued = await enqueue_reminders(services, period=period, max_reminders=1)
-        assert queued == (1, len(EMPLOYEES) - 1)
-        await _due(stack, timedelta(hours=1))  # held back, so that e2 answers first
-        await stack.answer({e2: 5})
-        await _due(stack, timedelta(0))
-        await stack.runtime.sender.drain(period=period)
-        dms = {e: stack.emulator.messages_in(stack.emulator.dm_channel_for(e)) for e in EMPLOYEES}
-        reminded = [e for e, messages in dms.items() if len(messages) > 1]
-        tables = await dump_tables(stack.runtime.engine)
-    reminders = [row for row in tables["deliveries"] if row["kind"] == "reminder"]
-    assert sorted(reminded) == sorted(rest)
-    assert len(reminders) == len(rest)
-    assert {row["status"] for row in reminders} == {"sent"}
-    assert not [row for row in tables["deliveries"] if row["last_error"] == "answered"]
-
-
-async def _due(stack: Stack, after: timedelta) -> None:
-    async with stack.services.transaction() as session:
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.kind == DeliveryKind.REMINDER)
-            .values(next_attempt_at=stack.clock.now + after)
-        )

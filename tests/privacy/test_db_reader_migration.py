@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import TEST_KEY, FixedClock, make_settings
 from tests.privacy.db_reader import dump, fernet_times, find_joins
-from trustbot.app import build_services
+from trustbot.app import open_services
 from trustbot.core.erasure import forget_person
+from trustbot.core.legacy import FernetSeal
 from trustbot.core.privacy import keyed_hash, pseudonym
 from trustbot.core.prompts import Actor, PromptAddress, ScoreOutcome, record_score
 from trustbot.core.reports import current_trust_report
-from trustbot.db.legacy import FernetSeal
 from trustbot.db.migrate import MigrationNeedsKeyError, current_revision, downgrade_to
 from trustbot.db.migrate import upgrade_to_head as upgrade
 
@@ -205,8 +205,9 @@ async def test_the_old_links_are_gone_and_everything_works(
     answers_teams = sorted(row["team"] for row in new["pulse_answers"] if row["round_id"] == 1)
     assert answers_teams == ["Sales", "Sales", "Support"]
 
-    services = build_services(make_settings(database_url), engine, clock=clock)
-    try:
+    async with open_services(
+        make_settings(database_url), clock=clock, prepare=False, engine=engine
+    ) as services:
         # Reports: built from the closed week's aggregates and the open week's rows.
         report = await current_trust_report(services)
         weeks = {period.period: period.open for period in report.periods if period.rule}
@@ -232,9 +233,6 @@ async def test_the_old_links_are_gone_and_everything_works(
         assert (gone.answers, gone.stories, gone.deliveries, gone.reactions) == (2, 2, 2, 1)
         left = await dump(engine)
         assert {row["text"] for row in left["anecdotes"]} == {"Open week story"}
-    finally:
-        if services.direct is not None:
-            await services.direct.close()
 
 
 async def test_old_data_without_the_key_stops_the_migration_naming_the_variable(

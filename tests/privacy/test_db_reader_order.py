@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +18,7 @@ from tests.privacy.db_reader import (
     History,
     order_of,
     physical,
-    used_fixture,  # noqa: F401  (the fixture `used`)
+    shared_used_fixture,  # noqa: F401  (the fixture `used`, shared by the module)
 )
 from tests.scenario.conftest import EMPLOYEES, Stack
 
@@ -34,6 +35,7 @@ def _key(row: dict[str, Any], table: str) -> tuple[Any, ...]:
     return tuple(row[column] for column in PRIMARY_KEY[table])
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_closed_weeks_rows_are_stored_in_key_order_only(
     used: tuple[Stack, History],
 ) -> None:
@@ -57,6 +59,7 @@ async def test_a_closed_weeks_rows_are_stored_in_key_order_only(
                 assert [row["rowid_"] for row in mine] == [row["id"] for row in mine], table
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_no_order_follows_first_clicks_or_the_audience(
     used: tuple[Stack, History],
 ) -> None:
@@ -85,6 +88,7 @@ async def test_no_order_follows_first_clicks_or_the_audience(
         assert ids[-1] - ids[0] > 1000 * len(ids)
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_the_order_attack_finds_insertion_order_where_it_is_kept(
     used: tuple[Stack, History],
 ) -> None:
@@ -111,6 +115,7 @@ async def test_the_order_attack_finds_insertion_order_where_it_is_kept(
             await connection.execute(text("DROP TABLE linked_demo"))
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_an_open_weeks_stories_and_answers_are_not_joined_by_order_on_sqlite(
     used: tuple[Stack, History],
 ) -> None:

@@ -80,7 +80,7 @@ async def test_forgetting_a_teams_person_takes_where_to_reach_them_too(
     await _a_week(teams)
     person = PEOPLE[0]
     services, engine = teams.runtime.services, teams.runtime.engine
-    key = services.teams_person_key(person.aad_object_id)
+    key = services.keys.teams_person_key(person.aad_object_id)
 
     gone = await forget_person(services, user_id=person.aad_object_id, platform="teams")
 

@@ -13,16 +13,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+import pytest_asyncio
 
-from tests.conftest import FixedClock
+from tests.conftest import FixedClock, empty
 from tests.privacy import attacks
-from tests.privacy.leader import DEV, OPS, TEAMS_LEADER, Company, company
+from tests.privacy.leader import DEV, OPS, TEAMS_LEADER, Company, company, unpaced
 from trustbot.core import figures as figures_module
 from trustbot.core import reports as reports_module
 from trustbot.core.export import exported_aggregates
 from trustbot.core.figures import Counts, Disclosure, RoundFigures, reveal, rounded_index
 from trustbot.core.reports import ReportRequest, TrustReport
+from trustbot.db.session import create_engine
 
 OPS_ALL = [*OPS, "U0OPS08", "U0OPS09", "U0OPS10"]
 SUP = [f"U0SUP{index:02d}" for index in range(1, 7)]
@@ -52,19 +53,28 @@ WEEKS: list[dict[str, list[tuple[Any, int]]]] = [
 PERIODS = ["2026-W45", "2026-W46", "2026-W47"]
 
 
-@pytest.fixture
-async def lean(engine: AsyncEngine, database_url: str, fast_weeks: None) -> AsyncIterator[Company]:
-    """Dev, Ops and Sup on Slack; on Teams, only the leader (who answers there)."""
-    del engine, fast_weeks
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def lean(module_database_url: str) -> AsyncIterator[Company]:
+    """Dev, Ops and Sup on Slack; on Teams, only the leader (who answers there). The module's
+    tests share it: they only read (the weakened rules are undone after each test)."""
+    engine = create_engine(module_database_url)
+    try:
+        await empty(engine)
+    finally:
+        await engine.dispose()
     clock = FixedClock(datetime(2026, 11, 26, 10, 0, tzinfo=UTC), ticking=True)
-    async with company(database_url, clock, teams=TEAMS, teams_people=[TEAMS_LEADER]) as running:
-        running.clock.now -= timedelta(weeks=len(WEEKS))
-        for week in WEEKS:
-            await running.prompt()
-            await running.answer([answer for answers in week.values() for answer in answers])
-            await running.next_week()
-        await running.prompt()  # 2026-W48, open
-        yield running
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        unpaced(monkeypatch)
+        async with company(
+            module_database_url, clock, teams=TEAMS, teams_people=[TEAMS_LEADER]
+        ) as running:
+            running.clock.now -= timedelta(weeks=len(WEEKS))
+            for week in WEEKS:
+                await running.prompt()
+                await running.answer([answer for answers in week.values() for answer in answers])
+                await running.next_week()
+            await running.prompt()  # 2026-W48, open
+            yield running
 
 
 async def what_the_leader_reads(firm: Company) -> dict[str, Any]:
@@ -149,6 +159,7 @@ WEAKENED: dict[str, tuple[str, Callable[[pytest.MonkeyPatch], None]]] = {
 }
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_arithmetic_on_every_report_learns_nothing(lean: Company) -> None:
     seen = await what_the_leader_reads(lean)
 
@@ -159,6 +170,7 @@ async def test_arithmetic_on_every_report_learns_nothing(lean: Company) -> None:
     assert any(f.shown for _, f in shown["2026-W46"].teams)
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("weakened", list(WEAKENED))
 async def test_each_attack_finds_what_a_weakened_rule_gives_away(
     lean: Company, monkeypatch: pytest.MonkeyPatch, weakened: str
@@ -194,6 +206,7 @@ def test_the_window_and_rule_attacks_find_an_exact_total_over_a_band() -> None:
     assert found == [f"{report.periods[0].period}: 5 answered, shown only as a band"]
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_every_surface_shows_the_same_figures(lean: Company) -> None:
     """Report, Teams report, digest, `trustbot report` and aggregates.csv: the same week rows
     (nothing to gain from reading one against another)."""

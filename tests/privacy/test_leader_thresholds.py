@@ -20,7 +20,7 @@ from sqlalchemy import delete
 
 from tests.conftest import make_settings
 from tests.privacy.leader import DEV, LEADER, OPS, TEAMS_LEADER, TEAMS_PEOPLE, Company, K
-from trustbot.app import build_services
+from trustbot.app import open_services
 from trustbot.core.aggregates import purge_old_answers
 from trustbot.core.erasure import forget_person
 from trustbot.core.figures import Counts, Disclosure, disclosure_for, reveal
@@ -194,21 +194,18 @@ async def test_every_surface_reads_the_same_before_and_after_each_event(
     # A new key: every handle stored is now nobody's.
     async with firm.services.transaction() as session:
         await session.execute(delete(InstallationSetting))
-    rotated = build_services(
+    async with open_services(
         make_settings(
             database_url,
             TRUSTBOT_PSEUDONYM_KEY="another-key-" + "9" * 40,
             TRUSTBOT_MIN_GROUP_SIZE=str(K),
         ),
-        firm.runtime.engine,
         clock=firm.clock,
-    )
-    try:
+        prepare=False,
+        engine=firm.runtime.engine,
+    ) as rotated:
         assert await firm.home_of(rotated, LEADER) == before["app home"]
         assert await current_trust_report(rotated, ReportRequest()) == await firm.core_report()
-    finally:
-        if rotated.direct is not None:
-            await rotated.direct.close()
 
 
 def _figures(text: str) -> list[list[str]]:

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
 from tests.slack_spec import assert_calls_match_spec
-from trustbot.app import Runtime, build_runtime
+from trustbot.administration import PromptSummary, run_prompt_now
+from trustbot.app import Runtime, open_runtime
 from trustbot.core.services import Services
 from trustbot.devtools.driver import SlackDriver
 from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator, StoredMessage
-from trustbot.operations import PromptSummary, run_prompt_now
 
 BOT_TOKEN = "xoxb-scenario-token-1234"
 SIGNING_SECRET = "scenario-signing-secret-5678"
@@ -147,23 +147,23 @@ async def running_stack(
             **settings,
         },
     )
-    runtime = build_runtime(config, clock=clock)
-    await runtime.start()
-    bot = LoopbackServer(runtime.web_app())
-    await bot.start()
-    driver = SlackDriver(
-        bot_url=bot.url + "/slack/events",
-        signing_secret=SIGNING_SECRET,
-        emulator=emulator,
-        clock=lambda: clock.now.timestamp(),
-    )
     try:
-        yield Stack(emulator=emulator, driver=driver, runtime=runtime, clock=clock)
-        assert_calls_match_spec(emulator.calls)
+        async with open_runtime(config, clock=clock, prepare=False) as runtime:
+            bot = LoopbackServer(runtime.web_app())
+            await bot.start()
+            driver = SlackDriver(
+                bot_url=bot.url + "/slack/events",
+                signing_secret=SIGNING_SECRET,
+                emulator=emulator,
+                clock=lambda: clock.now.timestamp(),
+            )
+            try:
+                yield Stack(emulator=emulator, driver=driver, runtime=runtime, clock=clock)
+                assert_calls_match_spec(emulator.calls)
+            finally:
+                await driver.aclose()
+                await bot.stop()
     finally:
-        await driver.aclose()
-        await bot.stop()
-        await runtime.aclose()
         await emulator.stop()
 
 
@@ -172,6 +172,11 @@ def _no_channel_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Slack's one message per second per channel is about real time; a test's week passes in
     milliseconds."""
     monkeypatch.setattr("trustbot.delivery.pacing.PER_CHANNEL_INTERVAL_S", 0.0)
+
+
+@pytest.fixture(autouse=True)
+def _charts_drawn_once(charts_drawn_once: None) -> None:
+    """A report's chart is drawn once per distinct chart and test process (tests/conftest.py)."""
 
 
 @pytest.fixture

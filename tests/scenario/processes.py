@@ -36,12 +36,12 @@ async def trustbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str
 
 
 # A `serve` started by a test must not send prompts of its own unless the test asks: these
-# schedules fire only at midnight on 1 January (Settings refuse one rarer than yearly), and a
-# missed run is never caught up (1 s of grace).
+# schedules fire only at 04:04 on 4 April (29 February, which never fires, is refused), and a
+# missed run is never caught up.
 QUIET_RHYTHM = {
-    "TRUSTBOT_PROMPT_SCHEDULE": "0 0 1 1 *",
-    "TRUSTBOT_REMINDER_SCHEDULE": "0 0 1 1 *",
-    "TRUSTBOT_DIGEST_SCHEDULE": "0 0 1 1 *",
+    "TRUSTBOT_PROMPT_SCHEDULE": "4 4 4 4 *",
+    "TRUSTBOT_REMINDER_SCHEDULE": "4 4 4 4 *",
+    "TRUSTBOT_DIGEST_SCHEDULE": "4 4 4 4 *",
     "TRUSTBOT_MISFIRE_GRACE": "1s",
 }
 

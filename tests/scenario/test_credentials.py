@@ -136,8 +136,8 @@ async def test_serve_stops_with_one_line_when_slack_refuses_a_credential(tmp_pat
 async def test_a_user_token_passes_the_prefix_but_not_auth_test(tmp_path: Path) -> None:
     """auth.test names no bot for a token that is not a bot's, whatever its prefix says."""
     async with SlackEmulator(bot_token=TOKEN) as slack:
-        real_auth_test = slack._handlers["auth.test"]
-        slack._handlers["auth.test"] = lambda args: {
+        real_auth_test = slack.web_api.handlers["auth.test"]
+        slack.web_api.handlers["auth.test"] = lambda args: {
             k: v for k, v in real_auth_test(args).items() if k != "bot_id"
         }
         report = await check_credentials(

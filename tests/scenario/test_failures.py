@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tests.scenario.conftest import EMPLOYEES, Stack
+from trustbot.db.database import Database
 from trustbot.db.direct import DirectStatements
 from trustbot.db.models import Anecdote, PulseAnswer
 from trustbot.db.session import create_engine
@@ -59,16 +59,15 @@ async def _database_down(stack: Stack) -> AsyncIterator[None]:
         else "postgresql://postgres@127.0.0.1:9/trustbot"
     )
     broken = create_engine(url)
-    saved = services.sessions, services.writes, services.direct
-    services.sessions = services.writes = async_sessionmaker(broken)
-    if services.direct is not None:  # PostgreSQL: the click's own pool too
-        services.direct = DirectStatements(url, timeout=1.0)
+    saved = services.database
+    # PostgreSQL: the click's own pool too
+    direct = DirectStatements(url, timeout=1.0) if saved.dialect == "postgresql" else None
+    services.database = Database(broken, direct=direct)
     try:
         yield
     finally:
-        if services.direct is not None:
-            await services.direct.close()
-        services.sessions, services.writes, services.direct = saved
+        await services.database.close()
+        services.database = saved
         await broken.dispose()
 
 

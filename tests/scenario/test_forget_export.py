@@ -17,9 +17,9 @@ from tests.conftest import TEST_KEY, FixedClock, make_settings
 from tests.factories import by_user
 from tests.scenario.conftest import EMPLOYEES, Stack, running_stack
 from tests.scenario.processes import base_env, trustbot
+from trustbot.administration import export_files, forget_text
 from trustbot.db.base import Base
 from trustbot.db.models import RoundAggregate
-from trustbot.operations import export_files, forget_text
 
 E1, E2, E3, E4, E5, E6 = EMPLOYEES
 SILENT = [f"U0SILENT{index}" for index in range(1, 5)]  # asked every week, in no team, silent
@@ -130,8 +130,8 @@ def _mine(stack: Stack, user: str, tables: dict[str, list[dict[str, Any]]]) -> d
         return set(by_user(services, purpose, [user], rounds))
 
     def authored(row: dict[str, Any]) -> bool:
-        opened = services.author_seal.open(row["author_ref"])
-        return opened == services.pseudonym(user, "slack") or row["author_user_id"] == user
+        opened = services.keys.author_seal.open(row["author_ref"])
+        return opened == services.keys.pseudonym(user, "slack") or row["author_user_id"] == user
 
     return {
         "answers": sum(r["respondent"] in handles("answer") for r in tables["pulse_answers"]),
@@ -139,7 +139,7 @@ def _mine(stack: Stack, user: str, tables: dict[str, list[dict[str, Any]]]) -> d
         "deliveries": sum(r["recipient"] in handles("delivery") for r in tables["deliveries"]),
         "reactions": sum(r["reactor"] in handles("reaction") for r in tables["reactions"]),
         "settings": sum(
-            r["subject"] == services.settings_subject(user, "slack")
+            r["subject"] == services.keys.settings_subject(user, "slack")
             for r in tables["person_settings"]
         ),
     }
@@ -259,8 +259,8 @@ async def test_export_applies_the_threshold_and_names_no_one(
     # No pseudonym, settings key, story key or DM address in any file; a user id only where
     # its author chose to share their name.
     services = stack.services
-    handles = {services.pseudonym(user, "slack") for user in EMPLOYEES}
-    handles |= {services.settings_subject(user, "slack") for user in EMPLOYEES}
+    handles = {services.keys.pseudonym(user, "slack") for user in EMPLOYEES}
+    handles |= {services.keys.settings_subject(user, "slack") for user in EMPLOYEES}
     handles |= {stack.emulator.dm_channel_for(user) for user in EMPLOYEES}
     for path in sorted(out_dir.iterdir()):
         content = path.read_text(encoding="utf-8")

@@ -137,4 +137,4 @@ async def test_a_sealed_address_needs_the_key(stack: Stack) -> None:
         sealed = list(await session.scalars(text("SELECT address FROM deliveries")))
     assert sealed
     assert all(value and value not in EMPLOYEES for value in sealed)
-    assert sorted(stack.services.seal.open(value) for value in sealed) == sorted(EMPLOYEES)
+    assert sorted(stack.services.keys.seal.open(value) for value in sealed) == sorted(EMPLOYEES)

@@ -31,7 +31,9 @@ from tests.scenario.conftest import (
     running_stack,
 )
 from trustbot.core.catalogue import text
+from trustbot.core.interactions import Reply
 from trustbot.db.models import Delivery, DeliveryKind, DeliveryStatus, PulseAnswer, Round
+from trustbot.slack.listeners.context import SLACK_COMMANDS
 
 LEADERSHIP = ["C0LEADS", "C0BOARD"]
 # Wording a reminder must never use: it would suggest someone watches who answered.
@@ -145,8 +147,9 @@ async def test_a_week_of_rhythm_reaches_each_person_as_it_should(serving: Stack)
     await stack.driver.send_command(user_id=by_command, command="/trust-prompts", text="pause")
     await stack.settle()
     told = [e["text"] for e in emulator.ephemerals if e["user"] == by_menu]
-    assert told == [text("pause.done", "en")]
-    assert emulator.responses[-1]["body"]["text"] == text("pause.done", "en")
+    paused = Reply("pause.done", "en").text(SLACK_COMMANDS)
+    assert told == [paused]
+    assert emulator.responses[-1]["body"]["text"] == paused
 
     # Wednesday: one reminder, only to those who neither answered nor paused.
     await fire(stack, "reminder", WEDNESDAY_1300_30)

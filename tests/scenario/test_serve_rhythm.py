@@ -168,8 +168,8 @@ async def test_serve_alone_catches_up_the_prompt_and_digest_once_across_restarts
     assert f"scheduler: led by {first.holder}" in out
 
     # Restarted (the unit tests restart twice): nothing runs again.
-    # uvicorn ends a clean shutdown on SIGTERM by raising the signal again.
-    assert await first.stop() in (0, -signal.SIGTERM)
+    # A clean shutdown on SIGTERM exits 0 (uvicorn alone would raise the signal again: 143).
+    assert await first.stop() == 0
     assert not any("Traceback" in line for line in first.lines)
     again = await Serve.start(env, tmp_path)
     serves.append(again)

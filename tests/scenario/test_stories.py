@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from tests.scenario.conftest import EMPLOYEES, Stack
-from trustbot.core.ports import Visibility
 from trustbot.db.models import Anecdote
+from trustbot.kinds import Visibility
 
 
 def _values(
@@ -103,8 +103,8 @@ async def test_a_story_is_stored_with_its_round_rule_and_visibility(
     [story] = await _stories(stack)
     assert story.text == "Anna fixed it in an hour."
     assert story.visibility is Visibility(visibility)
-    author = stack.services.pseudonym(EMPLOYEES[2], "slack")
-    assert stack.services.author_seal.open(story.author_ref) == author  # forget can find it
+    author = stack.services.keys.pseudonym(EMPLOYEES[2], "slack")
+    assert stack.services.keys.author_seal.open(story.author_ref) == author  # forget can find it
     assert author not in story.author_ref
     assert story.author_user_id == (EMPLOYEES[2] if visibility == "named" else None)
     assert story.source_id == entry["id"]
@@ -131,7 +131,7 @@ async def test_a_failed_save_keeps_the_modal_open_and_says_so(
     async def broken(*_: Any, **__: Any) -> bool:
         raise OperationalError("INSERT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr("trustbot.slack.listeners.views.story_submit.record_story", broken)
+    monkeypatch.setattr("trustbot.core.interactions.record_story", broken)
     response = await stack.driver.submit_view(
         user_id=EMPLOYEES[0], view=entry, values=_values("Keep me.")
     )

@@ -18,16 +18,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import FixedClock, make_settings
 from tests.factories import by_user
 from tests.teams_cards import cards_in, validate_adaptive_card
-from trustbot.app import Runtime, build_runtime
+from trustbot.administration import run_prompt_now
+from trustbot.app import Runtime, open_runtime
 from trustbot.core.catalogue import text
-from trustbot.core.ports import Visibility
 from trustbot.db.models import Anecdote, Delivery, DeliveryStatus, PulseAnswer
 from trustbot.devtools.emulator import LoopbackServer
-from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser, new_signing_key
-from trustbot.operations import run_prompt_now
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import (
+    DEFAULT_TENANT_ID,
+    TeamsEmulator,
+    TeamsUser,
+    new_signing_key,
+)
+from trustbot.kinds import Visibility
 
 APP_ID = "0b7c3f1e-2d4a-4e5b-8c6d-7e8f9a0b1c2d"
-TENANT = "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
+TENANT = DEFAULT_TENANT_ID  # the emulated people's tenant: the bot is single-tenant
 PEOPLE = [
     TeamsUser(aad_object_id=f"aaaaaaaa-1111-4111-8111-{index:012d}", name=f"Person {index}")
     for index in range(1, 6)
@@ -64,11 +70,12 @@ class TeamsStack:
         rounds = sorted({round_id for round_id, _, _ in rows})
         who = by_user(services, "answer", users, rounds, platform="teams")
         return {
-            services.pseudonym(who[respondent], "teams"): score for _, respondent, score in rows
+            services.keys.pseudonym(who[respondent], "teams"): score
+            for _, respondent, score in rows
         }
 
     def pseudonym(self, user: TeamsUser) -> str:
-        return self.runtime.services.pseudonym(user.aad_object_id, "teams")
+        return self.runtime.services.keys.pseudonym(user.aad_object_id, "teams")
 
 
 @pytest.fixture
@@ -104,23 +111,22 @@ async def _served(
     settings: Any, emulator: TeamsEmulator, clock: FixedClock
 ) -> AsyncIterator[TeamsStack]:
     """trustbot built as `serve` builds it, on a loopback port, with a driver for Teams."""
-    runtime = build_runtime(
+    async with open_runtime(
         settings,
         clock=clock,
         teams_token=lambda scope, tenant=None: emulator.mint(
             audience="https://api.botframework.com"
         ),
-    )
-    await runtime.start()
-    bot = LoopbackServer(runtime.web_app())
-    await bot.start()
-    driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock)
-    try:
-        yield TeamsStack(emulator, driver, runtime, clock)
-    finally:
-        await driver.aclose()
-        await bot.stop()
-        await runtime.aclose()
+        prepare=False,
+    ) as runtime:
+        bot = LoopbackServer(runtime.web_app())
+        await bot.start()
+        driver = TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock)
+        try:
+            yield TeamsStack(emulator, driver, runtime, clock)
+        finally:
+            await driver.aclose()
+            await bot.stop()
 
 
 def _all_cards(emulator: TeamsEmulator) -> list[dict[str, Any]]:
@@ -514,8 +520,8 @@ async def test_a_bug_while_sending_counts_as_an_attempt_and_ends_failed(
 
 
 async def test_forget_erases_a_teams_person_and_where_to_reach_them(teams: TeamsStack) -> None:
+    from trustbot.administration import forget_text
     from trustbot.db.models import TeamsConversation
-    from trustbot.operations import forget_text
 
     for user in PEOPLE[:2]:
         await teams.driver.install(user)

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
-from tests.factories import sent_prompt
-from trustbot.app import build_services
+from tests.factories import closed_round_with_teams, sent_prompt
+from trustbot.app import open_services
 from trustbot.concurrency import BackgroundWork
 from trustbot.core.catalogue import Language, text
 from trustbot.core.interactions import Commands, Reply
@@ -53,7 +53,7 @@ TEAMS_USER, TEAMS_CHAT, ACTIVITY = (
     "a:1teams-chat-alice",
     "1764151200100",
 )
-ACTED = "1764151300.000001"
+ACTED = "1795687300.000001"  # 10:01:40 UTC on the clock fixture's day: after the round opened
 
 
 def _texts(value: Any) -> list[str]:
@@ -137,7 +137,7 @@ class SlackSide:
             "user": SLACK_USER,
             "item": {"type": "message", "channel": SLACK_DM, "ts": TS},
             "reaction": emoji,
-            "event_ts": ACTED if added else "1764151300.000002",
+            "event_ts": ACTED if added else "1795687300.000002",
         }
         await count_reaction(self.deps, event)
 
@@ -183,7 +183,7 @@ class TeamsSide:
             recipient=SimpleNamespace(id="28:bot"),
             service_url="http://127.0.0.1:1/teams/",
             reply_to_id=ACTIVITY,
-            timestamp=datetime.fromtimestamp(1764151300.000001, UTC),
+            timestamp=datetime.fromtimestamp(1795687300.000001, UTC),
             **fields,
         )
 
@@ -217,7 +217,7 @@ class TeamsSide:
             reactions_removed=None if added else reactions,
         )
         if not added:
-            activity.timestamp = datetime.fromtimestamp(1764151300.000002, UTC)
+            activity.timestamp = datetime.fromtimestamp(1795687300.000002, UTC)
         await self.handlers.on_message_reaction(
             SimpleNamespace(activity=activity)  # type: ignore[arg-type]
         )
@@ -334,53 +334,36 @@ async def world(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Wo
         TRUSTBOT_TEAMS_REPORT_VIEWERS=TEAMS_USER,
         TRUSTBOT_TEAMS="Sales=S0SALES",
     )
-    services = build_services(settings, engine, clock=clock)
-    async with services.transaction() as session:
-        round_, _ = await open_round(
-            session=session, rules=services.rules, period=services.current_period(), now=clock()
-        )
-        session.add(sent_prompt(services, round_, user_id=SLACK_USER, channel=SLACK_DM, ts=TS))
-        session.add(
-            sent_prompt(
-                services,
-                round_,
-                user_id=TEAMS_USER,
-                channel=TEAMS_CHAT,
-                ts=ACTIVITY,
-                platform="teams",
+    async with open_services(settings, clock=clock, prepare=False, engine=engine) as services:
+        async with services.transaction() as session:
+            round_, _ = await open_round(
+                session=session, rules=services.rules, period=services.current_period(), now=clock()
             )
-        )
-    await _store_team_figures(services)
-    yield World(services, round_.id)
-    if services.direct is not None:
-        await services.direct.close()
-
-
-async def _store_team_figures(services: Services) -> None:
-    """A closed round of an earlier week with figures for a team no setting names any more."""
-    from trustbot.db.models import RoundAggregate
-
-    async with services.transaction() as session:
-        earlier, _ = await open_round(
-            session=session, rules=services.rules, period="2020-W01", now=services.now()
-        )
-        earlier.closed_at = services.now()
-        zeros = {
-            column.key: 0
-            for column in RoundAggregate.__table__.columns
-            if column.key not in ("round_id", "team")
-        }
-        session.add(RoundAggregate(round_id=earlier.id, team="Customer care", **zeros))
+            session.add(sent_prompt(services, round_, user_id=SLACK_USER, channel=SLACK_DM, ts=TS))
+            session.add(
+                sent_prompt(
+                    services,
+                    round_,
+                    user_id=TEAMS_USER,
+                    channel=TEAMS_CHAT,
+                    ts=ACTIVITY,
+                    platform="teams",
+                )
+            )
+        # An earlier week with figures for a team no setting names any more.
+        await closed_round_with_teams(services, "2020-W01", ["Customer care"])
+        yield World(services, round_.id)
 
 
 async def _reactions(world: World, actor: Actor) -> int:
-    person = world.services.pseudonym(actor.user_id, actor.platform)
+    person = world.services.keys.pseudonym(actor.user_id, actor.platform)
     async with world.services.sessions() as session:
         return len(
             list(
                 await session.scalars(
                     select(Reaction.emoji).where(
-                        Reaction.reactor == world.services.reaction_handle(person, world.round_id),
+                        Reaction.reactor
+                        == world.services.keys.reaction_handle(person, world.round_id),
                         Reaction.present,
                     )
                 )

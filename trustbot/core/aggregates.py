@@ -18,7 +18,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from trustbot.core.figures import Counts
 from trustbot.core.periods import period_start
-from trustbot.core.ports import Visibility
 from trustbot.db.models import (
     Anecdote,
     Delivery,
@@ -29,6 +28,7 @@ from trustbot.db.models import (
     Round,
     RoundAggregate,
 )
+from trustbot.kinds import Visibility
 
 WHOLE = "*"  # the team value of a round's whole-round aggregate
 NO_TEAM = ""  # the team value of people in no configured team

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 
 from sqlalchemy import String, literal, select
 
-from trustbot.core.ports import Visibility
 from trustbot.core.privacy import random_id
 from trustbot.core.prompts import Actor, round_is_open
 from trustbot.core.services import Services
 from trustbot.db.models import Anecdote, Delivery, DeliveryKind, RandomId, Round
 from trustbot.db.upsert import insert_for
+from trustbot.kinds import Visibility
 
 MAX_STORY_LENGTH = 2000
 
@@ -28,7 +29,8 @@ class StoryProblem(ValueError):
 def clean_story(text: str | None) -> str:
     """The story text trimmed, or StoryProblem when it is empty or too long."""
     cleaned = (text or "").strip()
-    if not cleaned:
+    if not any(unicodedata.category(char)[0] not in "ZC" for char in cleaned):
+        # Nothing visible: spaces, zero-width and direction marks (Cf), controls only.
         raise StoryProblem("story.error.empty")
     if len(cleaned) > MAX_STORY_LENGTH:
         raise StoryProblem("story.error.too_long", limit=MAX_STORY_LENGTH, length=len(cleaned))
@@ -71,14 +73,14 @@ async def record_story(
     once.
     """
     cleaned = clean_story(text)
-    author = services.pseudonym(actor.user_id, actor.platform)
+    author = services.keys.pseudonym(actor.user_id, actor.platform)
     named = visibility is Visibility.NAMED
     delivered = (
         select(
             literal(random_id(), RandomId),
             Round.id,
             Round.rule_id,
-            literal(services.author_seal.seal(author)),
+            literal(services.keys.author_seal.seal(author)),
             literal(actor.user_id if named else None, String()),
             literal(author_name[:200] if named and author_name else None, String()),
             literal(visibility.value),
@@ -90,7 +92,7 @@ async def record_story(
             Round.id == round_id,
             Delivery.kind == DeliveryKind.PROMPT,
             Delivery.platform == actor.platform,
-            Delivery.recipient == services.delivery_handle(author, round_id),
+            Delivery.recipient == services.keys.delivery_handle(author, round_id),
         )
     )
     source = delivered.where(round_is_open(services))

@@ -23,7 +23,6 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from trustbot.core.ports import Visibility
 from trustbot.core.privacy import SealError
 from trustbot.core.services import Services
 from trustbot.db.conversations import delete_conversation
@@ -36,6 +35,7 @@ from trustbot.db.models import (
     Round,
 )
 from trustbot.db.scrub import scrub
+from trustbot.kinds import Visibility
 
 STORY_BATCH = 500  # stories read (and their authors opened) at a time
 ERASED_TABLES = (
@@ -78,7 +78,7 @@ class Forgotten:
 
 async def forget_person(services: Services, *, user_id: str, platform: str) -> Forgotten:
     """Erase everything stored about one person, in one transaction, then scrub the tables."""
-    person = services.pseudonym(user_id, platform)
+    person = services.keys.pseudonym(user_id, platform)
     async with services.transaction() as session:
         rounds = {
             round_id: closed is not None
@@ -86,9 +86,9 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
         }
         touched: set[int] = set()
         handles = (
-            (PulseAnswer, PulseAnswer.respondent, services.answer_handle),
-            (Reaction, Reaction.reactor, services.reaction_handle),
-            (Delivery, Delivery.recipient, services.delivery_handle),
+            (PulseAnswer, PulseAnswer.respondent, services.keys.answer_handle),
+            (Reaction, Reaction.reactor, services.keys.reaction_handle),
+            (Delivery, Delivery.recipient, services.keys.delivery_handle),
         )
         answers, reactions, deliveries = [
             await _delete_by_handle(
@@ -104,13 +104,13 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
         stories = await _delete_stories(services, session, person, user_id, touched)
         settings = await session.execute(
             delete(PersonSetting)
-            .where(PersonSetting.subject == services.settings_subject(user_id, platform))
+            .where(PersonSetting.subject == services.keys.settings_subject(user_id, platform))
             .returning(PersonSetting.subject)
         )
         conversations = 0
         if platform == "teams":
             conversations = await delete_conversation(
-                session=session, key=services.teams_person_key(user_id)
+                session=session, key=services.keys.teams_person_key(user_id)
             )
         closed = sorted(r for r in touched if rounds.get(r))
         await _keep_only_aggregates(session, closed)
@@ -123,7 +123,7 @@ async def forget_person(services: Services, *, user_id: str, platform: str) -> F
             conversations=conversations,
             closed_rounds=len(closed),
         )
-    await scrub(services.writes.kw["bind"], ERASED_TABLES)
+    await scrub(services.database.writer, ERASED_TABLES)
     return forgotten
 
 
@@ -183,7 +183,7 @@ async def _delete_stories(
 
 def _is_author(services: Services, author_ref: str, person: str) -> bool:
     try:
-        return services.author_seal.open(author_ref) == person
+        return services.keys.author_seal.open(author_ref) == person
     except SealError:  # sealed under another key: not this person's, as far as anyone can tell
         return False
 

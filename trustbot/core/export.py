@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 
 from trustbot.core.aggregates import WHOLE, counts_of
 from trustbot.core.figures import Counts, Figures, disclosure_for, round_figures
-from trustbot.core.ports import Visibility
+from trustbot.core.format import index_text, share_text
 from trustbot.core.rounds import rule_of
 from trustbot.core.services import Services
 from trustbot.db.models import Anecdote, PulseAnswer, Round, RoundAggregate, RuleRow
-from trustbot.render.format import index_text, share_text
+from trustbot.kinds import Visibility
 
 AGGREGATE_HEADER = (
     "period",

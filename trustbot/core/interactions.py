@@ -24,7 +24,6 @@ from trustbot.core.aggregates import NO_TEAM, WHOLE
 from trustbot.core.anecdotes import StoryOutcome, StoryProblem, parse_visibility, record_story
 from trustbot.core.catalogue import Language, text
 from trustbot.core.people import is_paused, language_of, set_paused
-from trustbot.core.ports import Visibility
 from trustbot.core.prompts import (
     Actor,
     PromptAddress,
@@ -46,6 +45,7 @@ from trustbot.core.reports import (
 from trustbot.core.services import Services
 from trustbot.db.errors import describe_database_error
 from trustbot.db.models import RoundAggregate
+from trustbot.kinds import Visibility
 
 logger = logging.getLogger(__name__)
 MAX_ROUND_ID = 2**31 - 1

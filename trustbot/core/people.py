@@ -29,7 +29,7 @@ async def _store_setting(
 ) -> str:
     """Write the person's settings row (created with `values`, else only `update` changes);
     its subject."""
-    subject = services.settings_subject(actor.user_id, actor.platform)
+    subject = services.keys.settings_subject(actor.user_id, actor.platform)
     row = {"subject": subject, "updated_at": day_of(services.now()), **values}
     async with services.transaction() as session:
         await upsert(session, PersonSetting, key=PersonSetting.subject, values=row, update=update)
@@ -38,7 +38,7 @@ async def _store_setting(
 
 async def is_paused(services: Services, *, actor: Actor) -> bool:
     """Whether the person paused their prompts."""
-    subject = services.settings_subject(actor.user_id, actor.platform)
+    subject = services.keys.settings_subject(actor.user_id, actor.platform)
     async with services.sessions() as session:
         paused = await session.scalar(
             select(PersonSetting.paused).where(PersonSetting.subject == subject)
@@ -62,7 +62,7 @@ async def set_language(services: Services, *, actor: Actor, language: Language) 
 
 async def language_of(services: Services, *, actor: Actor) -> Language:
     """The person's own language, or the configured one; cached briefly (a click path read)."""
-    subject = services.settings_subject(actor.user_id, actor.platform)
+    subject = services.keys.settings_subject(actor.user_id, actor.platform)
     cached = services.languages.get(subject)
     if cached is not None and time.monotonic() - cached[1] < LANGUAGE_CACHE_S:
         return cached[0] or services.language
@@ -103,13 +103,13 @@ class HomeState:
 async def home_state(services: Services, *, actor: Actor, report: TrustReport) -> HomeState:
     """The person's recent answers (read by their answer handle of each round) beside the
     report's figures."""
-    person = services.pseudonym(actor.user_id, actor.platform)
+    person = services.keys.pseudonym(actor.user_id, actor.platform)
     periods = [p.period for p in report.periods if p.rule is not None]
     async with services.sessions() as session:
         rounds = (
             await session.execute(select(Round.id, Round.period).where(Round.period.in_(periods)))
         ).all()
-        handles = [services.answer_handle(person, round_id) for round_id, _ in rounds]
+        handles = [services.keys.answer_handle(person, round_id) for round_id, _ in rounds]
         rows = await session.execute(
             select(Round.period, PulseAnswer.score)
             .join(Round, Round.id == PulseAnswer.round_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -11,14 +10,6 @@ from trustbot.core.rules import Rule
 
 if TYPE_CHECKING:
     from trustbot.core.reports import TrustReport
-
-
-class Visibility(enum.StrEnum):
-    """Who may see a story: its author chooses."""
-
-    NAMED = "named"  # in reports, with the author's name
-    ANONYMOUS = "anonymous"  # in reports, without a name
-    PRIVATE = "private"  # never shown; only counted
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,44 @@ class AuthorSeal(Seal):
         super().__init__(key, info=AUTHOR_SEAL_INFO)
 
 
+class Keys:
+    """Everything made from TRUSTBOT_PSEUDONYM_KEY: pseudonyms, each table's handles, seals."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.seal = AddressSeal(key)
+        self.author_seal = AuthorSeal(key)
+
+    def pseudonym(self, user_id: str, platform: str) -> str:
+        """A person's pseudonym: what every per-table handle is made from; never stored."""
+        return pseudonym(user_id, key=self.key, platform=platform)
+
+    def delivery_handle(self, person: str, round_id: int) -> str:
+        """Who a round's prompt and reminders went to (`person` is a pseudonym): equal on one
+        round's deliveries to one person, and on nothing else."""
+        return round_handle("delivery", person, round_id, key=self.key)
+
+    def answer_handle(self, person: str, round_id: int) -> str:
+        """Who gave an answer: a different value in every round, and never a delivery's."""
+        return round_handle("answer", person, round_id, key=self.key)
+
+    def reaction_handle(self, person: str, round_id: int) -> str:
+        """Who reacted to a round's prompt: its own value, joinable to no answer or delivery."""
+        return round_handle("reaction", person, round_id, key=self.key)
+
+    def message_key(self, platform: str, conversation_id: str, message_id: str) -> str:
+        """The handle a delivered message is found by again, without storing its address."""
+        return keyed_hash("message", f"{platform}:{conversation_id}:{message_id}", key=self.key)
+
+    def settings_subject(self, user_id: str, platform: str) -> str:
+        """The key of a person's own settings: a different handle from any other."""
+        return keyed_hash("settings", f"{platform}:{user_id}", key=self.key)
+
+    def teams_person_key(self, aad_id: str) -> str:
+        """The key of a Teams person's stored personal conversation (teams/references.py)."""
+        return keyed_hash("teams-person", aad_id.lower(), key=self.key)
+
+
 class PseudonymKeyMismatchError(Exception):
     """TRUSTBOT_PSEUDONYM_KEY is not the key this database's pseudonyms were made with."""
 

@@ -133,13 +133,13 @@ class _Handles:
 
 
 def _handles(services: Services, actor: Actor, address: PromptAddress, round_id: int) -> _Handles:
-    person = services.pseudonym(actor.user_id, actor.platform)
+    person = services.keys.pseudonym(actor.user_id, actor.platform)
     return _Handles(
-        message_key=services.message_key(
+        message_key=services.keys.message_key(
             actor.platform, address.conversation_id, address.message_id
         ),
-        delivery=services.delivery_handle(person, round_id),
-        answer=services.answer_handle(person, round_id),
+        delivery=services.keys.delivery_handle(person, round_id),
+        answer=services.keys.answer_handle(person, round_id),
     )
 
 
@@ -256,8 +256,8 @@ async def record_score(
     }
     # One statement writes, so it needs no transaction around it; the read after it (only when
     # nothing was written) just reports what is stored.
-    upsert, stored = _score_statements(services.dialect)
-    written = await services.write_one(upsert, parameters)
+    upsert, stored = _score_statements(services.database.dialect)
+    written = await services.database.write_one(upsert, parameters)
     if written is not None:
         score_now, revision = written
         services.metrics.answer_recorded(actor.platform)
@@ -321,8 +321,10 @@ async def record_reaction(
     """
     if ahead_of_the_clock(services, event_us):
         return
-    person = services.pseudonym(actor.user_id, actor.platform)
-    message_key = services.message_key(actor.platform, address.conversation_id, address.message_id)
+    person = services.keys.pseudonym(actor.user_id, actor.platform)
+    message_key = services.keys.message_key(
+        actor.platform, address.conversation_id, address.message_id
+    )
     async with services.transaction() as session:
         found = (
             await session.execute(
@@ -336,11 +338,11 @@ async def record_reaction(
         if found.opened_at > _earliest_opening(event_us):
             return  # dated before its round opened
         round_id = int(found.round_id)
-        if found.recipient != services.delivery_handle(person, round_id):
+        if found.recipient != services.keys.delivery_handle(person, round_id):
             return  # a reaction on someone else's prompt
         insert = insert_for(session, Reaction).values(
             round_id=round_id,
-            reactor=services.reaction_handle(person, round_id),
+            reactor=services.keys.reaction_handle(person, round_id),
             emoji=emoji[:MAX_EMOJI_LENGTH],
             team=found.team,
             present=added,

@@ -31,11 +31,11 @@ from trustbot.core.figures import (
     round_figures,
 )
 from trustbot.core.periods import recent_periods
-from trustbot.core.ports import Visibility
 from trustbot.core.rounds import rule_of
 from trustbot.core.rules import Rule
 from trustbot.core.services import Services
 from trustbot.db.models import Anecdote, Round, RoundAggregate, RuleRow
+from trustbot.kinds import Visibility
 
 DEFAULT_WEEKS, MAX_WEEKS = 8, 52
 CHART_WEEKS = 12

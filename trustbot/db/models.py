@@ -30,8 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false, true
 
-from trustbot.core.ports import Visibility
 from trustbot.db.base import Base, UtcDateTime
+from trustbot.kinds import Visibility
 
 PSEUDONYM_LENGTH = 64
 # A random 63-bit id (core.privacy.random_id). INTEGER on SQLite, so that it is the rowid itself

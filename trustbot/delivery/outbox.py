@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -34,6 +35,10 @@ from trustbot.db.upsert import insert_for
 
 logger = logging.getLogger(__name__)
 INSERT_BATCH = 1000
+# Prompt rows per statement: SQLAlchemy prepares each batch's parameters and reads its RETURNING
+# rows on the event loop's thread (~0.1 ms a row), so a batch is kept to a few tens of ms.
+PROMPT_BATCH = 250
+YIELD_EVERY = 200  # people hashed or sealed between two yields to the event loop (~2 ms)
 # The unique key of an outbox row: one message per recipient, period, kind and reminder number.
 _ONE_PER_RECIPIENT = [
     Delivery.period,
@@ -110,10 +115,14 @@ async def enqueue_prompts(
     """
     settings = services.settings
     now = services.now()
-    subjects = {r.user_id: services.settings_subject(r.user_id, r.platform) for r in recipients}
+    # Keyed hashes and sealing are CPU work, a few microseconds each: done a chunk at a time,
+    # yielding to the event loop in between, so that clicks are acknowledged meanwhile.
+    subjects = await _each(
+        recipients, lambda r: services.keys.settings_subject(r.user_id, r.platform)
+    )
     paused = await paused_subjects(services, list(subjects.values()))
     active = [r for r in recipients if subjects[r.user_id] not in paused]
-    people = {r.user_id: services.pseudonym(r.user_id, r.platform) for r in active}
+    people = await _each(active, lambda r: services.keys.pseudonym(r.user_id, r.platform))
     async with services.transaction() as session:
         if job_key is not None and not await mark_job_run(
             session=session, name="prompt", key=job_key, now=now
@@ -157,12 +166,14 @@ async def enqueue_prompts(
         # holding that list (ids are random). The order is the same in every process, so
         # concurrent openers of a round take their row locks in the same order (a random
         # order each deadlocked on PostgreSQL).
-        handles = {
-            r.user_id: services.delivery_handle(people[r.user_id], round_.id) for r in active
-        }
+        round_id = round_.id
+        handles = await _each(
+            active, lambda r: services.keys.delivery_handle(people[r.user_id], round_id)
+        )
         active.sort(key=lambda r: handles[r.user_id])
         queued = 0
-        for start in range(0, len(active), INSERT_BATCH):
+        for start in range(0, len(active), PROMPT_BATCH):
+            await asyncio.sleep(0)
             rows = [
                 {
                     "id": random_id(),
@@ -173,13 +184,13 @@ async def enqueue_prompts(
                     "recipient": handles[recipient.user_id],
                     "seq": 0,
                     "status": DeliveryStatus.PENDING.value,
-                    "address": services.seal.seal(recipient.user_id),
+                    "address": services.keys.seal.seal(recipient.user_id),
                     "team": recipient.team,
                     "attempts": 0,
                     "last_error": None,
                     "next_attempt_at": recipient.due_at,
                 }
-                for recipient in active[start : start + INSERT_BATCH]
+                for recipient in active[start : start + PROMPT_BATCH]
             ]
             result = await session.execute(upsert, rows)
             queued += len(result.all())
@@ -192,6 +203,15 @@ async def enqueue_prompts(
         queued=queued,
         paused=len(recipients) - len(active),
     )
+
+
+async def _each(recipients: list[Recipient], value: Callable[[Recipient], str]) -> dict[str, str]:
+    """`value` of each recipient, by user id, worked out a chunk at a time between yields."""
+    values: dict[str, str] = {}
+    for start in range(0, len(recipients), YIELD_EVERY):
+        values.update((r.user_id, value(r)) for r in recipients[start : start + YIELD_EVERY])
+        await asyncio.sleep(0)
+    return values
 
 
 async def enqueue_reminders(
@@ -231,11 +251,11 @@ async def enqueue_reminders(
     for start in range(0, len(prompts), INSERT_BATCH):
         for row in prompts[start : start + INSERT_BATCH]:
             try:
-                user_id = services.seal.open(row.address)
+                user_id = services.keys.seal.open(row.address)
             except SealError:  # sealed under another key: the sender cannot send it either
                 continue
-            person = services.pseudonym(user_id, row.platform)
-            handles.append({"answer": services.answer_handle(person, round_id), "row": row})
+            person = services.keys.pseudonym(user_id, row.platform)
+            handles.append({"answer": services.keys.answer_handle(person, round_id), "row": row})
         await asyncio.sleep(0)  # opening seals is CPU work: let clicks in between batches
     handles.sort(key=lambda item: item["row"].recipient)  # one lock order for every process
     async with services.transaction() as session:
@@ -305,10 +325,10 @@ async def enqueue_digests(
                 "period": period,
                 "round_id": None,
                 "platform": platform,
-                "recipient": services.settings_subject(channel, f"{platform}-channel"),
+                "recipient": services.keys.settings_subject(channel, f"{platform}-channel"),
                 "seq": 0,
                 "status": DeliveryStatus.PENDING.value,
-                "address": services.seal.seal(channel),
+                "address": services.keys.seal.seal(channel),
                 "team": None,
                 "attempts": 0,
                 "next_attempt_at": now,

@@ -13,11 +13,14 @@ What can go wrong, and what happens:
 * anything else (5xx, a dropped connection): retried with exponential backoff and jitter, and
   marked failed with the reason after TRUSTBOT_DELIVERY_MAX_ATTEMPTS;
 * the app's token refused: the sender pauses for a minute instead of failing everyone;
-* the process dies: its claims expire and another sender (or the restarted one) takes the rows
-  over. A message the platform accepted just before the death, but whose row was not yet marked
-  sent, is sent again: at most one duplicate per message in flight at that moment (at most
-  TRUSTBOT_SEND_CONCURRENCY). It cannot be stronger: chat.postMessage has no idempotency key, so
-  "sent" and "recorded" cannot be one step;
+* the process dies: on PostgreSQL each sender holds a session-level advisory lock named after
+  its claims (`Liveness`) on a connection of its own, which the server releases when the
+  process dies; a row claimed by a sender whose lock is gone is taken over at once by any other
+  sender, at its next look (within IDLE_POLL_S). On SQLite (one process) the claim expires
+  after CLAIM_TTL. A message the platform accepted just before the death, but whose row was not
+  yet marked sent, is sent again: at most one duplicate per message in flight at that moment
+  (at most TRUSTBOT_SEND_CONCURRENCY). It cannot be stronger: chat.postMessage has no
+  idempotency key, so "sent" and "recorded" cannot be one step;
 * a claimed row waited so long for its turn (a long pause after the platform refused the app)
   that its claim ran out: the sender renews the claim before sending, and leaves the row alone
   if another sender took it over meanwhile.
@@ -37,8 +40,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from trustbot.core.catalogue import Language
 from trustbot.core.ports import DeliveryError, Notifier, Prompt, SentMessage
@@ -69,6 +74,17 @@ CLAIM_RENEW_BEFORE = timedelta(seconds=20)
 IDLE_POLL_S = 2.0  # how often an idle sender looks for due rows another process queued
 DRAIN_POLL_S = 1.0  # `drain` asks whether anything waits when the sender idles, or this often
 BACKOFF_BASE_S, BACKOFF_CAP_S = 2.0, 300.0
+# The first key of every sender's liveness lock (the second is a hash of its owner name).
+LIVENESS_NAMESPACE = 0x7462_7331  # "tbs1", 1952609073 (written out in _CLAIMER_GONE)
+LIVENESS_CHECK_S = 1.0  # how often a sender makes sure its liveness connection is there
+# A row whose claimer's liveness lock is gone (PostgreSQL): no session holds the lock keyed by
+# a hash of its `claimed_by`. A hash shared by two owners only delays a takeover to CLAIM_TTL.
+_CLAIMER_GONE = text(
+    "NOT EXISTS (SELECT 1 FROM pg_locks AS l WHERE l.locktype = 'advisory' AND l.granted "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND l.classid = CAST(1952609073 AS oid) "  # LIVENESS_NAMESPACE
+    "AND l.objid = CAST(hashtext(deliveries.claimed_by) AS oid) AND l.objsubid = 2)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +140,14 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._idling = asyncio.Event()  # set each time the run loop finds nothing due
         self._digests: dict[str, TrustReport] = {}
+        self._engine: AsyncEngine = services.database.writer
+        self._postgres = self._engine.dialect.name == "postgresql"
         self.stats = SenderStats()
+
+    @property
+    def owner(self) -> str:
+        """The name this sender writes on its claims."""
+        return self._owner
 
     def wake(self) -> None:
         """New rows were queued in this process: look now instead of at the next poll."""
@@ -135,6 +158,10 @@ class OutboxSender:
         in_flight: set[asyncio.Task[None]] = set()
         held: set[int] = set()  # rows a task of this sender is working on
         slots = asyncio.Semaphore(self._concurrency)
+        liveness = Liveness(self._engine, self._owner) if self._postgres else None
+        if liveness is not None:
+            await liveness.acquire()
+        keeper = asyncio.create_task(liveness.keep(stop)) if liveness is not None else None
         try:
             while not stop.is_set():
                 # Claim a little ahead, so the next sends do not wait for a claim round trip.
@@ -161,6 +188,27 @@ class OutboxSender:
         finally:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
+            if keeper is not None:
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
+            await self._release_claims()
+            if liveness is not None:
+                await liveness.release()
+
+    async def _release_claims(self) -> None:
+        """Give back any row still claimed by this sender (stopping), for others to send now."""
+        try:
+            async with self._services.transaction() as session:
+                await session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.claimed_by == self._owner,
+                        Delivery.status == DeliveryStatus.SENDING,
+                    )
+                    .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_until=None)
+                )
+        except SQLAlchemyError as error:  # they are taken over once this process is gone
+            logger.error("could not give back claimed rows: %s", describe_database_error(error))
 
     def _finished(
         self, in_flight: set[asyncio.Task[None]], held: set[int], row: int, task: asyncio.Task[None]
@@ -243,6 +291,7 @@ class OutboxSender:
                         Delivery.next_attempt_at <= now,
                     ),
                     and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_until < now),
+                    self._claimer_gone(),
                 )
             )
             .order_by(Delivery.next_attempt_at, Delivery.id)
@@ -278,6 +327,16 @@ class OutboxSender:
             await asyncio.sleep(IDLE_POLL_S)
             return []
         return [Claimed(**row._mapping, claimed_until=until) for row in rows]
+
+    def _claimer_gone(self) -> ColumnElement[bool]:
+        """Rows claimed by a sender that is no more (PostgreSQL: its liveness lock is gone)."""
+        if not self._postgres:
+            return false()
+        return and_(
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_by != self._owner,
+            _CLAIMER_GONE,
+        )
 
     async def _send_in_slot(self, item: Claimed, slots: asyncio.Semaphore) -> None:
         """At most TRUSTBOT_SEND_CONCURRENCY in flight, each started when the pacer allows."""
@@ -328,7 +387,7 @@ class OutboxSender:
             )
             return
         try:
-            address = self._services.seal.open(item.address)
+            address = self._services.keys.seal.open(item.address)
         except SealError:
             await self._finish(item, DeliveryStatus.FAILED, "address sealed under another key")
             return
@@ -364,9 +423,11 @@ class OutboxSender:
         here from the opened address, since no stored value joins an answer to a delivery.
         """
         services = self._services
-        subject = services.settings_subject(user_id, item.platform)
+        subject = services.keys.settings_subject(user_id, item.platform)
         answer = (
-            services.answer_handle(services.pseudonym(user_id, item.platform), item.round_id)
+            services.keys.answer_handle(
+                services.keys.pseudonym(user_id, item.platform), item.round_id
+            )
             if item.round_id is not None
             else ""
         )
@@ -429,10 +490,10 @@ class OutboxSender:
             "attempts": item.attempts + 1,
         }
         if item.kind is not DeliveryKind.DIGEST:
-            values["message_key"] = services.message_key(
+            values["message_key"] = services.keys.message_key(
                 item.platform, sent.channel_id, sent.message_ts
             )
-            values["message_ref"] = services.seal.seal(f"{sent.channel_id} {sent.message_ts}")
+            values["message_ref"] = services.keys.seal.seal(f"{sent.channel_id} {sent.message_ts}")
         await self._update(item, values)
         self.stats.sent += 1
         services.metrics.sent(item.platform, item.kind.value)
@@ -506,6 +567,65 @@ class OutboxSender:
                 .where(Delivery.id == item.id, Delivery.claimed_by == self._owner)
                 .values(**values)
             )
+
+
+class Liveness:
+    """A sender's proof of life on PostgreSQL: a session-level advisory lock keyed by its owner
+    name, held on a connection of its own (outside the pool) for as long as the sender runs.
+
+    When the process dies, the server closes the session and the lock is gone: the rows it had
+    claimed are taken over by the other senders at once, instead of when their claims expire.
+    Should the connection drop while the process lives, `keep` takes the lock again; rows taken
+    over meanwhile are left to their new sender (each result is written only by the claimer).
+    """
+
+    def __init__(self, engine: AsyncEngine, owner: str) -> None:
+        self._engine = create_async_engine(engine.url, poolclass=NullPool, hide_parameters=True)
+        self._owner = owner
+        self._connection: AsyncConnection | None = None
+
+    async def acquire(self) -> None:
+        """Open the connection and take the lock."""
+        connection = await self._engine.connect()
+        try:
+            await connection.execute(
+                text("SELECT pg_advisory_lock(:namespace, hashtext(:owner))"),
+                {"namespace": LIVENESS_NAMESPACE, "owner": self._owner},
+            )
+            await connection.commit()
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+
+    async def keep(self, stop: asyncio.Event) -> None:
+        """Check the connection every LIVENESS_CHECK_S, and take the lock again if it dropped."""
+        while not stop.is_set():
+            await asyncio.sleep(LIVENESS_CHECK_S)
+            try:
+                if self._connection is None:
+                    await self.acquire()
+                    logger.info("the sender's liveness lock is held again")
+                    continue
+                await self._connection.execute(text("SELECT 1"))
+                await self._connection.commit()
+            except (SQLAlchemyError, OSError) as error:
+                logger.error(
+                    "the sender's liveness connection dropped: %s",
+                    describe_database_error(error) if isinstance(error, SQLAlchemyError) else error,
+                )
+                await self._drop()
+
+    async def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await connection.close()
+
+    async def release(self) -> None:
+        """Close the connection (the server releases the lock with it)."""
+        await self._drop()
+        await self._engine.dispose()
 
 
 def _name(error: BaseException) -> str:

@@ -2,32 +2,45 @@
 
 The bot runs exactly as `trustbot serve` builds it, against the local Slack emulator. Simulated
 employees answer with signed button clicks, story modals and reactions; time is compressed by
-moving the bot's clock one week per round. It ends with the report a manager sees.
+moving the bot's clock one week per round. It ends with the report a manager sees. The company
+itself (people, stories, the moved clock) is :mod:`trustbot.devtools.demo_company`.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
-import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from trustbot.app import Runtime, build_runtime, prepare_database
+from trustbot.administration import describe_summary, run_prompt_now
+from trustbot.app import open_runtime
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
-from trustbot.core.periods import period_of, period_start
-from trustbot.core.reports import DEFAULT_WEEKS, current_trust_report
-from trustbot.core.rules import CALL_ME_WAY
+from trustbot.devtools.demo_company import (
+    REACTIONS,
+    STORIES,
+    TEAMS,
+    Calendar,
+    DemoClock,
+    Employee,
+    WeekTally,
+    company,
+    draw_score,
+    expect_ok,
+    print_results,
+    rule_in,
+    save_chart,
+    say,
+    shared_settings,
+)
 from trustbot.devtools.driver import SlackDriver
-from trustbot.devtools.emulator import EmulatedUser, LoopbackServer, SlackEmulator
+from trustbot.devtools.emulator import SlackEmulator
+from trustbot.devtools.loopback import LoopbackServer
 from trustbot.devtools.render import render_blocks_as_text
-from trustbot.operations import describe_summary, run_prompt_now
-from trustbot.render.charts import report_chart_png
 from trustbot.slack.blocks.ids import (
     SCORE_ACTION_PREFIX,
     SHARE_STORY_ACTION,
@@ -37,188 +50,14 @@ from trustbot.slack.blocks.ids import (
     STORY_VISIBILITY_BLOCK,
 )
 
-TEAMS = ("Kundeservice", "Netværk", "Produkt", "Salg")
 LEADERS_CHANNEL = "C0LEADERS"
-CHART_FILE = "demo-output/trend-chart.png"
-FIRST_NAMES = [
-    "Anna",
-    "Mads",
-    "Sofie",
-    "Frederik",
-    "Ida",
-    "Mikkel",
-    "Emma",
-    "Rasmus",
-    "Laura",
-    "Jonas",
-    "Clara",
-    "Oliver",
-    "Freja",
-    "Lucas",
-    "Mathilde",
-    "Emil",
-    "Karoline",
-    "Magnus",
-    "Cecilie",
-    "Christian",
-    "Julie",
-    "Anders",
-    "Louise",
-    "Nikolaj",
-    "Maria",
-    "Jakob",
-    "Signe",
-    "Søren",
-    "Astrid",
-    "Kasper",
-    "Nanna",
-    "Tobias",
-    "Line",
-    "Henrik",
-    "Camilla",
-    "Martin",
-    "Rikke",
-    "Peter",
-    "Mette",
-    "Thomas",
-    "Sara",
-    "Jesper",
-    "Maja",
-    "Morten",
-    "Katrine",
-    "Lars",
-    "Helle",
-    "Simon",
-    "Trine",
-    "Niels",
-]
-LAST_NAMES = [
-    "Jensen",
-    "Nielsen",
-    "Hansen",
-    "Pedersen",
-    "Andersen",
-    "Christensen",
-    "Larsen",
-    "Sørensen",
-    "Rasmussen",
-]
-REACTIONS = ("heart", "raised_hands", "+1", "tada", "fire")
-STORIES: dict[int, tuple[str, ...]] = {
-    1: (
-        "Kasper's two-line fix to the porting form cut support tickets by a third.",
-        "We dropped one approval step from refunds after a chat at the coffee machine.",
-        "A trainee renamed two buttons in the app; calls about top-ups fell the week after.",
-        "Ten small tweaks to the store checklist, each from someone else, save an hour a day.",
-    ),
-    2: (
-        "My team lead let me run the customer workshop on my own, first time ever.",
-        "We shared the real numbers with everyone before the board meeting. It felt right.",
-        "Nobody checked my expense report twice. That trust made me extra careful.",
-        "I admitted a mistake in the campaign budget and got help, not blame.",
-    ),
-    3: (
-        "Sofie tried a new onboarding call script. It worked, and now we all use it.",
-        "I was backed up when I paused a campaign that looked wrong <!channel> & nobody blamed me.",
-        "Frederik got the green light to test chat support at night. Customers loved it.",
-        "We let the newest hire lead the retrospective, and she changed how we plan.",
-    ),
-    4: (
-        "We launched the eSIM page with a spreadsheet and three people in two days.",
-        "Reused last year's flyer design, saved a week, and customers liked it just as much.",
-        "One shared doc instead of four tools: the roaming FAQ went live by lunch.",
-        "A ten-minute stand-up replaced the weekly status meeting; nothing was lost.",
-    ),
-    5: (
-        "Friday quiz in the network team turned into a brainstorm that solved the DNS issue.",
-        "The support team's costume day got more 5-star reviews than any week this year.",
-        "We celebrated the outage fix with cake and a silly trophy. Morale is sky high.",
-        "Our sales team's playlist battle somehow doubled cross-selling this week.",
-    ),
-}
-
-
-@dataclass
-class Employee:
-    """A simulated person: their team sets how engaged they are and how they score."""
-
-    user: EmulatedUser
-    team: str
-    engagement: float
-    mood: float
-
-
-@dataclass
-class WeekTally:
-    """What happened in one simulated week."""
-
-    answers: int = 0
-    changed: int = 0
-    stories: int = 0
-    reactions: int = 0
-    confirmations_expected: int = 0  # one private confirmation per score click
-    reactors: list[str] = field(default_factory=list)
-
-
-class DemoClock:
-    """The bot's clock, moved by the demo: a week passes in a moment."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-
-def _workspace(rng: random.Random, count: int) -> tuple[list[Employee], list[EmulatedUser]]:
-    employees = []
-    for index in range(count):
-        team = TEAMS[index % len(TEAMS)]
-        first = FIRST_NAMES[index % len(FIRST_NAMES)]
-        last = LAST_NAMES[(index * 7 + index // len(FIRST_NAMES)) % len(LAST_NAMES)]
-        user = EmulatedUser(
-            id=f"U{1000 + index:05d}", name=first.lower(), real_name=f"{first} {last}"
-        )
-        employees.append(
-            Employee(
-                user=user,
-                team=team,
-                engagement={"Kundeservice": 0.85, "Netværk": 0.7, "Produkt": 0.8, "Salg": 0.6}[team]
-                + rng.uniform(-0.1, 0.1),
-                mood={"Kundeservice": 3.6, "Netværk": 3.2, "Produkt": 3.9, "Salg": 3.4}[team]
-                + rng.uniform(-0.5, 0.5),
-            )
-        )
-    extras = [
-        EmulatedUser(id="U09000", name="mette.ceo", real_name="Mette Lund (CEO)"),
-        EmulatedUser(id="U09001", name="hr", real_name="Jonas Holm (HR)"),
-        EmulatedUser(id="U09002", name="gone", real_name="Former Colleague", deleted=True),
-        EmulatedUser(id="B09003", name="deploybot", real_name="Deploy Bot", is_bot=True),
-    ]
-    return employees, extras
-
-
-async def _save_chart(runtime: Runtime) -> Path:
-    """The digest's trend chart, written where the person running the demo can open it."""
-    report = await current_trust_report(runtime.services, DEFAULT_WEEKS)
-    return _write(Path(CHART_FILE), report_chart_png(report, runtime.services.language))
-
-
-def _write(path: Path, content: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    return path.resolve()
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
 
 
 async def run_demo(*, employees: int, weeks: int, seed: int, language: Language = "en") -> int:
     """Run the simulation and print the report; the exit status."""
     started = time.monotonic()
     rng = random.Random(seed)
-    people, extras = _workspace(rng, employees)
+    people, extras = company(rng, employees)
     channels = {
         f"C0{index}TEAM": [p.user.id for p in people if p.team == team] + ["B09003", "U09002"]
         for index, team in enumerate(TEAMS)
@@ -238,48 +77,33 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                 SLACK_BOT_TOKEN=bot_token,
                 SLACK_SIGNING_SECRET=signing_secret,
                 SLACK_API_URL=emulator.base_url,
-                TRUSTBOT_DATABASE_URL=f"sqlite:///{database}",
-                TRUSTBOT_AUTO_MIGRATE=True,
-                TRUSTBOT_PSEUDONYM_KEY=secrets.token_hex(32),
                 TRUSTBOT_AUDIENCE=",".join(channels),
                 TRUSTBOT_REPORT_VIEWERS="S0LEADERS",
                 TRUSTBOT_LEADERSHIP_CHANNELS=LEADERS_CHANNEL,
                 TRUSTBOT_TEAMS=",".join(
                     f"{team}={channel}" for team, channel in zip(TEAMS, channels, strict=True)
                 ),
-                TRUSTBOT_LANGUAGE=language,
-                TRUSTBOT_MIN_GROUP_SIZE=5,
-                # The emulator takes messages as fast as they come; Slack would not.
-                TRUSTBOT_SEND_RATE=1000,
-                TRUSTBOT_SEND_BURST=100,
+                **shared_settings(database, language),
             )
-            first_monday = period_start(period_of(datetime.now(UTC), settings.zone)) - timedelta(
-                weeks=weeks - 1
-            )
-            clock = DemoClock(datetime.combine(first_monday, datetime.min.time(), settings.zone))
-            runtime = build_runtime(settings, clock=clock)
-            _say(f"trustbot demo: {len(people)} employees in {len(TEAMS)} teams, {weeks} weeks")
-            _say(f"  Slack emulator at {emulator.url}, SQLite database at {database}")
-            await prepare_database(runtime.engine, runtime.services)
-            await runtime.start()
-            _say("  database migrated to the newest schema")
-            bot = LoopbackServer(runtime.web_app())
-            try:
+            calendar = Calendar.weeks_back(weeks, settings.zone)
+            clock = calendar.clock
+            say(f"trustbot demo: {len(people)} employees in {len(TEAMS)} teams, {weeks} weeks")
+            say(f"  Slack emulator at {emulator.url}, SQLite database at {database}")
+            async with open_runtime(settings, clock=clock) as runtime:
+                say("  database migrated to the newest schema")
+                bot = LoopbackServer(runtime.web_app())
                 async with (
                     bot,
                     SlackDriver(
                         bot_url=bot.url + "/slack/events",
                         signing_secret=signing_secret,
                         emulator=emulator,
+                        clock=lambda: clock().timestamp(),  # clicks dated by the moved clock
                     ) as driver,
                 ):
-                    _say(f"  bot listening at {bot.url}/slack/events\n")
+                    say(f"  bot listening at {bot.url}/slack/events\n")
                     for week in range(weeks):
-                        clock.current = datetime.combine(
-                            first_monday + timedelta(weeks=week),
-                            datetime.min.time().replace(hour=9),
-                            settings.zone,
-                        )
+                        calendar.monday_morning(week)
                         await runtime.jobs.close()  # last week's round ends with its week
                         summary = await run_prompt_now(runtime)
                         tally = await _simulate_week(
@@ -295,16 +119,16 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                         clock.current += timedelta(days=2)  # Wednesday: a gentle reminder
                         await runtime.jobs.remind(clock.current)
                         reminders = await runtime.sender.drain(period=summary.period)
-                        _say(
+                        say(
                             f"  {summary.period}  rule #{summary.rule_position}  "
                             f"{summary.sent:>3} prompts  {tally.answers:>3} answers "
                             f"({tally.changed} changed)  {tally.stories} stories  "
                             f"{tally.reactions} reactions  {reminders.sent:>2} reminders"
                         )
                     again = await run_prompt_now(runtime)
-                    _say(f"\n  prompting again this week: {describe_summary(again)}")
+                    say(f"\n  prompting again this week: {describe_summary(again)}")
                     refusal = await _slash_command(driver, emulator, people[0].user.id, "")
-                    _say(f"  an employee who tries /trust-report is told: {refusal.get('text')!r}")
+                    say(f"  an employee who tries /trust-report is told: {refusal.get('text')!r}")
                     report = (await _slash_command(driver, emulator, "U09000", str(weeks)))[
                         "blocks"
                     ]
@@ -317,21 +141,22 @@ async def run_demo(*, employees: int, weeks: int, seed: int, language: Language 
                         for message in emulator.messages_in(LEADERS_CHANNEL)[posted:]
                         for block in message.blocks
                     ]
-                    chart = await _save_chart(runtime)
-            finally:
-                await runtime.aclose()
+                    chart = await save_chart(runtime)
     names = {user.id: user.real_name for user in [p.user for p in people] + extras}
-    _say("\n" + "=" * 72)
-    _say("What Mette (CEO, in the leadership user group) sees after /trust-report:")
-    _say("=" * 72)
-    _say(render_blocks_as_text(report, names))
-    _say("=" * 72)
-    _say(f"Friday's digest in the leadership channel ({LEADERS_CHANNEL}):")
-    _say("=" * 72)
-    _say(render_blocks_as_text(digest, names))
-    _say("=" * 72)
-    _say(f"trend chart (posted with the digest) saved to {chart}")
-    _say(f"demo finished in {time.monotonic() - started:.1f} s")
+    print_results(
+        [
+            (
+                "What Mette (CEO, in the leadership user group) sees after /trust-report:",
+                render_blocks_as_text(report, names),
+            ),
+            (
+                f"Friday's digest in the leadership channel ({LEADERS_CHANNEL}):",
+                render_blocks_as_text(digest, names),
+            ),
+        ],
+        f"trend chart (posted with the digest) saved to {chart}",
+        started,
+    )
     return 0
 
 
@@ -356,31 +181,24 @@ async def _simulate_week(
         clock.current += timedelta(minutes=rng.randint(1, 20))
         message = prompts[person.user.id]
         if rng.random() < person.engagement:
-            score = _score(rng, person.mood + lift)
-            await _expect_ok(
-                driver.click_button(
-                    user_id=person.user.id,
-                    message=message,
-                    action_id=f"{SCORE_ACTION_PREFIX}{score}",
-                )
-            )
-            tally.answers += 1
-            tally.confirmations_expected += 1
-            if rng.random() < 0.08:
-                await _expect_ok(
+            score = draw_score(rng, person.mood + lift)
+            changed = rng.random() < 0.08
+            for clicked in (score, min(5, score + 1))[: 2 if changed else 1]:
+                await expect_ok(
                     driver.click_button(
                         user_id=person.user.id,
                         message=message,
-                        action_id=f"{SCORE_ACTION_PREFIX}{min(5, score + 1)}",
+                        action_id=f"{SCORE_ACTION_PREFIX}{clicked}",
                     )
                 )
-                tally.changed += 1
-                tally.confirmations_expected += 1
+            tally.answers += 1
+            tally.changed += changed
+            tally.confirmations_expected += 1 + changed
         if rng.random() < 0.12:
             await _share_story(rng, person, message, emulator, driver)
             tally.stories += 1
         if rng.random() < 0.15:
-            await _expect_ok(
+            await expect_ok(
                 driver.react(
                     user_id=person.user.id, message=message, reaction=rng.choice(REACTIONS)
                 )
@@ -393,10 +211,6 @@ async def _simulate_week(
     return tally
 
 
-def _score(rng: random.Random, mean: float) -> int:
-    return max(1, min(5, round(rng.gauss(mean, 0.8))))
-
-
 async def _share_story(
     rng: random.Random,
     person: Employee,
@@ -405,7 +219,7 @@ async def _share_story(
     driver: SlackDriver,
 ) -> None:
     opened = len(emulator.opened_views)
-    await _expect_ok(
+    await expect_ok(
         driver.click_button(user_id=person.user.id, message=message, action_id=SHARE_STORY_ACTION)
     )
     await emulator.wait_for(lambda: len(emulator.opened_views) > opened, timeout=10)
@@ -423,19 +237,11 @@ async def _share_story(
             }
         },
     }
-    await _expect_ok(driver.submit_view(user_id=person.user.id, view=view, values=values))
+    await expect_ok(driver.submit_view(user_id=person.user.id, view=view, values=values))
 
 
 def _rule_number(view: dict[str, Any]) -> int:
     return rule_in(view["blocks"][0]["elements"][0]["text"])
-
-
-def rule_in(shown: str) -> int:
-    """The position of the Call me rule a message shows (1 when it shows none)."""
-    for rule in CALL_ME_WAY:
-        if rule.en in shown or rule.da in shown:
-            return rule.position
-    return 1
 
 
 async def _slash_command(
@@ -443,13 +249,7 @@ async def _slash_command(
 ) -> dict[str, Any]:
     """Run /trust-report as a person; the body the bot posted to the response_url."""
     before = len(emulator.responses)
-    await _expect_ok(driver.send_command(user_id=user_id, text=text))
+    await expect_ok(driver.send_command(user_id=user_id, text=text))
     await emulator.wait_for(lambda: len(emulator.responses) > before, timeout=30)
     body: dict[str, Any] = emulator.responses[before]["body"]
     return body
-
-
-async def _expect_ok(request: Any) -> None:
-    response = await request
-    if response.status_code != 200:
-        sys.exit(f"demo: the bot answered HTTP {response.status_code}: {response.text[:200]}")

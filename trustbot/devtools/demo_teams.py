@@ -10,40 +10,29 @@ from __future__ import annotations
 
 import json
 import random
-import secrets
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from trustbot.app import build_runtime, prepare_database
+from trustbot.administration import describe_summary, run_prompt_now
+from trustbot.app import open_runtime
 from trustbot.config import load_settings
 from trustbot.core.catalogue import Language
-from trustbot.core.periods import period_of, period_start
-from trustbot.devtools.demo import (
-    STORIES,
-    DemoClock,
-    Employee,
-    WeekTally,
-    _save_chart,
-    _say,
-    _score,
-    _workspace,
-    rule_in,
-)
-from trustbot.devtools.emulator import LoopbackServer
+from trustbot.devtools import demo_company as kit
+from trustbot.devtools.loopback import LoopbackServer
 from trustbot.devtools.render import render_card_as_text
-from trustbot.devtools.teams_emulator import TeamsDriver, TeamsEmulator, TeamsUser
-from trustbot.operations import describe_summary, run_prompt_now
+from trustbot.devtools.teams_driver import TeamsDriver
+from trustbot.devtools.teams_emulator import TeamsEmulator, TeamsUser
 from trustbot.teams.cards import SCORE_VERB, STORY_INPUT, STORY_VERB, VISIBILITY_INPUT
 
 LEADERSHIP = "Leadership"
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
 
-def _teams_user(person: Employee) -> TeamsUser:
+def _teams_user(person: kit.Employee) -> TeamsUser:
     aad = uuid.uuid5(uuid.NAMESPACE_URL, f"trustbot-demo:{person.user.id}")
     return TeamsUser(aad_object_id=str(aad), name=person.user.real_name)
 
@@ -62,7 +51,7 @@ async def run_teams_demo(
     """Run the simulation on the Teams emulator and print the leader's report; the exit status."""
     started = time.monotonic()
     rng = random.Random(seed)
-    people, _ = _workspace(rng, employees)
+    people, _ = kit.company(rng, employees)
     users = {person.user.id: _teams_user(person) for person in people}
     ceo = TeamsUser(aad_object_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "ceo")), name="Mette Lund")
     app_id = str(uuid.uuid4())
@@ -78,52 +67,39 @@ async def run_teams_demo(
                 TEAMS_TENANT_ID=emulator.tenant_id,
                 TEAMS_OPENID_URL=emulator.openid_url,
                 TEAMS_SERVICE_URL=emulator.service_url,
-                TRUSTBOT_DATABASE_URL=f"sqlite:///{database}",
-                TRUSTBOT_AUTO_MIGRATE=True,
-                TRUSTBOT_PSEUDONYM_KEY=secrets.token_hex(32),
                 TRUSTBOT_TEAMS_REPORT_VIEWERS=ceo.aad_object_id,
                 TRUSTBOT_TEAMS_LEADERSHIP_CONVERSATIONS=emulator.channel_conversation(LEADERSHIP),
-                TRUSTBOT_LANGUAGE=language,
-                TRUSTBOT_MIN_GROUP_SIZE=5,
-                TRUSTBOT_SEND_RATE=1000,
-                TRUSTBOT_SEND_BURST=100,
+                **kit.shared_settings(database, language),
             )
-            first_monday = period_start(period_of(datetime.now(UTC), settings.zone)) - timedelta(
-                weeks=weeks - 1
-            )
-            clock = DemoClock(datetime.combine(first_monday, datetime.min.time(), settings.zone))
+            calendar = kit.Calendar.weeks_back(weeks, settings.zone)
+            clock = calendar.clock
             # Microsoft Entra is not reachable: the emulator mints the bot's outbound token.
-            runtime = build_runtime(
+            kit.say(f"trustbot demo on Teams: {len(people)} employees, {weeks} weeks")
+            kit.say(f"  Teams emulator at {emulator.base_url}, SQLite database at {database}")
+            async with open_runtime(
                 settings,
                 clock=clock,
                 teams_token=lambda scope, tenant=None: emulator.mint(
                     audience="https://api.botframework.com"
                 ),
-            )
-            _say(f"trustbot demo on Teams: {len(people)} employees, {weeks} weeks")
-            _say(f"  Teams emulator at {emulator.base_url}, SQLite database at {database}")
-            await prepare_database(runtime.engine, runtime.services)
-            await runtime.start()
-            bot = LoopbackServer(runtime.web_app())
-            try:
+            ) as runtime:
+                bot = LoopbackServer(runtime.web_app())
                 async with (
                     bot,
-                    TeamsDriver(emulator=emulator, bot_url=bot.url + "/api/messages") as driver,
+                    TeamsDriver(
+                        emulator=emulator, bot_url=bot.url + "/api/messages", clock=clock
+                    ) as driver,
                 ):
-                    _say(f"  bot listening at {bot.url}/api/messages (JWT validation on)")
+                    kit.say(f"  bot listening at {bot.url}/api/messages (JWT validation on)")
                     for user in [*users.values(), ceo]:
-                        await _expect_ok(driver.install(user))
-                    await _expect_ok(driver.install_in_channel(LEADERSHIP, by_user=ceo))
-                    _say(
+                        await kit.expect_ok(driver.install(user))
+                    await kit.expect_ok(driver.install_in_channel(LEADERSHIP, by_user=ceo))
+                    kit.say(
                         f"  {len(users) + 1} people installed the app; "
                         f"leadership added it to #{LEADERSHIP}\n"
                     )
                     for week in range(weeks):
-                        clock.current = datetime.combine(
-                            first_monday + timedelta(weeks=week),
-                            datetime.min.time().replace(hour=9),
-                            settings.zone,
-                        )
+                        calendar.monday_morning(week)
                         await runtime.jobs.close()
                         summary = await run_prompt_now(runtime)
                         tally = await _simulate_week(
@@ -132,17 +108,17 @@ async def run_teams_demo(
                         clock.current += timedelta(days=2)
                         await runtime.jobs.remind(clock.current)
                         reminders = await runtime.sender.drain(period=summary.period)
-                        _say(
+                        kit.say(
                             f"  {summary.period}  rule #{summary.rule_position}  "
                             f"{summary.sent:>3} prompts  {tally.answers:>3} answers "
                             f"({tally.changed} changed)  {tally.stories} stories  "
                             f"{reminders.sent:>2} reminders"
                         )
                     again = await run_prompt_now(runtime)
-                    _say(f"\n  prompting again this week: {describe_summary(again)}")
+                    kit.say(f"\n  prompting again this week: {describe_summary(again)}")
                     outsider = users[people[0].user.id]
                     refusal = await _ask(driver, emulator, outsider, "trust-report")
-                    _say(
+                    kit.say(
                         "  an employee who writes trust-report is told: "
                         f"{render_card_as_text(refusal)!r}"
                     )
@@ -155,48 +131,51 @@ async def run_teams_demo(
                     digests = [
                         _card(sent.activity) for sent in emulator.activities_in(leadership)[posted:]
                     ]
-                    chart = await _save_chart(runtime)
-            finally:
-                await runtime.aclose()
-    _say("\n" + "=" * 72)
-    _say("What Mette (CEO, a report viewer) sees after writing trust-report to the bot:")
-    _say("=" * 72)
-    _say(render_card_as_text(report))
-    _say("=" * 72)
-    _say(f"Friday's digest in the {LEADERSHIP} channel:")
-    _say("=" * 72)
-    _say("\n\n".join(render_card_as_text(card) for card in digests))
-    _say("=" * 72)
-    _say(f"trend chart (inside the digest card as an image) saved to {chart}")
-    _say(f"demo finished in {time.monotonic() - started:.1f} s")
+                    chart = await kit.save_chart(runtime)
+    kit.print_results(
+        [
+            (
+                "What Mette (CEO, a report viewer) sees after writing trust-report to the bot:",
+                render_card_as_text(report),
+            ),
+            (
+                f"Friday's digest in the {LEADERSHIP} channel:",
+                "\n\n".join(render_card_as_text(card) for card in digests),
+            ),
+        ],
+        f"trend chart (inside the digest card as an image) saved to {chart}",
+        started,
+    )
     return 0
 
 
 async def _simulate_week(
     rng: random.Random,
-    people: list[Employee],
+    people: list[kit.Employee],
     users: dict[str, TeamsUser],
     week: int,
     weeks: int,
     emulator: TeamsEmulator,
     driver: TeamsDriver,
-    clock: DemoClock,
-) -> WeekTally:
-    tally = WeekTally()
+    clock: kit.DemoClock,
+) -> kit.WeekTally:
+    tally = kit.WeekTally()
     lift = 0.5 * week / max(1, weeks - 1)
     for person in people:
         user = users[person.user.id]
         clock.current += timedelta(minutes=rng.randint(1, 20))
         prompt = emulator.activities_in(emulator.personal_conversation(user))[-1]
         if rng.random() < person.engagement:
-            score = _score(rng, person.mood + lift)
+            score = kit.draw_score(rng, person.mood + lift)
             await _click(driver, user, prompt.id, score)
             tally.answers += 1
             if rng.random() < 0.08:
                 await _click(driver, user, prompt.id, min(5, score + 1))
                 tally.changed += 1
         if rng.random() < 0.12:
-            options = STORIES[rule_in(json.dumps(_card(prompt.activity), ensure_ascii=False))]
+            options = kit.STORIES[
+                kit.rule_in(json.dumps(_card(prompt.activity), ensure_ascii=False))
+            ]
             visibility = rng.choices(["named", "anonymous", "private"], weights=[4, 4, 2])[0]
             await driver.execute(
                 user,
@@ -228,14 +207,6 @@ async def _ask(
     """Write to the bot in the personal chat; the card it answers with."""
     chat = emulator.personal_conversation(user)
     before = len(emulator.activities_in(chat))
-    await _expect_ok(driver.message(user, text))
+    await kit.expect_ok(driver.message(user, text))
     await emulator.wait_for(lambda: len(emulator.activities_in(chat)) > before, timeout=30)
     return _card(emulator.activities_in(chat)[-1].activity)
-
-
-async def _expect_ok(request: Any) -> None:
-    response = await request
-    if response.status_code != 200:
-        raise SystemExit(
-            f"demo: the bot answered HTTP {response.status_code}: {response.text[:200]}"
-        )

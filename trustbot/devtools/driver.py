@@ -15,21 +15,67 @@ import itertools
 import json
 import secrets
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 from urllib.parse import urlencode
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from trustbot.devtools.emulator import SlackEmulator, StoredMessage
-from trustbot.devtools.loopback import http_client
+from trustbot.devtools.loopback import BotClient
 
 __all__ = ["SlackDriver", "SlackPayloads", "SocketModeDriver", "find_button"]
 
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 _VERIFICATION_TOKEN = "emulated-verification-token"  # the legacy field Slack still sends
+
+
+class ReactionArgs(TypedDict):
+    """What :meth:`SlackPayloads.reaction` takes (and a driver's ``react``)."""
+
+    user_id: str
+    message: StoredMessage
+    reaction: str
+    removed: NotRequired[bool]
+
+
+class CommandArgs(TypedDict):
+    """What :meth:`SlackPayloads.slash_command` takes (and a driver's ``send_command``)."""
+
+    user_id: str
+    command: NotRequired[str]
+    text: NotRequired[str]
+    channel_id: NotRequired[str | None]
+
+
+class ClickArgs(TypedDict):
+    """What :meth:`SlackPayloads.block_actions` takes (and a driver's ``click_button``)."""
+
+    user_id: str
+    message: StoredMessage
+    action_id: str
+    value: NotRequired[str | None]
+    action_ts: NotRequired[str | None]
+
+
+class ChoiceArgs(TypedDict):
+    """What :meth:`SlackPayloads.menu_choice` takes (and a driver's ``choose_option``)."""
+
+    user_id: str
+    message: StoredMessage
+    action_id: str
+    value: str
+
+
+class SubmissionArgs(TypedDict):
+    """What :meth:`SlackPayloads.view_submission` takes (and a driver's ``submit_view``)."""
+
+    user_id: str
+    view: dict[str, Any]
+    values: dict[str, dict[str, dict[str, Any]]]
 
 
 class SlackPayloads:
@@ -262,7 +308,45 @@ class SlackPayloads:
         return "directmessage" if channel_id.startswith("D") else channel_id.lower()
 
 
-class SlackDriver:
+class _Transport[R](ABC):
+    """What a person does in Slack, the same over either transport; ``R`` is what one delivery
+    returns (the HTTP response, or the Socket Mode acknowledgement)."""
+
+    payloads: SlackPayloads
+
+    @abstractmethod
+    async def send_event(self, event: dict[str, Any], *, event_id: str | None = None) -> R:
+        """Deliver one event in an ``event_callback`` envelope."""
+
+    @abstractmethod
+    async def _deliver_command(self, fields: dict[str, str]) -> R: ...
+
+    @abstractmethod
+    async def send_block_action(self, payload: dict[str, Any]) -> R:
+        """Deliver any interactivity payload."""
+
+    async def react(self, **event: Unpack[ReactionArgs]) -> R:
+        """A reaction_added (or reaction_removed) event on a message the bot posted."""
+        return await self.send_event(self.payloads.reaction(**event))
+
+    async def send_command(self, **command: Unpack[CommandArgs]) -> R:
+        """A slash command as Slack sends it (``/trust-report`` from the user's DM by default)."""
+        return await self._deliver_command(self.payloads.slash_command(**command))
+
+    async def click_button(self, **click: Unpack[ClickArgs]) -> R:
+        """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
+        return await self.send_block_action(self.payloads.block_actions(**click))
+
+    async def choose_option(self, **choice: Unpack[ChoiceArgs]) -> R:
+        """Choose the option ``value`` in the overflow menu ``action_id`` of a stored message."""
+        return await self.send_block_action(self.payloads.menu_choice(**choice))
+
+    async def submit_view(self, **submission: Unpack[SubmissionArgs]) -> R:
+        """Submit a modal with ``values``; see :meth:`SlackPayloads.view_submission`."""
+        return await self.send_block_action(self.payloads.view_submission(**submission))
+
+
+class SlackDriver(BotClient, _Transport[httpx.Response]):
     """Plays Slack's side of the Events API, slash commands and interactivity over HTTP."""
 
     def __init__(
@@ -281,20 +365,7 @@ class SlackDriver:
         self.team_id = team_id
         self.payloads = SlackPayloads(emulator=emulator, team_id=team_id, clock=clock)
         self._verifier = SignatureVerifier(signing_secret)
-        self._owns_http = http is None
-        self._http = http if http is not None else http_client(timeout=10.0)
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> SlackDriver:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    # ------------------------------------------------------------------ low level
+        super().__init__(http)
 
     async def post_signed(
         self,
@@ -320,8 +391,6 @@ class SlackDriver:
             request_headers.update(headers)
         return await self._http.post(self.bot_url, content=body, headers=request_headers)
 
-    # ------------------------------------------------------------------ Events API
-
     async def send_event(
         self,
         event: dict[str, Any],
@@ -339,83 +408,17 @@ class SlackDriver:
         body = json.dumps(envelope).encode()
         return await self.post_signed(body, content_type=_JSON, headers=headers)
 
-    async def react(
-        self, *, user_id: str, message: StoredMessage, reaction: str, removed: bool = False
-    ) -> httpx.Response:
-        """A reaction_added (or reaction_removed) event on a message the bot posted."""
-        return await self.send_event(
-            self.payloads.reaction(
-                user_id=user_id, message=message, reaction=reaction, removed=removed
-            )
-        )
-
-    # ------------------------------------------------------------------ slash commands
-
-    async def send_command(
-        self,
-        *,
-        user_id: str,
-        command: str = "/trust-report",
-        text: str = "",
-        channel_id: str | None = None,
-    ) -> httpx.Response:
-        """A slash command, form-encoded as Slack sends it (from the user's DM by default)."""
-        fields = self.payloads.slash_command(
-            user_id=user_id, command=command, text=text, channel_id=channel_id
-        )
+    async def _deliver_command(self, fields: dict[str, str]) -> httpx.Response:
+        """Form-encoded, as Slack sends a slash command."""
         return await self.post_signed(urlencode(fields).encode(), content_type=_FORM)
-
-    # ------------------------------------------------------------------ interactivity
 
     async def send_block_action(self, payload: dict[str, Any]) -> httpx.Response:
         """Any interactivity payload, sent raw (form field ``payload``) and signed."""
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return await self.post_signed(body, content_type=_FORM)
 
-    async def click_button(
-        self,
-        *,
-        user_id: str,
-        message: StoredMessage,
-        action_id: str,
-        value: str | None = None,
-        action_ts: str | None = None,
-    ) -> httpx.Response:
-        """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
-        return await self.send_block_action(
-            self.payloads.block_actions(
-                user_id=user_id,
-                message=message,
-                action_id=action_id,
-                value=value,
-                action_ts=action_ts,
-            )
-        )
 
-    async def choose_option(
-        self, *, user_id: str, message: StoredMessage, action_id: str, value: str
-    ) -> httpx.Response:
-        """Choose the option ``value`` in the overflow menu ``action_id`` of a stored message."""
-        return await self.send_block_action(
-            self.payloads.menu_choice(
-                user_id=user_id, message=message, action_id=action_id, value=value
-            )
-        )
-
-    async def submit_view(
-        self,
-        *,
-        user_id: str,
-        view: dict[str, Any],
-        values: dict[str, dict[str, dict[str, Any]]],
-    ) -> httpx.Response:
-        """Submit a modal with ``values``; see :meth:`SlackPayloads.view_submission`."""
-        return await self.send_block_action(
-            self.payloads.view_submission(user_id=user_id, view=view, values=values)
-        )
-
-
-class SocketModeDriver:
+class SocketModeDriver(_Transport[dict[str, Any]]):
     """Plays Slack's side over Socket Mode: the same payloads, as envelopes on the WebSocket.
 
     Needs an emulator built with ``app_token`` and an app connected to it (see
@@ -448,8 +451,6 @@ class SocketModeDriver:
     async def aclose(self) -> None:
         """Nothing to release (the connection belongs to the emulator); for parity."""
 
-    # ------------------------------------------------------------------ Events API
-
     async def send_event(
         self,
         event: dict[str, Any],
@@ -467,35 +468,11 @@ class SocketModeDriver:
             timeout=self.ack_timeout,
         )
 
-    async def react(
-        self, *, user_id: str, message: StoredMessage, reaction: str, removed: bool = False
-    ) -> dict[str, Any]:
-        """A reaction_added (or reaction_removed) event on a message the bot posted."""
-        return await self.send_event(
-            self.payloads.reaction(
-                user_id=user_id, message=message, reaction=reaction, removed=removed
-            )
-        )
-
-    # ------------------------------------------------------------------ slash commands
-
-    async def send_command(
-        self,
-        *,
-        user_id: str,
-        command: str = "/trust-report",
-        text: str = "",
-        channel_id: str | None = None,
-    ) -> dict[str, Any]:
+    async def _deliver_command(self, fields: dict[str, str]) -> dict[str, Any]:
         """A ``slash_commands`` envelope (the ack's ``payload`` is the immediate reply)."""
-        fields = self.payloads.slash_command(
-            user_id=user_id, command=command, text=text, channel_id=channel_id
-        )
         return await self.emulator.send_envelope(
             "slash_commands", dict(fields), accepts_response_payload=True, timeout=self.ack_timeout
         )
-
-    # ------------------------------------------------------------------ interactivity
 
     async def send_block_action(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Any interactivity payload in an ``interactive`` envelope.
@@ -507,38 +484,6 @@ class SocketModeDriver:
             payload,
             accepts_response_payload=payload.get("type") == "view_submission",
             timeout=self.ack_timeout,
-        )
-
-    async def click_button(
-        self,
-        *,
-        user_id: str,
-        message: StoredMessage,
-        action_id: str,
-        value: str | None = None,
-        action_ts: str | None = None,
-    ) -> dict[str, Any]:
-        """Click the button ``action_id`` in a stored message (``value`` overrides its value)."""
-        return await self.send_block_action(
-            self.payloads.block_actions(
-                user_id=user_id,
-                message=message,
-                action_id=action_id,
-                value=value,
-                action_ts=action_ts,
-            )
-        )
-
-    async def submit_view(
-        self,
-        *,
-        user_id: str,
-        view: dict[str, Any],
-        values: dict[str, dict[str, dict[str, Any]]],
-    ) -> dict[str, Any]:
-        """Submit a modal with ``values``; see :meth:`SlackPayloads.view_submission`."""
-        return await self.send_block_action(
-            self.payloads.view_submission(user_id=user_id, view=view, values=values)
         )
 
 

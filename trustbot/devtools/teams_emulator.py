@@ -16,12 +16,12 @@
 Outbound calls are NOT authenticated: the bot's tokens come from Microsoft Entra, which tests
 cannot reach, so the emulator records the Authorization header and accepts anything.
 
-The server runs in its own thread with its own event loop: the Teams SDK fetches the JWKS with
+The server runs in its own thread with its own event loop (:class:`LoopbackServer`'s
+``start_in_thread``): the Teams SDK fetches the JWKS with
 PyJWT's synchronous urllib client inside the bot's event loop, so an emulator served from that
 loop would deadlock. State is guarded by one lock, so tests read it from any thread.
 
-:class:`TeamsDriver` plays the Teams client: it posts activities shaped like those Teams sends
-to the bot's ``/api/messages``, each with a freshly minted token.
+:class:`trustbot.devtools.teams_driver.TeamsDriver` plays the Teams client.
 """
 
 from __future__ import annotations
@@ -31,37 +31,30 @@ import base64
 import hashlib
 import itertools
 import json
-import random
 import re
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
-import httpx
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from trustbot.devtools.loopback import QuickServer, bind_loopback_socket, http_client
+from trustbot.devtools.faults import CallLog, Fault, FaultInjector, wait_until
+from trustbot.devtools.loopback import LoopbackServer
 
 __all__ = [
     "BOT_FRAMEWORK_ISSUER",
-    "MINT",
     "RecordedCall",
     "SentActivity",
-    "TeamsDriver",
     "TeamsEmulator",
     "TeamsUser",
     "new_signing_key",
@@ -173,23 +166,6 @@ class _Conversation:
     channel: str | None = None  # a channel's name
 
 
-@dataclass
-class _Failure:
-    status: int
-    retry_after: int | None
-    body: dict[str, Any] | str | None
-    method: str | None
-
-
-@dataclass
-class _RandomFailures:
-    rate_429: float
-    rate_5xx: float
-    retry_after: int
-    rng: random.Random
-    statuses: Iterator[int]
-
-
 _Reply = tuple[int, dict[str, Any] | str | None, dict[str, str]]
 
 
@@ -228,7 +204,7 @@ class TeamsEmulator:
         for user in users:
             self.users[user.aad_object_id] = user
         self._lock = threading.RLock()
-        self._calls: list[RecordedCall] = []
+        self._log: CallLog[RecordedCall] = CallLog(lambda call: call.method)
         self._conversations: dict[str, _Conversation] = {}
         self._personal: dict[str, str] = {}  # AAD object id -> personal conversation id
         self._installed: set[str] = set()  # AAD object ids with the app in personal scope
@@ -236,63 +212,22 @@ class TeamsEmulator:
         self._sent: list[SentActivity] = []  # in the order the bot sent them
         self._sent_by_id: dict[str, SentActivity] = {}  # ids are unique across conversations
         self._ids = itertools.count(int(time.time() * 1000))  # Teams message ids are epoch ms
-        self._failures: deque[_Failure] = deque()
-        self._random: _RandomFailures | None = None
+        self._faults = FaultInjector(_RANDOM_5XX)
         self._app = Starlette(
             routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])]
         )
-        self._server: QuickServer | None = None
-        self._thread: threading.Thread | None = None
-        self._port: int | None = None
+        self._server = LoopbackServer(self._app, name="Teams emulator")
         self._register(_Conversation(self.team_id, channel="General"))
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
         """Serve on a free loopback port in a thread of its own; a no-op while running."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        sock = bind_loopback_socket()
-        config = uvicorn.Config(
-            self._app,
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        server = QuickServer(config)
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            try:
-                asyncio.run(server.serve(sockets=[sock]))
-            except BaseException as error:  # reported by start(), not lost in the thread
-                failure.append(error)
-            finally:
-                sock.close()
-
-        thread = threading.Thread(target=serve, name="teams-emulator", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the Teams emulator stopped during start-up") from (
-                    failure[0] if failure else None
-                )
-            if time.monotonic() > deadline:
-                server.request_exit()
-                raise RuntimeError("the Teams emulator did not start within 10 s")
-            time.sleep(0.005)
-        self._server, self._thread = server, thread
-        self._port = int(sock.getsockname()[1])
+        self._server.start_in_thread()
 
     def stop(self) -> None:
         """Stop serving and wait for the thread (a no-op when not running)."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None and thread is not None:
-            server.request_exit()
-            thread.join(timeout=10)
+        self._server.stop_thread()
 
     async def __aenter__(self) -> TeamsEmulator:
         await asyncio.to_thread(self.start)
@@ -304,9 +239,7 @@ class TeamsEmulator:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (valid after start)."""
-        if self._port is None:
-            raise RuntimeError("the Teams emulator has not been started")
-        return f"http://127.0.0.1:{self._port}"
+        return self._server.url
 
     @property
     def service_url(self) -> str:
@@ -426,7 +359,7 @@ class TeamsEmulator:
     def calls(self) -> list[RecordedCall]:
         """Every request received, in order (a copy)."""
         with self._lock:
-            return list(self._calls)
+            return list(self._log.calls)
 
     def connector_calls(self) -> list[RecordedCall]:
         """The bot's calls to the connector REST API, in order."""
@@ -479,17 +412,12 @@ class TeamsEmulator:
         what: str | None = None,
     ) -> None:
         """Poll ``predicate`` every 10 ms; AssertionError (with a summary) on timeout."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() >= deadline:
-                calls = self.connector_calls()
-                recent = ", ".join(f"{c.method} {c.path} {c.status}" for c in calls[-10:])
-                name = what or getattr(predicate, "__qualname__", repr(predicate))
-                raise AssertionError(
-                    f"timed out after {timeout} s waiting for {name}; {len(calls)} connector "
-                    f"calls (last: {recent or 'none'})"
-                )
-            await asyncio.sleep(0.01)
+        await wait_until(predicate, timeout, what=what, state=self._summary)
+
+    def _summary(self) -> str:
+        calls = self.connector_calls()
+        recent = ", ".join(f"{c.method} {c.path} {c.status}" for c in calls[-10:])
+        return f"{len(calls)} connector calls (last: {recent or 'none'})"
 
     # ------------------------------------------------------------------ failure injection
 
@@ -510,8 +438,8 @@ class TeamsEmulator:
         if status == 429 and retry_after is None:
             retry_after = 1
         with self._lock:
-            failure = _Failure(status, retry_after, body, method.upper() if method else None)
-            self._failures.extend([failure] * times)
+            fault = Fault(status, retry_after=retry_after, body=body)
+            self._faults.script(method.upper() if method else None, fault, times)
 
     def inject_random_failures(
         self,
@@ -524,34 +452,17 @@ class TeamsEmulator:
         """Refuse connector calls at random: 429 with probability ``rate_429``, else a 500,
         502 or 504 (in turn) with probability ``rate_5xx``. A ``seed`` makes the draws
         repeatable; both rates 0 turn it off. Scripted failures (fail_next) come first."""
-        if not (0 <= rate_429 <= 1 and 0 <= rate_5xx <= 1 and rate_429 + rate_5xx <= 1):
-            raise ValueError("rate_429 and rate_5xx must be probabilities that sum to at most 1")
         with self._lock:
-            self._random = None
-            if rate_429 or rate_5xx:
-                statuses = itertools.cycle(_RANDOM_5XX)
-                self._random = _RandomFailures(
-                    rate_429, rate_5xx, retry_after, random.Random(seed), statuses
-                )
+            self._faults.inject_random(
+                None, rate_429=rate_429, rate_5xx=rate_5xx, seed=seed, retry_after=retry_after
+            )
 
     def _injected(self, method: str) -> _Reply | None:
-        failure = next((f for f in self._failures if f.method in (None, method)), None)
-        if failure is not None:
-            self._failures.remove(failure)
-            headers = (
-                {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
-            )
-            body = failure.body if failure.body is not None else _error(failure.status)
-            return failure.status, body, headers
-        chance = self._random
-        if chance is not None:
-            draw = chance.rng.random()
-            if draw < chance.rate_429:
-                return 429, _error(429), {"Retry-After": str(chance.retry_after)}
-            if draw < chance.rate_429 + chance.rate_5xx:
-                status = next(chance.statuses)
-                return status, _error(status), {}
-        return None
+        fault = self._faults.scripted(method) or self._faults.drawn(method)
+        if fault is None:
+            return None
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        return fault.status, fault.body if fault.body is not None else _error(fault.status), headers
 
     # ------------------------------------------------------------------ HTTP
 
@@ -566,7 +477,7 @@ class TeamsEmulator:
         path, method = request.url.path, request.method
         with self._lock:  # one request is one atomic step, whichever thread reads the state
             status, payload, headers = self._respond(method, path, body, len(raw))
-            self._calls.append(RecordedCall(method, path, dict(request.headers), body, status))
+            self._log.record(RecordedCall(method, path, dict(request.headers), body, status))
         if isinstance(payload, str):
             return Response(payload, status_code=status, headers=headers, media_type="text/html")
         return JSONResponse(payload, status_code=status, headers=headers)
@@ -689,295 +600,3 @@ def _check_activity(body: Any) -> str | None:
         ):
             return "An Adaptive Card attachment needs its card as content."
     return None
-
-
-class _Mint(Enum):
-    TOKEN = "mint"
-
-
-MINT = _Mint.TOKEN
-"""The default ``token=`` of :meth:`TeamsDriver.post`: a fresh valid token from the emulator."""
-
-
-class TeamsDriver:
-    """Plays the Teams client: posts activities to the bot as Teams does, with real JWTs.
-
-    The activities follow what Teams sends (Microsoft's documented examples and the Agents
-    Playground's captures): ids ``29:...`` for people and ``28:<app id>`` for the bot,
-    ``conversationType``/``tenantId``, ``channelData.tenant``, a ``clientInfo`` entity, and the
-    ``x-ms-conversation-id``/``x-ms-tenant-id`` headers.
-    """
-
-    def __init__(
-        self,
-        *,
-        emulator: TeamsEmulator,
-        bot_url: str,
-        http: httpx.AsyncClient | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.emulator = emulator
-        self.clock = clock
-        """When activities are stamped (`timestamp`); a test's clock when the bot runs on one,
-        since the bot refuses actions dated ahead of its own clock."""
-        self.bot_url = bot_url
-        """The bot's messaging endpoint, e.g. ``http://127.0.0.1:PORT/api/messages``."""
-        self._owns_http = http is None
-        self._http = http if http is not None else http_client(timeout=10.0)
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> TeamsDriver:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    # ------------------------------------------------------------------ low level
-
-    def activity(
-        self, type: str, user: TeamsUser, *, conversation: str | None = None, **fields: Any
-    ) -> dict[str, Any]:
-        """An activity from ``user`` in a conversation (their personal one by default)."""
-        emu = self.emulator
-        conversation = conversation or emu.personal_conversation(user)
-        now = self.clock()
-        local = now.astimezone(ZoneInfo(user.timezone))
-        channel = emu.channel_name(conversation)
-        body: dict[str, Any] = {
-            "type": type,
-            "id": f"f:{uuid.uuid4().int % 10**19:019d}"
-            if type != "message"
-            else emu.new_message_id(),
-            "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "localTimestamp": local.isoformat(timespec="milliseconds"),
-            "localTimezone": user.timezone,
-            "serviceUrl": emu.service_url,
-            "channelId": "msteams",
-            "from": {"id": user.teams_id, "name": user.name, "aadObjectId": user.aad_object_id},
-            "conversation": {"conversationType": "personal", "tenantId": user.tenant_id},
-            "recipient": {"id": emu.bot_id, "name": emu.bot_name},
-            "entities": [
-                {
-                    "type": "clientInfo",
-                    "locale": user.locale,
-                    "country": user.locale.rpartition("-")[2],
-                    "platform": "Web",
-                    "timezone": user.timezone,
-                }
-            ],
-            "channelData": {"tenant": {"id": user.tenant_id}},
-            "locale": user.locale,
-        }
-        if channel is not None:
-            body["conversation"] = {"isGroup": True, "conversationType": "channel"} | {
-                "tenantId": user.tenant_id
-            }
-            body["channelData"] |= {
-                "teamsChannelId": conversation.split(";")[0],
-                "teamsTeamId": emu.team_id,
-                "channel": {"id": conversation.split(";")[0], "name": channel},
-                "team": {
-                    "id": emu.team_id,
-                    "name": emu.team_name,
-                    "aadGroupId": emu.team_aad_group_id,
-                },
-            }
-        body["conversation"]["id"] = conversation
-        body.update(fields)
-        return body
-
-    async def post(
-        self, activity: dict[str, Any] | bytes, *, token: str | _Mint | None = MINT
-    ) -> httpx.Response:
-        """POST an activity (or raw bytes) to the bot. ``token``: by default a fresh valid one
-        for the activity's serviceUrl; a string is sent as is; None sends no Authorization."""
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Microsoft-SkypeBotApi (Microsoft-BotFramework/3.0)",
-        }
-        if isinstance(activity, dict):
-            # Teams names the conversation and tenant in headers too, for routing.
-            headers["x-ms-conversation-id"] = str(activity.get("conversation", {}).get("id", ""))
-            headers["x-ms-tenant-id"] = str(activity.get("conversation", {}).get("tenantId", ""))
-        if token is MINT:
-            service_url = activity.get("serviceUrl") if isinstance(activity, dict) else None
-            token = self.emulator.mint(service_url=service_url)
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        content = activity if isinstance(activity, bytes) else json.dumps(activity).encode()
-        return await self._http.post(self.bot_url, content=content, headers=headers)
-
-    # ------------------------------------------------------------------ what people do
-
-    async def install(self, user: TeamsUser) -> httpx.Response:
-        """The user adds the app (personal scope): the bot joins the 1:1 chat's roster, then
-        Teams sends conversationUpdate (membersAdded) and installationUpdate ``add``.
-        Returns the installationUpdate's response."""
-        self.emulator.set_installed(user)
-        added = [
-            {"id": user.teams_id, "aadObjectId": user.aad_object_id},
-            {"id": self.emulator.bot_id},
-        ]
-        await self._expect_ok(self.activity("conversationUpdate", user, membersAdded=added))
-        update = self.activity("installationUpdate", user, action="add")
-        update["channelData"] |= {"source": {"name": "message"}}
-        return await self.post(update)
-
-    async def uninstall(self, user: TeamsUser) -> httpx.Response:
-        """The user removes the app: off the roster, then installationUpdate ``remove``."""
-        self.emulator.set_installed(user, False)
-        return await self.post(self.activity("installationUpdate", user, action="remove"))
-
-    async def install_in_channel(self, name: str, by_user: TeamsUser) -> httpx.Response:
-        """``by_user`` adds the app to the team, choosing channel ``name``: conversationUpdate
-        (``teamMemberAdded``) in the team, then installationUpdate ``add`` in that channel."""
-        emu = self.emulator
-        channel = emu.channel_conversation(name)
-        emu.set_team_installed()
-        joined = self.activity(
-            "conversationUpdate",
-            by_user,
-            conversation=emu.team_id,
-            membersAdded=[{"id": emu.bot_id}],
-        )
-        joined["channelData"]["eventType"] = "teamMemberAdded"
-        await self._expect_ok(joined)
-        update = self.activity("installationUpdate", by_user, conversation=channel, action="add")
-        update["channelData"] |= {
-            "settings": {"selectedChannel": {"id": channel}},
-            "source": {"name": "message"},
-        }
-        return await self.post(update)
-
-    async def message(
-        self, user: TeamsUser, text: str, *, conversation: str | None = None
-    ) -> httpx.Response:
-        """The user writes ``text`` to the bot; in a channel, as a new post that @mentions it
-        (the conversation id then names the post: ``<channel>;messageid=<id>``)."""
-        activity = self._from(user, "message", conversation, text=text, textFormat="plain")
-        if self.emulator.channel_name(activity["conversation"]["id"]) is not None:
-            mention = f"<at>{self.emulator.bot_name}</at>"
-            activity["text"] = f"{mention} {text}"
-            activity["conversation"]["id"] += f";messageid={activity['id']}"
-            activity["entities"].insert(
-                0,
-                {
-                    "type": "mention",
-                    "text": mention,
-                    "mentioned": {"id": self.emulator.bot_id, "name": self.emulator.bot_name},
-                },
-            )
-        return await self.post(activity)
-
-    async def submit(
-        self,
-        user: TeamsUser,
-        data: dict[str, Any],
-        *,
-        reply_to_id: str,
-        inputs: dict[str, Any] | None = None,
-    ) -> httpx.Response:
-        """The user clicks an Action.Submit on the card of the bot's activity ``reply_to_id``
-        (in that activity's conversation): a message with empty text and ``value`` = the
-        action's data merged with the inputs. AssertionError when the card has no Action.Submit.
-        """
-        sent, actions = self._card(reply_to_id, "Action.Submit")
-        if not actions:  # Teams shows no button to click (a fallback counts: it may render)
-            raise AssertionError(f"the card of activity {reply_to_id} has no Action.Submit")
-        activity = self._from(user, "message", sent.conversation_id, text="", replyToId=sent.id)
-        activity["value"] = {**data, **(inputs or {})}
-        activity["channelData"] |= {"source": {"name": "message"}}
-        return await self.post(activity)
-
-    async def execute(
-        self,
-        user: TeamsUser,
-        *,
-        verb: str,
-        reply_to_id: str,
-        data: dict[str, Any] | None = None,
-        inputs: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """The user clicks the Action.Execute ``verb`` on the card of the bot's activity
-        ``reply_to_id``: an ``adaptiveCard/action`` invoke in that activity's conversation.
-
-        ``data`` defaults to that action's own data (AssertionError when the card has no such
-        action, or several with different data). Returns the bot's invoke response body;
-        AssertionError unless the bot answers HTTP 200.
-
-        As in Teams, an answer that is a card replaces the clicked card in the chat history
-        (:meth:`TeamsEmulator.refresh_card`); an ``application/vnd.microsoft.activity.message``
-        answer is shown to the person for a moment and kept nowhere.
-        """
-        sent, actions = self._card(reply_to_id, "Action.Execute")
-        activity = self._from(user, "invoke", sent.conversation_id, name="adaptiveCard/action")
-        matching = [a for a in actions if a.get("verb") == verb]
-        if not matching:
-            verbs = sorted({str(a.get("verb")) for a in actions})
-            raise AssertionError(
-                f"no Action.Execute with verb {verb!r} on the card; verbs: {verbs}"
-            )
-        if data is None:
-            candidates = [a.get("data") or {} for a in matching]
-            if any(c != candidates[0] for c in candidates):
-                raise AssertionError(f"several {verb!r} actions with different data: pass data=")
-            data = dict(candidates[0])
-        action = {"type": "Action.Execute", "verb": verb, "data": {**data, **(inputs or {})}}
-        activity |= {"replyToId": reply_to_id, "value": {"action": action, "trigger": "manual"}}
-        activity["channelData"] |= {"source": {"name": "message"}}
-        response = await self.post(activity)
-        if response.status_code != 200:
-            raise AssertionError(f"invoke answered HTTP {response.status_code}: {response.text}")
-        parsed: dict[str, Any] = response.json() if response.content else {}
-        if parsed.get("type") == ADAPTIVE_CARD and isinstance(parsed.get("value"), dict):
-            self.emulator.refresh_card(reply_to_id, parsed["value"])
-        return parsed
-
-    # ------------------------------------------------------------------ helpers
-
-    def _from(
-        self, user: TeamsUser, type: str, conversation: str | None, **fields: Any
-    ) -> dict[str, Any]:
-        """An activity from a person, who can only reach the bot where the app is installed."""
-        emu = self.emulator
-        conversation = conversation or emu.personal_conversation(user)
-        if emu.channel_name(conversation) is None and not emu.is_installed(user):
-            raise AssertionError(f"{user.name} has not installed the app: driver.install(user)")
-        if emu.channel_name(conversation) is not None and not emu.team_installed:
-            raise AssertionError("the app is not installed in the team: install_in_channel()")
-        return self.activity(type, user, conversation=conversation, **fields)
-
-    def _card(
-        self, activity_id: str, action_type: str
-    ) -> tuple[SentActivity, list[dict[str, Any]]]:
-        """A bot activity a person acts on, and the ``action_type`` actions of its cards."""
-        try:
-            sent = self.emulator.find_activity(activity_id)
-        except KeyError as missing:
-            raise AssertionError(str(missing)) from None
-        cards = [
-            a.get("content") for a in sent.attachments if a.get("contentType") == ADAPTIVE_CARD
-        ]
-        return sent, list(_find_actions(cards, action_type))
-
-    async def _expect_ok(self, activity: dict[str, Any]) -> None:
-        response = await self.post(activity)
-        if response.status_code >= 400:
-            raise AssertionError(
-                f"{activity['type']} answered HTTP {response.status_code}: {response.text}"
-            )
-
-
-def _find_actions(node: Any, action_type: str) -> Iterator[dict[str, Any]]:
-    """Every action of ``action_type`` anywhere in a card (ActionSets, ShowCards, fallbacks)."""
-    if isinstance(node, dict):
-        if node.get("type") == action_type:
-            yield node
-        for value in node.values():
-            yield from _find_actions(value, action_type)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _find_actions(item, action_type)

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 from trustbot.core.catalogue import Language, text
 from trustbot.core.figures import Disclosure, Figures
-from trustbot.core.reports import Alert, PeriodReport, SharedStory, TrustReport
-from trustbot.render.format import (
+from trustbot.core.format import (
     at_least_text,
     change_text,
     index_text,
     participation_text,
     share_text,
 )
+from trustbot.core.reports import Alert, PeriodReport, SharedStory, TrustReport
 
 
 @dataclass(frozen=True, slots=True)

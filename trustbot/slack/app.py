@@ -67,6 +67,9 @@ def create_slack_app(
     `deps.work`, which avoids bolt's ack polling and its copy of every request.
     """
     app = AsyncApp(
+        # The name bolt would give it (its loggers carry it), without its inspect.stack(): that
+        # reads the source of every frame on the stack, tens of milliseconds each app.
+        name="app.py",
         client=client,
         logger=bolt_logger,
         request_verification_enabled=False,

@@ -23,7 +23,10 @@ from trustbot.slack.requests import BadSlackRequest, parse_slack_body
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1024 * 1024  # Slack's largest payloads (a modal's state) are far smaller
+# Slack's largest payloads to trustbot (a modal or App Home view with its state) are tens of KB.
+# The limit also bounds what a signed body can cost to refuse: decoding a form of 512 KiB takes
+# about 3 ms of CPU, one of 1 MiB about 7 (bench/refusal_cost.py; docs/security.md).
+MAX_BODY_BYTES = 512 * 1024
 MAX_CLOCK_SKEW_S = 300  # Slack's rule: refuse a request signed more than five minutes away
 
 

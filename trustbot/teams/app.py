@@ -57,6 +57,7 @@ from trustbot.teams.cards import (
     render_report_card,
     render_text_card,
 )
+from trustbot.teams.charts import card_chart
 from trustbot.teams.front_door import REFRESH_VERB, TeamsFrontDoor
 from trustbot.teams.notifier import PLATFORM
 from trustbot.teams.references import ConversationRef, mark_unreachable, remember
@@ -68,7 +69,6 @@ LOCAL_APP_ID = "trustbot-local"
 # Signs the placeholder token of local mode; nothing checks it (32 bytes: jwt warns below that).
 LOCAL_SIGNING_KEY = "trustbot-local-mode-placeholder-key"
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
-MAX_ROUND_ID = 2**31 - 1
 
 
 def create_teams_app(
@@ -88,7 +88,9 @@ def create_teams_app(
         login_endpoint=settings.teams_login_url.rstrip("/"),
     )
     common: dict[str, Any] = {
-        "http_server_adapter": TeamsFrontDoor(web),
+        "http_server_adapter": TeamsFrontDoor(
+            web, tenant_id=None if settings.teams_local else settings.teams_tenant_id
+        ),
         "cloud": cloud,
         "service_url": settings.teams_service_url,
     }
@@ -244,7 +246,8 @@ class TeamsHandlers:
         if isinstance(result, Reply):
             return render_text_card(_say(result))
         parts = compose_report(result.report, language=result.language, timezone=settings.timezone)
-        return await render_report_card(parts, result.report, result.language)
+        chart = await card_chart(result.report, result.language)
+        return render_report_card(parts, result.report, result.language, chart=chart)
 
     async def on_message_reaction(self, ctx: ActivityContext[MessageReactionActivity]) -> None:
         """A reaction put on (or taken off) a message: counts on the person's own prompt."""

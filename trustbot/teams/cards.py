@@ -13,10 +13,10 @@ from typing import Any
 
 from trustbot.core.anecdotes import MAX_STORY_LENGTH
 from trustbot.core.catalogue import Language, score_label, text
-from trustbot.core.ports import Prompt, Visibility
+from trustbot.core.ports import Prompt
 from trustbot.core.pulse import MAX_SCORE, MIN_SCORE
 from trustbot.core.reports import TrustReport
-from trustbot.render.charts import report_chart_png_async
+from trustbot.kinds import Visibility
 from trustbot.render.report import Heading, Note, Paragraph, Part, Quote, Table
 
 Card = dict[str, Any]
@@ -24,7 +24,6 @@ Element = dict[str, Any]
 CARD_VERSION = "1.5"
 SCORE_VERB, STORY_VERB = "trustbot.score", "trustbot.story"
 STORY_INPUT, VISIBILITY_INPUT = "story", "visibility"
-CHART_WIDTH, CHART_HEIGHT = 1024, 576  # Teams renders card images up to 1024 x 1024
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!>|~<])")
 
 
@@ -132,12 +131,11 @@ def render_text_card(message: str) -> Card:
     return card([_text(message)])
 
 
-async def render_report_card(parts: list[Part], report: TrustReport, language: Language) -> Card:
+def render_report_card(
+    parts: list[Part], report: TrustReport, language: Language, *, chart: bytes
+) -> Card:
     """A report or digest (the neutral composition) as a card, ending with its trend chart
-    (drawn in a worker thread)."""
-    chart = await report_chart_png_async(
-        report, language, width_px=CHART_WIDTH, height_px=CHART_HEIGHT
-    )
+    (`chart`: the PNG that teams/charts.py drew)."""
     title = text("report.chart_title", language, weeks=len(report.chart_periods))
     return render_parts_card(parts, language, chart=(chart, title))
 

@@ -50,8 +50,15 @@ REFRESH_VERB = "trustbot.refresh"
 class TeamsFrontDoor:
     """An HttpServerAdapter for the SDK that mounts its route on trustbot's own FastAPI app."""
 
-    def __init__(self, web: FastAPI, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        web: FastAPI,
+        *,
+        tenant_id: str | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self._web = web
+        self._tenant_id = tenant_id.lower() if tenant_id else None
         self._max_body_bytes = max_body_bytes
 
     def register_route(self, method: HttpMethod, path: str, handler: HttpRouteHandler) -> None:
@@ -79,6 +86,10 @@ class TeamsFrontDoor:
             if problem is not None:
                 logger.warning("refused a Teams request: %s", problem)
                 return JSONResponse({"error": "bad request"}, status_code=400)
+            if self._tenant_id and _tenants(activity) - {self._tenant_id}:
+                # The bot is single-tenant: still authenticated by the SDK, then ignored.
+                logger.warning("ignored a Teams activity from another tenant")
+                activity = _ignored(activity)
             result = await handler({"body": activity, "headers": dict(request.headers)})
             content = result.get("body")
             if content is None:
@@ -113,14 +124,27 @@ def sanitize(activity: dict[str, Any]) -> dict[str, Any]:
             or (kind == "invoke" and activity.get("name") not in HANDLED_INVOKES)
         )
     ):
-        # Still authenticated by the SDK, then ignored: a typing activity has no handler here.
-        kept: dict[str, Any] = {
-            key: activity[key]
-            for key in ("id", "serviceUrl", "channelId", "from", "conversation", "recipient")
-            if key in activity
-        }
-        return {**kept, "type": "typing"}
+        return _ignored(activity)
     return activity
+
+
+def _ignored(activity: dict[str, Any]) -> dict[str, Any]:
+    """Still authenticated by the SDK, then ignored: a typing activity has no handler here."""
+    kept: dict[str, Any] = {
+        key: activity[key]
+        for key in ("id", "serviceUrl", "channelId", "from", "conversation", "recipient")
+        if key in activity
+    }
+    return {**kept, "type": "typing"}
+
+
+def _tenants(activity: dict[str, Any]) -> set[str]:
+    """The tenants an activity names (its conversation's, its channel data's), lower case."""
+    named = [activity["conversation"].get("tenantId")]
+    channel_data = activity.get("channelData")
+    if isinstance(channel_data, dict) and isinstance(channel_data.get("tenant"), dict):
+        named.append(channel_data["tenant"].get("id"))
+    return {tenant.lower() for tenant in named if isinstance(tenant, str)}
 
 
 def _card_action_value(value: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from trustbot.core.services import Services
 from trustbot.delivery.retry_after import rate_limited
 from trustbot.render.report import compose_digest
 from trustbot.teams.cards import Card, render_prompt_card, render_report_card
+from trustbot.teams.charts import card_chart
 from trustbot.teams.references import (
     ConversationRef,
     installed_people,
@@ -85,7 +86,12 @@ class TeamsNotifier:
             conversation_id=channel_id, service_url=self._default_service_url
         )
         parts = compose_digest(report, language=self._language, timezone=self._timezone)
-        return await self._send(ref, await render_report_card(parts, report, self._language))
+        return await self._send(
+            ref,
+            render_report_card(
+                parts, report, self._language, chart=await card_chart(report, self._language)
+            ),
+        )
 
     async def _send(
         self, ref: ConversationRef, content: Card, *, person: str | None = None

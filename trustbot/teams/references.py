@@ -38,12 +38,12 @@ class ConversationRef:
 
 def person_key(services: Services, aad_id: str) -> str:
     """The key of a person's personal conversation."""
-    return services.teams_person_key(aad_id)
+    return services.keys.teams_person_key(aad_id)
 
 
 def conversation_key(services: Services, conversation_id: str) -> str:
     """The key of a team or group conversation."""
-    return keyed_hash("teams-conversation", conversation_id, key=services.pseudonym_key)
+    return keyed_hash("teams-conversation", conversation_id, key=services.keys.key)
 
 
 async def remember(services: Services, ref: ConversationRef, *, installed: bool = True) -> None:
@@ -54,7 +54,7 @@ async def remember(services: Services, ref: ConversationRef, *, installed: bool 
         if ref.user_id
         else conversation_key(services, ref.conversation_id)
     )
-    sealed = services.seal.seal(json.dumps(asdict(ref)))
+    sealed = services.keys.seal.seal(json.dumps(asdict(ref)))
     async with services.transaction() as session:
         await store_conversation(
             session=session,
@@ -106,5 +106,5 @@ async def _find(services: Services, key: str, *, installed_only: bool) -> Conver
 
 
 def _open(services: Services, sealed: str) -> ConversationRef:
-    data = json.loads(services.seal.open(sealed))
+    data = json.loads(services.keys.seal.open(sealed))
     return ConversationRef(**data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trustbot.core.anecdotes import MAX_STORY_LENGTH, StoryProblem, clean_story, parse_visibility
-from trustbot.core.ports import Visibility
+from trustbot.kinds import Visibility
 
 
 @pytest.mark.parametrize("text", [None, "", "   ", "\n\t  \n"])

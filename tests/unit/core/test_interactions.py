@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text as sql
 
 from tests.conftest import TEST_KEY, FixedClock, make_settings
-from tests.factories import sent_prompt
-from trustbot.app import build_services
+from tests.factories import closed_round_with_teams, sent_prompt
+from trustbot.app import open_services
 from trustbot.core.aggregates import NO_TEAM, WHOLE
 from trustbot.core.interactions import (
     FAILED,
@@ -37,8 +37,6 @@ from trustbot.core.interactions import (
 from trustbot.core.prompts import Actor, PromptAddress
 from trustbot.core.rounds import open_round
 from trustbot.core.services import Services
-from trustbot.db.models import RoundAggregate
-from trustbot.db.session import create_engine
 
 ALICE = Actor("slack", "U0ALICE")
 HERE = PromptAddress("D0ALICE", "1764151200.000100")
@@ -102,18 +100,7 @@ async def test_report_teams_are_the_configured_ones_and_those_with_figures(
     services: Services,
 ) -> None:
     services.settings.teams = {"Sales": "S0SALES"}
-    async with services.transaction() as session:
-        round_, _ = await open_round(
-            session=session, rules=services.rules, period="2026-W01", now=services.now()
-        )
-        round_.closed_at = services.now()
-        zeros = {
-            column.key: 0
-            for column in RoundAggregate.__table__.columns
-            if column.key not in ("round_id", "team")
-        }
-        for team in (WHOLE, NO_TEAM, "Ops", "Sales"):
-            session.add(RoundAggregate(round_id=round_.id, team=team, **zeros))
+    await closed_round_with_teams(services, "2026-W01", [WHOLE, NO_TEAM, "Ops", "Sales"])
     assert await report_team_names(services) == ("Sales", "Ops")
     shown = await request_report(services, actor=ALICE, arguments="team=ops", may_see=_yes)
     assert isinstance(shown, ReportShown)
@@ -124,9 +111,8 @@ async def test_report_teams_are_the_configured_ones_and_those_with_figures(
 async def broken(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Services]:
     """Services whose database cannot be opened: every read and write fails."""
     url = f"sqlite:///{tmp_path / 'missing' / 'trustbot.db'}"
-    engine = create_engine(url)
-    yield build_services(make_settings(url), engine, clock=clock)
-    await engine.dispose()
+    async with open_services(make_settings(url), clock=clock, prepare=False) as services:
+        yield services
 
 
 async def test_every_use_case_tells_the_person_when_the_database_fails(

@@ -106,7 +106,7 @@ def test_a_sealed_value_carries_no_time_and_no_equal_text() -> None:
     assert len({value[:8] for value in raw}) == 50  # random nonces, no shared time prefix
     assert {len(value) for value in raw} == {12 + len("U0ALICE") + 16}
     # The same check finds the time in Fernet tokens (the seal before migration 0007).
-    from trustbot.db.legacy import FernetSeal
+    from trustbot.core.legacy import FernetSeal
 
     tokens = [base64.urlsafe_b64decode(FernetSeal(KEY).seal("U0ALICE")) for _ in range(50)]
     assert len({value[:8] for value in tokens}) < 50  # version byte + seconds: shared
@@ -158,7 +158,7 @@ async def test_prompt_rows_do_not_keep_the_audiences_order(services: Services) -
             (await session.scalars(select(Delivery.recipient).order_by(Delivery.id))).all()
         )
     in_audience_order = [
-        services.delivery_handle(services.pseudonym(person, "slack"), enqueued.round_id)
+        services.keys.delivery_handle(services.keys.pseudonym(person, "slack"), enqueued.round_id)
         for person in people
     ]
     assert sorted(stored) == sorted(in_audience_order)

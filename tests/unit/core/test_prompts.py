@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from tests.factories import sent_prompt, stored_answers
 from trustbot.core.anecdotes import StoryOutcome, StoryProblem, record_story
-from trustbot.core.ports import Visibility
 from trustbot.core.prompts import (
     Actor,
     PromptAddress,
@@ -25,6 +24,7 @@ from trustbot.core.pulse import InvalidAnswerError
 from trustbot.core.rounds import open_round
 from trustbot.core.services import Services
 from trustbot.db.models import Anecdote, Reaction
+from trustbot.kinds import Visibility
 
 ALICE, BOB, CAROL = Actor("slack", "U0ALICE"), Actor("slack", "U0BOB"), Actor("slack", "U0CAROL")
 T0 = 1_795_687_200_000_000  # microseconds: Thursday 26 November 2026, 10:00 UTC

@@ -15,7 +15,6 @@ from tests.factories import handle, sent_prompt
 from trustbot.core.aggregates import finalize_closed_rounds, purge_old_answers
 from trustbot.core.figures import HIDDEN, Counts, disclosure_for
 from trustbot.core.periods import recent_periods
-from trustbot.core.ports import Visibility
 from trustbot.core.privacy import random_id
 from trustbot.core.reports import (
     DEFAULT_WEEKS,
@@ -33,6 +32,7 @@ from trustbot.core.rounds import close_ended_rounds, open_round
 from trustbot.core.rules import CALL_ME_WAY
 from trustbot.core.services import Services
 from trustbot.db.models import Anecdote, PulseAnswer, Reaction, Round
+from trustbot.kinds import Visibility
 
 CURRENT = "2026-W48"  # the fixture clock's week
 TEAMS = ("Sales", "Support")
@@ -130,7 +130,9 @@ async def _build(
                         id=random_id(),
                         round_id=round_.id,
                         rule_id=round_.rule_id,
-                        author_ref=services.author_seal.seal(services.pseudonym(user, "slack")),
+                        author_ref=services.keys.author_seal.seal(
+                            services.keys.pseudonym(user, "slack")
+                        ),
                         author_user_id=user if visibility is Visibility.NAMED else None,
                         visibility=visibility,
                         text=f"{visibility.value} story {week.period}",

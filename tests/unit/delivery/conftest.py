@@ -6,7 +6,8 @@ import asyncio
 import itertools
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
 from tests.factories import handle
-from trustbot.app import build_services
+from trustbot.app import open_services
 from trustbot.core.ports import DeliveryError, Person, Prompt, SentMessage
 from trustbot.core.reports import TrustReport
 from trustbot.core.services import Services
@@ -73,11 +74,24 @@ class ScriptedPlatform:
         raise AssertionError("no digest in these tests")
 
 
-def delivery_services(
-    engine: AsyncEngine, database_url: str, clock: FixedClock, **overrides: Any
-) -> Services:
-    """Services over the emptied test database, with the sender's settings overridden."""
-    return build_services(make_settings(database_url, **{**FAST, **overrides}), engine, clock=clock)
+ServicesFactory = Callable[..., Awaitable[Services]]
+
+
+@pytest.fixture
+async def delivery_services(
+    engine: AsyncEngine, database_url: str, clock: FixedClock
+) -> AsyncIterator[ServicesFactory]:
+    """Services over the emptied test database, with the sender's settings overridden:
+    `await delivery_services(**settings)`; closed at the end of the test."""
+    async with AsyncExitStack() as stack:
+
+        async def make(**overrides: Any) -> Services:
+            settings = make_settings(database_url, **{**FAST, **overrides})
+            return await stack.enter_async_context(
+                open_services(settings, clock=clock, prepare=False, engine=engine)
+            )
+
+        yield make
 
 
 @pytest.fixture
@@ -86,8 +100,8 @@ def platform() -> ScriptedPlatform:
 
 
 @pytest.fixture
-def services(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Services:
-    return delivery_services(engine, database_url, clock)
+async def services(delivery_services: ServicesFactory) -> Services:
+    return await delivery_services()
 
 
 def pacer_on(clock: FixedClock) -> Pacer:

@@ -39,7 +39,7 @@ async def test_one_row_per_person_with_a_sealed_address_and_no_user_id(
         assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.PENDING, 0, None)
         assert row.address is not None
         assert user not in row.address
-        assert services.seal.open(row.address) == user
+        assert services.keys.seal.open(row.address) == user
 
 
 async def test_running_again_queues_nobody_twice(services: Services) -> None:

@@ -17,10 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.teams_cards import ADAPTIVE_CARD, cards_in, validate_adaptive_card
-from trustbot.devtools.emulator import LoopbackServer
+from trustbot.devtools.loopback import LoopbackServer
+from trustbot.devtools.teams_driver import TeamsDriver
 from trustbot.devtools.teams_emulator import (
     BOT_FRAMEWORK_ISSUER,
-    TeamsDriver,
     TeamsEmulator,
     TeamsUser,
     new_signing_key,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,11 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FixedClock, make_settings
-from trustbot.app import build_services
+from trustbot.app import open_services
 from trustbot.core.ports import Person, Prompt, SentMessage
 from trustbot.core.reports import TrustReport
 from trustbot.core.services import Services
-from trustbot.db.session import create_engine
 from trustbot.delivery.sender import OutboxSender
 from trustbot.scheduler.jobs import Jobs
 from trustbot.scheduler.service import Scheduler
@@ -69,7 +69,7 @@ class Rhythm:
             return int(await session.scalar(query) or 0)
 
 
-RhythmFactory = Callable[..., Rhythm]
+RhythmFactory = Callable[..., Awaitable[Rhythm]]
 
 
 async def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
@@ -88,25 +88,24 @@ async def rhythm(
     """Build a process's jobs and scheduler: `rhythm(people, **settings)`; each call is a fresh
     process (as after a restart) over the same database and clock. `own_engine=True` gives it
     its own connection pool, as a separate process has."""
-    engines: list[AsyncEngine] = []
+    async with AsyncExitStack() as stack:
 
-    def build(
-        people: list[Person],
-        *,
-        digest_targets: list[str] | None = None,
-        own_engine: bool = False,
-        **overrides: Any,
-    ) -> Rhythm:
-        bind = engine
-        if own_engine:
-            bind = create_engine(database_url)
-            engines.append(bind)
-        services = build_services(make_settings(database_url, **overrides), bind, clock=clock)
-        notifier = RecordingNotifier(people, digest_targets)
-        sender = OutboxSender(services, {"slack": notifier})
-        jobs = Jobs(services, {"slack": notifier}, sender)
-        return Rhythm(services, notifier, sender, jobs, Scheduler(services, jobs), clock)
+        async def build(
+            people: list[Person],
+            *,
+            digest_targets: list[str] | None = None,
+            own_engine: bool = False,
+            **overrides: Any,
+        ) -> Rhythm:
+            settings = make_settings(database_url, **overrides)
+            services = await stack.enter_async_context(
+                open_services(
+                    settings, clock=clock, prepare=False, engine=None if own_engine else engine
+                )
+            )
+            notifier = RecordingNotifier(people, digest_targets)
+            sender = OutboxSender(services, {"slack": notifier})
+            jobs = Jobs(services, {"slack": notifier}, sender)
+            return Rhythm(services, notifier, sender, jobs, Scheduler(services, jobs), clock)
 
-    yield build
-    for bind in engines:
-        await bind.dispose()
+        yield build

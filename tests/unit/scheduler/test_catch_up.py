@@ -23,14 +23,14 @@ async def test_a_prompt_missed_within_the_grace_runs_once_across_restarts(
     rhythm: RhythmFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="trustbot.scheduler")
-    first = rhythm(PEOPLE, **LEADERSHIP)
+    first = await rhythm(PEOPLE, **LEADERSHIP)
     first.clock.now = MONDAY_0900 + timedelta(hours=5, minutes=50)  # grace is 6h by default
 
     assert await first.scheduler.catch_up() == ["prompt"]
     assert await first.scheduler.catch_up() == []  # the same process again
     first.clock.now += timedelta(minutes=30)  # restarted twice, now past the grace too
-    assert await rhythm(PEOPLE, **LEADERSHIP).scheduler.catch_up() == []
-    assert await rhythm(PEOPLE, **LEADERSHIP).scheduler.catch_up() == []
+    assert await (await rhythm(PEOPLE, **LEADERSHIP)).scheduler.catch_up() == []
+    assert await (await rhythm(PEOPLE, **LEADERSHIP)).scheduler.catch_up() == []
 
     assert await first.count(Round) == 1
     assert await first.count(Delivery, Delivery.kind == DeliveryKind.PROMPT) == len(PEOPLE)
@@ -44,11 +44,11 @@ async def test_a_prompt_missed_within_the_grace_runs_once_across_restarts(
 async def test_a_prompt_missed_by_more_than_the_grace_is_skipped_and_logged(
     rhythm: RhythmFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    setup = rhythm(PEOPLE, TRUSTBOT_MISFIRE_GRACE="2h")
+    setup = await rhythm(PEOPLE, TRUSTBOT_MISFIRE_GRACE="2h")
     setup.clock.now = MONDAY_0900 + timedelta(hours=2, minutes=1)
 
     assert await setup.scheduler.catch_up() == []
-    assert await rhythm(PEOPLE, TRUSTBOT_MISFIRE_GRACE="2h").scheduler.catch_up() == []
+    assert await (await rhythm(PEOPLE, TRUSTBOT_MISFIRE_GRACE="2h")).scheduler.catch_up() == []
 
     assert await setup.count(Round) == 0
     assert await setup.count(Delivery) == 0
@@ -62,19 +62,19 @@ async def test_a_prompt_missed_by_more_than_the_grace_is_skipped_and_logged(
 
 
 async def test_a_prompt_that_ran_on_time_is_not_caught_up(rhythm: RhythmFactory) -> None:
-    setup = rhythm(PEOPLE)
+    setup = await rhythm(PEOPLE)
     setup.clock.now = MONDAY_0900
     await setup.jobs.prompt(MONDAY_0900)
     setup.clock.now = MONDAY_0900 + timedelta(hours=1)
 
-    assert await rhythm(PEOPLE).scheduler.catch_up() == []
+    assert await (await rhythm(PEOPLE)).scheduler.catch_up() == []
     assert await setup.count(Delivery) == len(PEOPLE)
 
 
 async def test_two_processes_catching_up_at_once_run_the_missed_digest_once(
     rhythm: RhythmFactory,
 ) -> None:
-    one, two = rhythm(PEOPLE, **LEADERSHIP), rhythm(PEOPLE, **LEADERSHIP)
+    one, two = await rhythm(PEOPLE, **LEADERSHIP), await rhythm(PEOPLE, **LEADERSHIP)
     one.clock.now = FRIDAY_0800 + timedelta(hours=1)
 
     ran = await asyncio.gather(one.scheduler.catch_up(), two.scheduler.catch_up())
@@ -83,17 +83,17 @@ async def test_two_processes_catching_up_at_once_run_the_missed_digest_once(
     assert await one.count(Delivery, Delivery.kind == DeliveryKind.DIGEST) == 1
     assert await one.count(JobRun, JobRun.name == "digest:slack") == 1
     # And once more after both restart: nothing new.
-    assert await rhythm(PEOPLE, **LEADERSHIP).scheduler.catch_up() == []
+    assert await (await rhythm(PEOPLE, **LEADERSHIP)).scheduler.catch_up() == []
 
 
 async def test_a_missed_reminder_is_caught_up_once(rhythm: RhythmFactory) -> None:
-    setup = rhythm(PEOPLE)
+    setup = await rhythm(PEOPLE)
     setup.clock.now = MONDAY_0900
     await setup.jobs.prompt(MONDAY_0900)
     await setup.sender.drain()
     setup.clock.now = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)  # Wednesday 13:30, 30 min late
 
     assert await setup.scheduler.catch_up() == ["reminder"]
-    assert await rhythm(PEOPLE).scheduler.catch_up() == []
+    assert await (await rhythm(PEOPLE)).scheduler.catch_up() == []
 
     assert await setup.count(Delivery, Delivery.kind == DeliveryKind.REMINDER) == len(PEOPLE)

@@ -58,7 +58,7 @@ async def due_times(setup: Rhythm) -> dict[str, datetime]:
 
 
 async def test_each_person_gets_monday_0900_in_their_own_zone(rhythm: RhythmFactory) -> None:
-    setup = rhythm(PEOPLE, TRUSTBOT_DELIVERY_TIME="local")
+    setup = await rhythm(PEOPLE, TRUSTBOT_DELIVERY_TIME="local")
     # The week after Europe's spring change; New York has been on summer time since 8 March.
     fire = prompt_fire(setup, utc(2026, 3, 28))
     assert fire.astimezone(UTC) == utc(2026, 3, 29, 19)  # Monday 09:00 at UTC+14
@@ -81,7 +81,7 @@ async def test_each_person_gets_monday_0900_in_their_own_zone(rhythm: RhythmFact
 
 async def test_zones_that_change_on_other_days_keep_their_own_0900(rhythm: RhythmFactory) -> None:
     """Europe goes back to winter time on 25 October 2026, the US only on 1 November."""
-    setup = rhythm(PEOPLE, TRUSTBOT_DELIVERY_TIME="local")
+    setup = await rhythm(PEOPLE, TRUSTBOT_DELIVERY_TIME="local")
     weeks = []
     for after in (utc(2026, 10, 24), utc(2026, 10, 31)):
         fire = prompt_fire(setup, after)
@@ -109,7 +109,7 @@ async def test_zones_that_change_on_other_days_keep_their_own_0900(rhythm: Rhyth
 async def test_with_workspace_time_everyone_is_due_when_the_job_fires(
     rhythm: RhythmFactory,
 ) -> None:
-    setup = rhythm(PEOPLE)  # TRUSTBOT_DELIVERY_TIME=workspace, the default
+    setup = await rhythm(PEOPLE)  # TRUSTBOT_DELIVERY_TIME=workspace, the default
     fire = prompt_fire(setup, utc(2026, 3, 28))
     assert fire.astimezone(UTC) == utc(2026, 3, 30, 7)
     setup.clock.now = fire + timedelta(seconds=3)
@@ -122,7 +122,7 @@ async def test_with_workspace_time_everyone_is_due_when_the_job_fires(
 async def test_the_sender_sends_each_prompt_when_its_person_reaches_0900(
     rhythm: RhythmFactory,
 ) -> None:
-    setup = rhythm(PEOPLE, TRUSTBOT_DELIVERY_TIME="local")
+    setup = await rhythm(PEOPLE, TRUSTBOT_DELIVERY_TIME="local")
     fire = prompt_fire(setup, utc(2026, 3, 28))
     setup.clock.now = fire
     await setup.jobs.prompt(fire)

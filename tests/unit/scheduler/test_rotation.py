@@ -33,7 +33,7 @@ START = datetime(2026, 11, 20, tzinfo=UTC)  # the Friday before 2026-W48
 
 
 async def test_one_rule_per_week_in_order_cycling(rhythm: RhythmFactory) -> None:
-    setup = rhythm(PEOPLE)
+    setup = await rhythm(PEOPLE)
 
     weeks = [await prompt_week(setup, friday) for friday in mondays(START, 7)]
 
@@ -50,13 +50,13 @@ async def test_one_rule_per_week_in_order_cycling(rhythm: RhythmFactory) -> None
 
 
 async def test_a_second_run_in_the_same_week_opens_nothing(rhythm: RhythmFactory) -> None:
-    setup = rhythm(PEOPLE)
+    setup = await rhythm(PEOPLE)
     assert await prompt_week(setup, START) == ("2026-W48", 1)
 
     assert (
         await prompt_week(setup, START) is None
     )  # the same fire again (a catch-up, a 2nd process)
-    assert await prompt_week(rhythm(PEOPLE), START) is None
+    assert await prompt_week(await rhythm(PEOPLE), START) is None
 
     assert await setup.count(Round) == 1
 
@@ -64,7 +64,7 @@ async def test_a_second_run_in_the_same_week_opens_nothing(rhythm: RhythmFactory
 async def test_first_rule_starts_the_rotation_and_a_quiet_week_skips_nothing(
     rhythm: RhythmFactory,
 ) -> None:
-    setup = rhythm(PEOPLE, TRUSTBOT_FIRST_RULE="4")
+    setup = await rhythm(PEOPLE, TRUSTBOT_FIRST_RULE="4")
     fridays = mondays(START, 5)
     del fridays[2]  # no round in 2026-W50 (the bot was down all week)
 
@@ -74,7 +74,7 @@ async def test_first_rule_starts_the_rotation_and_a_quiet_week_skips_nothing(
 
 
 async def test_first_week_ties_the_rotation_to_the_calendar(rhythm: RhythmFactory) -> None:
-    setup = rhythm(PEOPLE, TRUSTBOT_FIRST_RULE="2", TRUSTBOT_FIRST_WEEK="2026-W49")
+    setup = await rhythm(PEOPLE, TRUSTBOT_FIRST_RULE="2", TRUSTBOT_FIRST_WEEK="2026-W49")
     fridays = mondays(START, 7)
     del fridays[3]  # no round in 2026-W51: its rule is skipped, the calendar goes on
 

@@ -25,7 +25,7 @@ def sent_to(*processes: Rhythm) -> Counter[str]:
 async def test_two_openers_at_once_make_one_round_and_one_prompt_each(
     rhythm: RhythmFactory, openers: str
 ) -> None:
-    one, two = (rhythm(PEOPLE, own_engine=True) for _ in range(2))
+    one, two = [await rhythm(PEOPLE, own_engine=True) for _ in range(2)]
     one.clock.now = MONDAY_0900
 
     def open_(process: Rhythm, how: str) -> asyncio.Future[object]:
@@ -48,7 +48,7 @@ async def test_two_openers_at_once_make_one_round_and_one_prompt_each(
 
 
 async def test_many_openers_at_once_still_make_one_round(rhythm: RhythmFactory) -> None:
-    processes = [rhythm(PEOPLE, own_engine=True) for _ in range(4)]
+    processes = [await rhythm(PEOPLE, own_engine=True) for _ in range(4)]
     processes[0].clock.now = MONDAY_0900
 
     await asyncio.gather(*(p.jobs.prompt(now=True) for p in processes))

@@ -7,16 +7,15 @@ import logging
 import pytest
 
 from tests.conftest import make_settings
-from trustbot.app import build_runtime
+from trustbot.app import open_runtime
 
 
-def test_no_token_unused_warning_when_slack_bot_token_is_in_the_environment(
+async def test_no_token_unused_warning_when_slack_bot_token_is_in_the_environment(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
-    runtime = build_runtime(make_settings())
-
-    with caplog.at_level(logging.DEBUG):
-        runtime.slack_app()
+    async with open_runtime(make_settings(), prepare=False) as runtime:
+        with caplog.at_level(logging.DEBUG):
+            runtime.slack_app()
 
     assert "will be unused" not in caplog.text

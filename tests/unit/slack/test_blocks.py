@@ -11,9 +11,10 @@ import pytest
 from tests.factories import sample_report
 from trustbot.core.catalogue import Language, score_label, text
 from trustbot.core.figures import HIDDEN
-from trustbot.core.ports import Prompt, Visibility
+from trustbot.core.ports import Prompt
 from trustbot.core.reports import SharedStory, TrustReport
 from trustbot.core.rules import CALL_ME_WAY, MAX_RULE_LENGTH, Rule
+from trustbot.kinds import Visibility
 from trustbot.slack.blocks.ids import (
     PROMPT_ANSWER_BLOCK,
     SCORE_ACTION,

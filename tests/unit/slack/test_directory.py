@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import make_settings
-from trustbot.app import build_runtime
+from trustbot.app import open_runtime
 from trustbot.core.ports import Person
 from trustbot.devtools.emulator import EmulatedUser, SlackEmulator
 
@@ -12,18 +12,15 @@ TOKEN = "xoxb-directory-test"
 
 async def _resolve(emulator: SlackEmulator, audience: list[str]) -> list[Person]:
     """resolve_audience of the Slack notifier exactly as the app builds it."""
-    runtime = build_runtime(
+    async with open_runtime(
         make_settings(
             SLACK_API_URL=emulator.base_url,
             SLACK_BOT_TOKEN=TOKEN,
             TRUSTBOT_AUDIENCE=",".join(audience),
-        )
-    )
-    try:
-        await runtime.start()
+        ),
+        prepare=False,
+    ) as runtime:
         return await runtime.notifier.resolve_audience()
-    finally:
-        await runtime.aclose()
 
 
 async def test_channels_and_groups_are_paged_and_only_active_humans_remain() -> None:

@@ -10,8 +10,9 @@ import pytest
 
 from tests.teams_cards import validate_adaptive_card
 from trustbot.core.anecdotes import MAX_STORY_LENGTH
-from trustbot.core.ports import Prompt, Visibility
+from trustbot.core.ports import Prompt
 from trustbot.core.rules import CALL_ME_WAY
+from trustbot.kinds import Visibility
 from trustbot.render.report import Heading, Note, Paragraph, Quote, Table
 from trustbot.teams.cards import (
     SCORE_VERB,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from trustbot.core.catalogue import Language, score_label, text
+from trustbot.core.format import index_text
 from trustbot.core.people import HomeState
-from trustbot.render.format import index_text
 from trustbot.render.report import threshold_text
 from trustbot.slack.blocks.ids import HOME_LANGUAGE_ACTION, HOME_PAUSE_ACTION
 from trustbot.slack.markup import escape_mrkdwn

@@ -8,8 +8,8 @@ from typing import Any
 
 from trustbot.core.anecdotes import MAX_STORY_LENGTH
 from trustbot.core.catalogue import Language, text
-from trustbot.core.ports import Visibility
 from trustbot.core.rules import Rule
+from trustbot.kinds import Visibility
 from trustbot.slack.blocks.ids import (
     STORY_CALLBACK,
     STORY_TEXT_ACTION,

@@ -1,0 +1,2 @@
+"""The Slack Web API emulator by API family, composed by
+:class:`trustbot.devtools.emulator.SlackEmulator`."""
