@@ -148,7 +148,6 @@ class SlackEmulator:
         self.team_domain, self.bot_user_id, self.bot_id = team_domain, bot_user_id, bot_id
         self.app_id, self.page_size = app_id, page_size
         self.users, self.channels, self.usergroups = ws.users, ws.channels, ws.usergroups
-        self.scopes = ws.scopes  # the bot token's scopes: its answers' x-oauth-scopes header
         self.messages, self.files = ws.messages, ws.files
         self.dm_channel_for, self.message = ws.dm_channel_for, ws.message
         self.ephemerals, self.responses = self.chat.ephemerals, self.chat.responses
@@ -166,6 +165,11 @@ class SlackEmulator:
         self.server_error_next, self.drop_next = api.server_error_next, api.drop_next
         self.limit_rate, self.clear_rate_limit = api.limit_rate, api.clear_rate_limit
         self.inject_random_failures = api.inject_random_failures
+
+    @property
+    def scopes(self) -> list[str]:
+        """The bot token's scopes, sent as ``x-oauth-scopes`` (a test may remove some)."""
+        return self.workspace.scopes
 
     @property
     def clock(self) -> Clock:

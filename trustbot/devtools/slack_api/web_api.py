@@ -215,6 +215,7 @@ class WebApi:
         expected = self.ws.app_token if method == "apps.connections.open" else self.ws.bot_token
         status, headers = 200, dict[str, str]()
         page: str | None = None  # an HTML error page sent instead of the JSON body
+        scopes = {"x-oauth-scopes": ",".join(self.ws.scopes)} if token == self.ws.bot_token else {}
         body: dict[str, Any]
         if not token:
             body = {"ok": False, "error": "not_authed"}
@@ -244,8 +245,7 @@ class WebApi:
         )
         if status == DROPPED:
             return _DroppedConnection()
-        if token and token == self.ws.bot_token:  # as Slack does, on every answer to the bot
-            headers = {**headers, "x-oauth-scopes": ",".join(self.ws.scopes)}
+        headers = {**headers, **scopes}  # as Slack does, on every answer to the bot's token
         if page is not None:
             return HTMLResponse(page, status_code=status, headers=headers)
         return JSONResponse(body, status_code=status, headers=headers)

@@ -173,6 +173,8 @@ class Workspace:
             raise ValueError("page_size must be at least 1")
         self.bot_token = bot_token
         self.app_token = app_token
+        self.scopes: list[str] = list(SLACK_BOT_SCOPES)
+        """The bot token's scopes (the manifest's): the ``x-oauth-scopes`` header of answers."""
         self.team_id = team_id
         self.team_domain = team_domain
         self.bot_user_id = bot_user_id
@@ -181,8 +183,6 @@ class Workspace:
         self.page_size = page_size
         self.url = url
         """The emulator's ``http://127.0.0.1:PORT`` (once it serves)."""
-        self.scopes: list[str] = list(SLACK_BOT_SCOPES)
-        """The bot token's scopes (the manifest's): the ``x-oauth-scopes`` header of answers."""
         self.users: dict[str, EmulatedUser] = {}
         bot = EmulatedUser(id=bot_user_id, name="trustbot", real_name="trustbot", is_bot=True)
         self.users[bot.id] = bot
