@@ -38,9 +38,6 @@ KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 SECRET_REF = "trustbot-secrets"
 # Object kinds from CRDs, which kubernetes-validate has no schema for: checked below by hand.
 CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
-# Settings the manifests set before trustbot knows them: the servicemonitor component's port,
-# for /metrics (issue 15, item 7, built separately). Empty this once Settings has it.
-PENDING_SETTINGS = {"TRUSTBOT_METRICS_PORT"}
 
 Manifest = dict[str, Any]
 
@@ -258,7 +255,7 @@ def test_config_maps_hold_known_settings_and_no_secret(overlay: str, component: 
         data: dict[str, str] = config_map["data"]
         ours = {key for key in data if key.startswith(("TRUSTBOT_", "SLACK_", "TEAMS_"))}
         assert not ours & secret, f"secret settings in a ConfigMap: {ours & secret}"
-        assert ours <= names | PENDING_SETTINGS, f"unknown settings: {ours - names}"
+        assert ours <= names, f"unknown settings: {ours - names}"
         if "TRUSTBOT_DATABASE_URL" in data:
             assert make_url(data["TRUSTBOT_DATABASE_URL"]).password is None
         # Settings load from these values as they would from the pod's environment.
