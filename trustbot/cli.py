@@ -7,7 +7,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Coroutine
-from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
@@ -84,10 +83,7 @@ def _run_sync[T](settings: Settings, work: Callable[[], T]) -> T:
     """Run work; turn what users can fix (settings, database, Slack) into one line."""
     try:
         return work()
-    except PlatformsFailedError as error:
-        if len(error.failures) == 1:  # one platform: what went wrong there, said as usual
-            [cause] = error.failures.values()
-            return _run_sync(settings, partial(_raise, cause))
+    except PlatformsFailedError as error:  # several platforms failed (one is raised as it was)
         _fail([f"trustbot: {error}"], 1)
     except SettingsError as error:
         _fail(error.lines, 2)
@@ -109,10 +105,6 @@ def _run_sync[T](settings: Settings, work: Callable[[], T]) -> T:
     except (aiohttp.ClientError, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         _fail([f"SLACK_API_URL: cannot reach Slack at {settings.slack_api_url}: {reason}"], 1)
-
-
-def _raise(error: BaseException) -> NoReturn:
-    raise error
 
 
 @config_cli.command("check")
