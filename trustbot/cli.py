@@ -245,11 +245,17 @@ def report(
     """Print the trust report in the terminal (for operators with database access)."""
     from trustbot.administration import report_text
     from trustbot.core.reports import ReportRequest
+    from trustbot.core.rules import load_rules
 
     settings = _settings()
     _require(settings, "TRUSTBOT_PSEUDONYM_KEY")
     if team is not None and team not in settings.teams:
-        _fail([f"--team: {team!r} is not a team of TRUSTBOT_TEAMS"], 2)
+        known = ", ".join(settings.teams) or "none: TRUSTBOT_TEAMS is empty"
+        _fail([f"--team: {team!r} is not a team of TRUSTBOT_TEAMS (the teams: {known})"], 2)
+    if rule is not None:
+        count = len(load_rules(settings.rules_file))
+        if rule > count:
+            _fail([f"--rule: there is no rule {rule}; the rules are numbered 1-{count}"], 2)
     request = ReportRequest(weeks=weeks, rule=rule, team=team)
     typer.echo(_run(settings, lambda: report_text(settings, request)))
 
