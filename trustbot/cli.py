@@ -21,6 +21,7 @@ from trustbot.config import Settings, SettingsError, load_settings, mask_url_pas
 from trustbot.core.catalogue import Language
 from trustbot.core.privacy import PseudonymKeyMismatchError
 from trustbot.db.migrate import MigrationNeedsKeyError, SchemaNotCurrentError
+from trustbot.listening import PortUnavailableError
 from trustbot.scheduler.jobs import PlatformsFailedError
 from trustbot.scheduler.leader import AnotherProcessError
 
@@ -83,6 +84,8 @@ def _run_sync[T](settings: Settings, work: Callable[[], T]) -> T:
     """Run work; turn what users can fix (settings, database, Slack) into one line."""
     try:
         return work()
+    except PortUnavailableError as error:
+        _fail([str(error)], 2)
     except PlatformsFailedError as error:  # several platforms failed (one is raised as it was)
         _fail([f"trustbot: {error}"], 1)
     except SettingsError as error:

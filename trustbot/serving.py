@@ -18,6 +18,7 @@ import uvicorn
 
 from trustbot.app import Runtime, open_runtime, open_services
 from trustbot.config import Settings
+from trustbot.listening import listening_socket
 from trustbot.logsetup import configure_logging
 from trustbot.scheduler.leader import SingleProcessLock
 from trustbot.web import SideServer, create_metrics_app, side_server
@@ -50,15 +51,18 @@ async def side_servers(
     """The servers beside the main one, for the block's length: /metrics on
     TRUSTBOT_METRICS_PORT, and (`health`, in Socket Mode, which has no request URL) /healthz,
     /readyz and /metrics on TRUSTBOT_PORT."""
-    apps: list[tuple[Any, int]] = []
+    apps: list[tuple[Any, int, str]] = []
     if health:
-        apps.append((runtime.web_app(), settings.port))
+        apps.append((runtime.web_app(), settings.port, "TRUSTBOT_PORT"))
     if settings.metrics_port is not None:
-        apps.append((create_metrics_app(runtime.services), settings.metrics_port))
+        apps.append(
+            (create_metrics_app(runtime.services), settings.metrics_port, "TRUSTBOT_METRICS_PORT")
+        )
+    sockets = [listening_socket(settings.host, port, name) for _, port, name in apps]
     started: list[tuple[SideServer, asyncio.Task[None]]] = []
-    for app, port in apps:
+    for (app, port, _), sock in zip(apps, sockets, strict=True):
         server = side_server(app, host=settings.host, port=port, log_level=settings.log_level)
-        started.append((server, asyncio.create_task(server.serve())))
+        started.append((server, asyncio.create_task(server.serve(sockets=[sock]))))
     try:
         yield
     finally:
@@ -84,11 +88,13 @@ async def serve_http(settings: Settings) -> None:
     """Serve Slack's request URL and the health checks, and keep the weekly rhythm, until
     stopped (SIGINT/SIGTERM, which uvicorn handles)."""
     configure_logging(settings)
-    async with _one_process(settings), open_runtime(settings) as runtime:
-        server = StoppingServer(_uvicorn_config(settings, runtime.web_app()))
-        logger.info("trustbot listening on %s", _endpoints(settings))
-        async with side_servers(settings, runtime, health=False):
-            await serve_beside_rhythm(runtime, server.serve)
+    sock = listening_socket(settings.host, settings.port, "TRUSTBOT_PORT")  # before any work
+    with sock:
+        async with _one_process(settings), open_runtime(settings) as runtime:
+            server = StoppingServer(_uvicorn_config(settings, runtime.web_app()))
+            logger.info("trustbot listening on %s", _endpoints(settings))
+            async with side_servers(settings, runtime, health=False):
+                await serve_beside_rhythm(runtime, lambda: server.serve(sockets=[sock]))
 
 
 class StoppingServer(uvicorn.Server):

@@ -257,3 +257,23 @@ async def test_on_sqlite_a_second_serve_is_refused_with_one_line(
     ]
     assert "Traceback" not in out + err
     assert first.process.returncode is None  # the first one goes on
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_port_in_use_stops_serve_with_one_line_before_any_work(
+    engine: AsyncEngine, database_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    del engine
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = serve_env(database_url, emulator) | {"TRUSTBOT_PORT": str(port)}
+        code, out, err = await trustbot("serve", env=env, cwd=tmp_path)
+
+    assert code == 2, out + err
+    assert err.strip().splitlines()[-1] == (
+        f"TRUSTBOT_PORT: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "Traceback" not in err
+    assert emulator.call_counts["chat.postMessage"] == 0  # nothing was sent: no work began
