@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import make_settings
@@ -17,10 +18,12 @@ from tests.factories import handle
 from tests.privacy.db_reader import (
     STORIES,
     History,
+    as_the_next_clean_up_would,
     dump,
     fernet_times,
     find_joins,
     raw_bytes,
+    record_scrubs,
     used_fixture,  # noqa: F401  (the fixture `used`)
 )
 from tests.scenario.conftest import EMPLOYEES, Stack
@@ -34,7 +37,7 @@ E1, E2, E3, E4, E5, E6 = EMPLOYEES
 
 
 async def test_forget_leaves_nothing_to_subtract_and_no_bytes_behind(
-    used: tuple[Stack, History], database_url: str, tmp_path: Path
+    used: tuple[Stack, History], database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack, history = used
     services, engine = stack.services, stack.runtime.engine
@@ -48,7 +51,9 @@ async def test_forget_leaves_nothing_to_subtract_and_no_bytes_behind(
     stored = await raw_bytes(engine, database_url)
     assert all(text.encode() in stored for text in e1_stories)
 
+    scrubs = record_scrubs(monkeypatch)
     gone = await forget_person(services, user_id=E1, platform="slack")
+    await as_the_next_clean_up_would(scrubs)
 
     assert (gone.answers, gone.stories) == (4, len(e1_stories))
     assert gone.closed_rounds == 3  # E1 answered in every closed week

@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from tests.privacy.db_reader import dump, exact_times, fernet_times, find_joins, raw_bytes
+from tests.privacy.db_reader import (
+    as_the_next_clean_up_would,
+    dump,
+    exact_times,
+    fernet_times,
+    find_joins,
+    raw_bytes,
+    record_scrubs,
+)
 from tests.scenario.test_teams import PEOPLE, TeamsStack, _score_data
 from tests.scenario.test_teams import teams as teams_stack  # noqa: F401  (a fixture)
 from tests.teams_cards import cards_in
@@ -75,14 +84,17 @@ async def test_a_teams_week_leaves_nothing_to_join_or_order(
 async def test_forgetting_a_teams_person_takes_where_to_reach_them_too(
     teams_stack: TeamsStack,  # noqa: F811  (the fixture imported above)
     database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     teams = teams_stack
     await _a_week(teams)
     person = PEOPLE[0]
     services, engine = teams.runtime.services, teams.runtime.engine
     key = services.keys.teams_person_key(person.aad_object_id)
+    scrubs = record_scrubs(monkeypatch)
 
     gone = await forget_person(services, user_id=person.aad_object_id, platform="teams")
+    await as_the_next_clean_up_would(scrubs)
 
     assert (gone.answers, gone.stories, gone.conversations) == (1, 2, 1)
     tables = await dump(engine)

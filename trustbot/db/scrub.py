@@ -51,7 +51,8 @@ async def scrub(engine: AsyncEngine, tables: Iterable[str]) -> bool:
                 return True
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             quoted = ", ".join(connection.dialect.identifier_preparer.quote(n) for n in names)
-            if not await _older_snapshots_gone(autocommit):
+            snapshots_gone = await _older_snapshots_gone(autocommit)
+            if not snapshots_gone:
                 logger.warning(
                     "a transaction older than the deletion is still open: its rows may stay in "
                     "the table files until the next clean-up"
@@ -59,7 +60,7 @@ async def scrub(engine: AsyncEngine, tables: Iterable[str]) -> bool:
             await autocommit.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
             try:
                 await autocommit.exec_driver_sql(f"VACUUM FULL {quoted}")
-                return True
+                return snapshots_gone  # the rewrite kept what an older snapshot could read
             except SQLAlchemyError as error:
                 logger.warning(
                     "could not rewrite tables without their deleted rows (%s): vacuuming",
