@@ -16,7 +16,7 @@ import functools
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from trustbot.app import open_services
 from trustbot.config import Settings, load_settings
-from trustbot.core.services import Services
+from trustbot.core.privacy import Keys
+from trustbot.core.rules import load_rules
+from trustbot.core.services import Services, utc_now
 from trustbot.db.base import Base
+from trustbot.db.database import Database
 from trustbot.db.migrate import upgrade_to_head
 from trustbot.db.session import create_engine
 from trustbot.teams import prepare_teams_sdk
@@ -73,6 +76,21 @@ def make_settings(database_url: str = "sqlite:///:memory:", **overrides: Any) ->
     }
     values.update(overrides)
     return load_settings(_env_file=None, **values)
+
+
+def process_services(
+    engine: AsyncEngine, settings: Settings, clock: Callable[[], datetime] | None = None
+) -> Services:
+    """Services as one separate process has them, over its own pool `engine` (no direct pool:
+    what the leader loop and the sender need); the caller disposes of the engine."""
+    assert settings.pseudonym_key is not None
+    return Services(
+        settings=settings,
+        database=Database(engine),
+        keys=Keys(settings.pseudonym_key.get_secret_value()),
+        rules=load_rules(settings.rules_file),
+        clock=clock or utc_now,
+    )
 
 
 class FixedClock:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import FixedClock, make_settings
+from tests.conftest import FixedClock, make_settings, process_services
 from tests.unit.delivery.conftest import (
     FAST,
     Running,
@@ -21,10 +21,7 @@ from tests.unit.delivery.conftest import (
     rows,
     wait_until,
 )
-from trustbot.core.privacy import Keys
-from trustbot.core.rules import load_rules
 from trustbot.core.services import Services
-from trustbot.db.database import Database
 from trustbot.db.models import Delivery, DeliveryStatus
 from trustbot.db.session import create_engine
 from trustbot.delivery.sender import CLAIM_TTL, LIVENESS_NAMESPACE, Liveness, OutboxSender
@@ -64,19 +61,6 @@ async def test_rows_claimed_by_a_process_that_is_gone_are_taken_over_at_once(
     assert all(count == 1 for count in platform.delivered.values())
 
 
-def _process_services(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Services:
-    """One process's services over its own pool (the clicks' direct pool is not needed)."""
-    settings = make_settings(database_url, **FAST)
-    assert settings.pseudonym_key is not None
-    return Services(
-        settings=settings,
-        database=Database(engine),
-        keys=Keys(settings.pseudonym_key.get_secret_value()),
-        rules=load_rules(None),
-        clock=clock,
-    )
-
-
 async def test_rows_of_a_live_sender_are_left_to_it_until_its_process_dies(
     engine: AsyncEngine, database_url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,8 +70,8 @@ async def test_rows_of_a_live_sender_are_left_to_it_until_its_process_dies(
     monkeypatch.setattr(Liveness, "keep", dead_keeper)
     # Two processes: each its own pool. The first hangs in the middle of its sends.
     first_engine, second_engine = create_engine(database_url), create_engine(database_url)
-    first = _process_services(first_engine, database_url, clock)
-    second = _process_services(second_engine, database_url, clock)
+    first = process_services(first_engine, make_settings(database_url, **FAST), clock)
+    second = process_services(second_engine, make_settings(database_url, **FAST), clock)
     hanging, quick = ScriptedPlatform(), ScriptedPlatform()
     never = asyncio.Event()
 

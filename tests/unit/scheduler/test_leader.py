@@ -13,12 +13,9 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, process_services
 from tests.unit.scheduler.conftest import wait_until
-from trustbot.core.privacy import Keys
-from trustbot.core.rules import load_rules
 from trustbot.core.services import Services
-from trustbot.db.database import Database
 from trustbot.db.session import create_engine
 from trustbot.scheduler import leader
 from trustbot.scheduler.leader import lead_with_advisory_lock, lock_is_held
@@ -72,25 +69,13 @@ class Candidate:
         await self.engine.dispose()
 
 
-def _services(database_url: str, engine: AsyncEngine) -> Services:
-    """The services a leader loop needs, over the candidate's own pool (no direct pool)."""
-    settings = make_settings(database_url)
-    assert settings.pseudonym_key is not None
-    return Services(
-        settings=settings,
-        database=Database(engine),
-        keys=Keys(settings.pseudonym_key.get_secret_value()),
-        rules=load_rules(None),
-    )
-
-
 @pytest.fixture
 async def candidates(database_url: str, engine: AsyncEngine) -> AsyncIterator[Callable[[], Any]]:
     made: list[Candidate] = []
 
     def make() -> Candidate:
         own = create_engine(database_url)
-        candidate = Candidate(own, _services(database_url, own))
+        candidate = Candidate(own, process_services(own, make_settings(database_url)))
         made.append(candidate)
         return candidate
 
